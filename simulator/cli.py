@@ -1,0 +1,227 @@
+"""The ``agora`` command line.
+
+    agora run FILE [--seed N] [--set key=value ...] [--json]
+    agora validate FILE...
+    agora runs list [--limit N] [--world W] [--status S] [--json]
+    agora runs show RUN_ID [--json] [--events N]
+
+Every command that reads a scenario reports bad input as ``file:line:column:
+field: message`` lines on stderr and exits with status 2 — never a traceback.
+The store is ``./agora.db`` unless ``--db`` or ``AGORA_DB`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from simulator.scenario import ScenarioError, load_scenario, parse_override
+from simulator.store import RunNotFound, Store
+
+app = typer.Typer(help="Agora: a multi-agent market and game simulator.", no_args_is_help=True, add_completion=False)
+runs_app = typer.Typer(help="Browse stored runs.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+
+out = Console()
+err = Console(stderr=True)
+
+DbOption = typer.Option(None, "--db", help="SQLite store file (default: $AGORA_DB or ./agora.db)")
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(message, markup=False, highlight=False)
+    raise typer.Exit(code)
+
+
+def report_scenario_error(exc: ScenarioError) -> None:
+    for problem in exc.problems:
+        err.print(f"error: {problem}", markup=False, highlight=False)
+    raise typer.Exit(2)
+
+
+class LiveProgress:
+    """A progress bar that appears only once a run has taken more than ``delay`` seconds."""
+
+    def __init__(self, label: str, delay: float = 2.0, enabled: bool = True) -> None:
+        self.label, self.delay, self.enabled = label, delay, enabled
+        self.started = time.perf_counter()
+        self.bar: Progress | None = None
+        self.task: Any = None
+
+    def __call__(self, fraction: float, events: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            if time.perf_counter() - self.started < self.delay:
+                return
+            self.bar = Progress(
+                TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
+                TextColumn("{task.fields[events]:,} events"), TimeElapsedColumn(), TimeRemainingColumn(),
+                console=err, transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=1.0, events=0)
+        self.bar.update(self.task, completed=fraction, events=events)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+@app.command()
+def run(
+    file: Path = typer.Argument(..., help="scenario YAML file"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="random seed (default: the scenario's seed)"),
+    set_: list[str] = typer.Option([], "--set", help="override a field: --set world.rounds=20 (repeatable)"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of a table"),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """Run a scenario, store it, and print its metrics."""
+    from simulator.run import stored_run
+
+    try:
+        overrides = [parse_override(item) for item in set_]
+        scenario, text = load_scenario(file, overrides)
+    except ScenarioError as exc:
+        report_scenario_error(exc)
+    progress = LiveProgress(f"{scenario.name}", enabled=not as_json or sys.stderr.isatty())
+    with Store(db) as store:
+        try:
+            run_id, result = stored_run(scenario, text, store, seed=seed, overrides=overrides, progress=progress)
+        except KeyboardInterrupt:
+            progress.close()
+            fail("interrupted: the run is stored as 'interrupted' with the events logged so far", 130)
+        finally:
+            progress.close()
+        stored = store.get_run(run_id)
+    if as_json:
+        print(json.dumps(_run_json(stored), indent=2))
+    else:
+        _print_run(stored)
+    if result.status not in ("finished",):
+        raise typer.Exit(1)
+
+
+@app.command()
+def validate(files: list[Path] = typer.Argument(..., help="scenario files to check")) -> None:
+    """Check scenario files without running them."""
+    bad = 0
+    for file in files:
+        try:
+            load_scenario(file)
+        except ScenarioError as exc:
+            bad += 1
+            for problem in exc.problems:
+                err.print(f"error: {problem}", markup=False, highlight=False)
+        else:
+            out.print(f"ok: {file}", markup=False, highlight=False)
+    if bad:
+        raise typer.Exit(2)
+
+
+@runs_app.command("list")
+def runs_list(
+    limit: int = typer.Option(20, "--limit", min=1),
+    world: Optional[str] = typer.Option(None, "--world"),
+    status: Optional[str] = typer.Option(None, "--status"),
+    as_json: bool = typer.Option(False, "--json"),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """List stored runs, newest first."""
+    with Store(db) as store:
+        rows = store.list_runs(limit=limit, world=world, status=status)
+        if as_json:
+            print(json.dumps([_run_json(store.get_run(r["id"])) for r in rows], indent=2))
+            return
+        table = Table("run", "scenario", "world", "seed", "status", "started", "seconds", "welfare")
+        for row in rows:
+            welfare = store.get_run(row["id"])["metrics"].get("welfare")
+            table.add_row(
+                row["id"], row["scenario_name"], row["world"], str(row["seed"]), row["status"],
+                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["created_at"])),
+                f"{row['duration']:.2f}" if row["duration"] is not None else "",
+                _fmt(welfare) if welfare is not None else "",
+            )
+        out.print(table)
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: str = typer.Argument(...),
+    as_json: bool = typer.Option(False, "--json"),
+    events: int = typer.Option(0, "--events", help="also print the first N events"),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """Show one stored run: status, timings, metrics."""
+    with Store(db) as store:
+        try:
+            stored = store.get_run(run_id)
+        except RunNotFound:
+            fail(f"error: no run {run_id!r} in {store.path} (see `agora runs list`)")
+        log = store.events(run_id, limit=events) if events else []
+    if as_json:
+        data = _run_json(stored)
+        if events:
+            data["events"] = log
+        print(json.dumps(data, indent=2))
+        return
+    _print_run(stored)
+    for event in log:
+        out.print(f"t={event['t']:<10g} {event['agent'] or '-':<12} {event['kind']:<10} {json.dumps(event['data'])}", markup=False)
+
+
+def _run_json(stored: dict[str, Any]) -> dict[str, Any]:
+    keys = ("scenario_name", "world", "seed", "status", "created_at", "started_at", "finished_at", "duration", "error", "overrides", "summary", "version")
+    return {"run_id": stored["id"], **{k: stored[k] for k in keys}, "metrics": stored["metrics"]}
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (dict, list)):
+        text = json.dumps(value)
+        return text if len(text) <= 100 else text[:97] + "..."
+    return str(value)
+
+
+def _print_run(stored: dict[str, Any]) -> None:
+    summary = stored.get("summary") or {}
+    out.print(
+        f"run {stored['id']}  {stored['scenario_name']} ({stored['world']})  seed {stored['seed']}  "
+        f"status {stored['status']}  {summary.get('events', 0):,} events  "
+        f"{(stored['duration'] or 0):.2f} s",
+        markup=False, highlight=False,
+    )
+    if stored.get("error"):
+        out.print(f"error: {stored['error']}", markup=False)
+    metrics = stored["metrics"]
+    if not metrics:
+        return
+    table = Table("metric", "simulated", show_header=True)
+    table.add_row("welfare", _fmt(metrics.get("welfare")))
+    for agent, payoff in list((metrics.get("payoffs") or {}).items())[:20]:
+        table.add_row(f"payoff {agent}", _fmt(payoff))
+    for name, value in (metrics.get("measures") or {}).items():
+        table.add_row(name, _fmt(value))
+    out.print(table)
+    if metrics.get("theory"):
+        theory = Table("theory", "predicted")
+        for name, value in metrics["theory"].items():
+            theory.add_row(name, _fmt(value))
+        out.print(theory)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

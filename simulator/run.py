@@ -1,0 +1,283 @@
+"""One run: scenario + seed -> event log + metrics.
+
+``Simulation`` is the ``Host`` of a world: it owns the engine, seats a policy
+in every agent's chair, and at each decision point asks the acting agents'
+policies for actions and hands them to the world as one batch. Randomness
+flows from one seed through ``numpy.random.SeedSequence.spawn``: one stream for
+the engine (Mesa's ``rng``), one for the world, one per agent's policy, so the
+same scenario and seed give the same run bit for bit.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import mesa
+import numpy as np
+from pydantic import BaseModel
+
+from agents import registry as policy_registry
+from simulator import worlds as world_registry
+from simulator.engine import Engine
+from simulator.scenario import PolicySpec, Scenario
+from simulator.store import Store
+from simulator.world import Metrics, World
+
+# Decision points fire after every other event at the same time, so that all
+# deliveries and round changes at time t are visible to the agents deciding at t.
+DECIDE_PRIORITY = 1_000_000
+
+ProgressCallback = Callable[[float, int], None]
+EventSink = Callable[[list[tuple]], None]
+
+
+class RunStopped(Exception):
+    """Raised inside a run to end it early with a status (e.g. ``budget_exhausted``)."""
+
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class Seat(mesa.Agent):
+    """A Mesa agent holding one world agent's id, role and policy."""
+
+    def __init__(self, model: Engine, agent_id: str, role: str, policy: Any, policy_name: str) -> None:
+        super().__init__(model)
+        self.agent_id = agent_id
+        self.role = role
+        self.policy = policy
+        self.policy_name = policy_name
+
+
+@dataclass
+class RunResult:
+    status: str
+    metrics: dict[str, Any]
+    events: int
+    sim_time: float
+    wall_seconds: float
+    counters: dict[str, int] = field(default_factory=dict)
+    reason: str | None = None
+
+
+class Simulation:
+    """Hosts one world with one policy per agent on one engine."""
+
+    def __init__(
+        self,
+        world: World,
+        policies: Mapping[str, Any],
+        seed: int,
+        *,
+        record_events: bool = True,
+        event_sink: EventSink | None = None,
+        sink_every: int = 5000,
+    ) -> None:
+        self.world = world
+        self.engine = Engine(seed=seed)
+        self.seats: dict[str, Seat] = {}
+        for agent_id in world.agent_ids():
+            policy, name = policies[agent_id]
+            self.seats[agent_id] = Seat(self.engine, agent_id, world.role(agent_id), policy, name)
+        self.record_events = record_events
+        self.event_sink = event_sink
+        self.sink_every = sink_every
+        self.events: list[tuple] = []  # (seq, t, agent, kind, data) not yet handed to the sink
+        self.event_count = 0
+        self.counters = {"decisions": 0, "fallbacks": 0}
+        self._pending_wake: set[float] = set()
+
+    # ------------------------------------------------------------------ Host
+    def wake(self, *, at: float | None = None, after: float | None = None) -> None:
+        t = self.engine.now + after if after is not None else at
+        if t is None:
+            raise ValueError("wake() needs at= or after=")
+        if t in self._pending_wake:
+            return
+        self._pending_wake.add(t)
+        self.engine.schedule(lambda: self._decide(t), at=t, priority=DECIDE_PRIORITY)
+
+    def log(self, kind: str, agent: str | None = None, **data: Any) -> None:
+        if not self.record_events:
+            self.event_count += 1
+            return
+        self.events.append((self.event_count, self.engine.now, agent, kind, data))
+        self.event_count += 1
+        if self.event_sink is not None and len(self.events) >= self.sink_every:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.event_sink is not None and self.events:
+            self.event_sink(self.events)
+            self.events = []
+
+    # ------------------------------------------------------------------ decisions
+    def _decide(self, t: float) -> None:
+        self._pending_wake.discard(t)
+        acting = self.world.acting()
+        if not acting:
+            return
+        requests = [(agent_id, self.world.observe(agent_id), self.world.action_model(agent_id)) for agent_id in acting]
+        actions = {agent_id: self._validated(agent_id, model, raw) for (agent_id, _, model), raw in zip(requests, self.decide_all(requests))}
+        for agent_id, action in actions.items():
+            self.log("action", agent_id, **action.model_dump(mode="json"))
+        self.counters["decisions"] += len(actions)
+        self.world.apply(actions)
+
+    def decide_all(self, requests: list[tuple[str, dict, type[BaseModel]]]) -> list[Any]:
+        """Ask each acting agent's policy; policies with ``act_batch`` get all their requests at once.
+
+        The batch hook is how the LLM policy requests same-time decisions
+        concurrently; results come back in request order, so what is applied
+        does not depend on network timing.
+        """
+        results: list[Any] = [None] * len(requests)
+        batches: dict[int, tuple[Any, list[int]]] = {}
+        for index, (agent_id, observation, model) in enumerate(requests):
+            policy = self.seats[agent_id].policy
+            if hasattr(policy, "act_batch"):
+                batches.setdefault(id(policy), (policy, []))[1].append(index)
+            else:
+                results[index] = _safe_act(policy, observation, model)
+        for policy, indices in batches.values():
+            answers = policy.act_batch([(requests[i][0], requests[i][1], requests[i][2]) for i in indices])
+            for i, answer in zip(indices, answers):
+                results[i] = answer
+        return results
+
+    def _validated(self, agent_id: str, model: type[BaseModel], raw: Any) -> BaseModel:
+        if isinstance(raw, model):
+            return raw
+        try:
+            if isinstance(raw, BaseModel):
+                raw = raw.model_dump()
+            if isinstance(raw, Exception):
+                raise raw
+            return model.model_validate(raw)
+        except Exception as exc:  # invalid action or a faulty policy: fall back, count, go on
+            self.counters["fallbacks"] += 1
+            self.log("fallback", agent_id, error=str(exc)[:500])
+            return self.world.default_action(agent_id)
+
+    # ------------------------------------------------------------------ running
+    def run(self, max_time: float | None = None, progress: ProgressCallback | None = None) -> RunResult:
+        started = time.perf_counter()
+        engine, world = self.engine, self.world
+        world.start(self)
+        status, reason = "finished", None
+        last_report = started
+        try:
+            while len(engine) and not world.done():
+                if max_time is not None and engine.peek() > max_time:
+                    status, reason = "finished", f"reached max_time {max_time}"
+                    break
+                engine.fire_next()
+                if progress is not None:
+                    now = time.perf_counter()
+                    if now - last_report > 0.2:
+                        last_report = now
+                        progress(world.progress(), self.event_count)
+        except RunStopped as stop:
+            status, reason = stop.status, stop.reason
+        if progress is not None:
+            progress(world.progress() if status != "finished" else 1.0, self.event_count)
+        metrics = world.metrics()
+        if isinstance(metrics, Metrics):
+            metrics = metrics.to_dict()
+        self.flush()
+        return RunResult(
+            status=status,
+            metrics=metrics,
+            events=self.event_count,
+            sim_time=engine.now,
+            wall_seconds=time.perf_counter() - started,
+            counters=dict(self.counters),
+            reason=reason,
+        )
+
+
+def _safe_act(policy: Any, observation: dict, model: type[BaseModel]) -> Any:
+    try:
+        return policy.act(observation, model)
+    except RunStopped:
+        raise
+    except Exception as exc:  # a faulty policy must not crash the run: counted as a fallback
+        return exc
+
+
+def build_simulation(scenario: Scenario, seed: int, **kwargs: Any) -> Simulation:
+    """Build the world and seat a policy per agent, all seeded from ``seed``."""
+    engine_seq, world_seq, policy_seq = np.random.SeedSequence(seed).spawn(3)
+    world_cls = world_registry.get_world(scenario.world_type)
+    world = world_cls.from_config(scenario.world_config, np.random.default_rng(world_seq))
+    agent_ids = world.agent_ids()
+    policy_rngs = [np.random.default_rng(s) for s in policy_seq.spawn(len(agent_ids))]
+    policies = {}
+    for agent_id, rng in zip(agent_ids, policy_rngs):
+        role = world.role(agent_id)
+        spec = scenario.policy_for(agent_id, role) or PolicySpec(policy=world.default_policy(role))
+        entry = policy_registry.get(spec.policy)
+        policies[agent_id] = (entry.build(entry.params.model_validate(spec.params), rng), spec.policy)
+    engine_seed = int(engine_seq.generate_state(1)[0])
+    return Simulation(world, policies, engine_seed, record_events=scenario.run.record_events, **kwargs)
+
+
+def run_scenario(scenario: Scenario, seed: int | None = None, **kwargs: Any) -> RunResult:
+    """Run a validated scenario without storing it (``stored_run`` stores it)."""
+    progress = kwargs.pop("progress", None)
+    sim = build_simulation(scenario, scenario.seed if seed is None else seed, **kwargs)
+    return sim.run(max_time=scenario.run.max_time, progress=progress)
+
+
+def stored_run(
+    scenario: Scenario,
+    scenario_text: str,
+    store: Store,
+    *,
+    seed: int | None = None,
+    overrides: list[tuple[str, Any]] = (),
+    progress: ProgressCallback | None = None,
+    run_id: str | None = None,
+) -> tuple[str, RunResult | None]:
+    """Run a scenario and store it: run row first, events as they come, metrics and status last.
+
+    If the run is interrupted (Ctrl-C, SIGTERM) or fails, the row is marked
+    ``interrupted`` / ``failed`` with the reason and the events so far are kept;
+    the exception is re-raised for the caller to report.
+    """
+    seed = scenario.seed if seed is None else seed
+    if run_id is None:
+        run_id = store.create_run(
+            scenario_name=scenario.name, world=scenario.world_type, scenario_text=scenario_text,
+            seed=seed, overrides=overrides,
+        )
+    else:
+        store.mark_running(run_id)
+
+    def report(fraction: float, events: int) -> None:
+        store.set_progress(run_id, fraction)
+        if progress is not None:
+            progress(fraction, events)
+
+    sim = None
+    try:
+        sim = build_simulation(scenario, seed, event_sink=lambda batch: store.append_events(run_id, batch))
+        result = sim.run(max_time=scenario.run.max_time, progress=report)
+    except BaseException as exc:
+        if sim is not None:
+            sim.flush()  # keep the events logged before the failure
+        if isinstance(exc, KeyboardInterrupt):
+            store.fail_run(run_id, "interrupted", "interrupted by the user")
+        else:
+            store.fail_run(run_id, "failed", f"{type(exc).__name__}: {exc}")
+        raise
+    summary = {
+        "events": result.events, "sim_time": result.sim_time, "wall_seconds": result.wall_seconds,
+        "counters": result.counters, "reason": result.reason,
+    }
+    store.finish_run(run_id, result.status, result.metrics, summary)
+    return run_id, result

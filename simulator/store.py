@@ -1,0 +1,266 @@
+"""Run storage: one SQLite file (WAL), no server.
+
+Tables (plain SQL, so PostgreSQL can be a drop-in later):
+
+- ``runs``: one row per run: id, scenario name and text, world, seed,
+  overrides, Agora version, status, progress, timings, error, pid.
+- ``events``: the event log, ``(run_id, seq)`` keyed, data as JSON.
+- ``metrics``: ``(run_id, name)`` -> JSON value (welfare, payoffs, measures, theory).
+
+Every write is its own transaction, so a run killed mid-way leaves earlier runs
+intact and its own rows consistent; on open, runs still marked ``running`` or
+``queued`` whose process is gone are marked ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+DEFAULT_DB = "agora.db"
+ACTIVE = ("queued", "running")
+FINAL = ("finished", "failed", "interrupted", "cancelled", "budget_exhausted")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id            TEXT PRIMARY KEY,
+    rowid_order   INTEGER NOT NULL,
+    scenario_name TEXT NOT NULL,
+    world         TEXT NOT NULL,
+    scenario_text TEXT NOT NULL,
+    seed          INTEGER NOT NULL,
+    overrides     TEXT NOT NULL DEFAULT '[]',
+    version       TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    progress      REAL NOT NULL DEFAULT 0,
+    created_at    REAL NOT NULL,
+    started_at    REAL,
+    finished_at   REAL,
+    error         TEXT,
+    host          TEXT,
+    pid           INTEGER,
+    sweep_id      TEXT,
+    summary       TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_order ON runs (rowid_order);
+CREATE INDEX IF NOT EXISTS runs_status ON runs (status);
+CREATE TABLE IF NOT EXISTS events (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    seq    INTEGER NOT NULL,
+    t      REAL NOT NULL,
+    agent  TEXT,
+    kind   TEXT NOT NULL,
+    data   TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    name   TEXT NOT NULL,
+    value  TEXT NOT NULL,
+    PRIMARY KEY (run_id, name)
+) WITHOUT ROWID;
+"""
+
+
+def default_path() -> Path:
+    return Path(os.environ.get("AGORA_DB", DEFAULT_DB))
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("agora")
+    except PackageNotFoundError:
+        return "dev"
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RunNotFound(KeyError):
+    pass
+
+
+class Store:
+    """A handle on the SQLite run store. Cheap to open; one per process or thread."""
+
+    def __init__(self, path: str | Path | None = None, *, recover: bool = True) -> None:
+        self.path = Path(path) if path is not None else default_path()
+        if self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.executescript(SCHEMA)
+        if recover:
+            self.recover()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    # ------------------------------------------------------------------ writes
+    def create_run(
+        self,
+        *,
+        scenario_name: str,
+        world: str,
+        scenario_text: str,
+        seed: int,
+        overrides: Iterable[tuple[str, Any]] = (),
+        status: str = "running",
+        sweep_id: str | None = None,
+        run_id: str | None = None,
+    ) -> str:
+        run_id = run_id or uuid.uuid4().hex[:12]
+        now = time.time()
+        with self.transaction() as db:
+            order = db.execute("SELECT COALESCE(MAX(rowid_order), 0) + 1 FROM runs").fetchone()[0]
+            db.execute(
+                "INSERT INTO runs (id, rowid_order, scenario_name, world, scenario_text, seed, overrides, version,"
+                " status, created_at, started_at, host, pid, sweep_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    run_id, order, scenario_name, world, scenario_text, seed,
+                    json.dumps([list(o) for o in overrides]), _version(), status, now,
+                    now if status == "running" else None, socket.gethostname(), os.getpid(), sweep_id,
+                ),
+            )
+        return run_id
+
+    def mark_running(self, run_id: str) -> None:
+        self.db.execute(
+            "UPDATE runs SET status='running', started_at=?, host=?, pid=? WHERE id=?",
+            (time.time(), socket.gethostname(), os.getpid(), run_id),
+        )
+
+    def set_progress(self, run_id: str, progress: float) -> None:
+        self.db.execute("UPDATE runs SET progress=? WHERE id=?", (float(progress), run_id))
+
+    def append_events(self, run_id: str, events: list[tuple]) -> None:
+        """Append ``(seq, t, agent, kind, data)`` tuples in one transaction."""
+        rows = [(run_id, seq, t, agent, kind, json.dumps(data, separators=(",", ":"))) for seq, t, agent, kind, data in events]
+        with self.transaction() as db:
+            db.executemany("INSERT INTO events (run_id, seq, t, agent, kind, data) VALUES (?,?,?,?,?,?)", rows)
+
+    def finish_run(self, run_id: str, status: str, metrics: dict[str, Any], summary: dict[str, Any], error: str | None = None) -> None:
+        """Store metrics and the final status together: a run is never half-finished."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO metrics (run_id, name, value) VALUES (?,?,?)",
+                [(run_id, name, json.dumps(value)) for name, value in metrics.items()],
+            )
+            db.execute(
+                "UPDATE runs SET status=?, progress=CASE WHEN ?='finished' THEN 1 ELSE progress END,"
+                " finished_at=?, error=?, summary=? WHERE id=?",
+                (status, status, time.time(), error, json.dumps(summary), run_id),
+            )
+
+    def fail_run(self, run_id: str, status: str, error: str) -> None:
+        self.db.execute(
+            "UPDATE runs SET status=?, finished_at=?, error=? WHERE id=? AND status IN ('queued','running')",
+            (status, time.time(), error, run_id),
+        )
+
+    def recover(self) -> list[str]:
+        """Mark runs whose process died (kill -9, power loss) as ``interrupted``."""
+        host = socket.gethostname()
+        rows = self.db.execute("SELECT id, host, pid FROM runs WHERE status IN ('queued','running')").fetchall()
+        dead = [row["id"] for row in rows if row["host"] == host and not _pid_alive(row["pid"])]
+        for run_id in dead:
+            self.fail_run(run_id, "interrupted", "the process running it stopped before it finished")
+        return dead
+
+    def delete_run(self, run_id: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM runs WHERE id=?", (run_id,))
+
+    # ------------------------------------------------------------------ reads
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        row = self.db.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+        if row is None:
+            raise RunNotFound(run_id)
+        run = _run_dict(row)
+        run["metrics"] = {
+            r["name"]: json.loads(r["value"]) for r in self.db.execute("SELECT name, value FROM metrics WHERE run_id=?", (run_id,))
+        }
+        return run
+
+    def list_runs(
+        self,
+        *,
+        limit: int = 50,
+        before: int | None = None,
+        world: str | None = None,
+        status: str | None = None,
+        scenario: str | None = None,
+        sweep_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Newest first; ``before`` is the ``order`` of the last row of the previous page."""
+        where, args = [], []
+        for column, value in (("world", world), ("status", status), ("scenario_name", scenario), ("sweep_id", sweep_id)):
+            if value is not None:
+                where.append(f"{column}=?")
+                args.append(value)
+        if before is not None:
+            where.append("rowid_order<?")
+            args.append(before)
+        sql = "SELECT * FROM runs" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY rowid_order DESC LIMIT ?"
+        return [_run_dict(row) for row in self.db.execute(sql, (*args, limit))]
+
+    def events(self, run_id: str, *, after: int = -1, limit: int = 1000) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT seq, t, agent, kind, data FROM events WHERE run_id=? AND seq>? ORDER BY seq LIMIT ?",
+            (run_id, after, limit),
+        )
+        return [{"seq": r["seq"], "t": r["t"], "agent": r["agent"], "kind": r["kind"], "data": json.loads(r["data"])} for r in rows]
+
+    def count_events(self, run_id: str) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM events WHERE run_id=?", (run_id,)).fetchone()[0]
+
+    def integrity_check(self) -> str:
+        return self.db.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def _run_dict(row: sqlite3.Row) -> dict[str, Any]:
+    run = dict(row)
+    run["order"] = run.pop("rowid_order")
+    run["overrides"] = json.loads(run["overrides"])
+    run["summary"] = json.loads(run["summary"]) if run["summary"] else None
+    started, finished = run["started_at"], run["finished_at"]
+    run["duration"] = (finished - started) if started and finished else None
+    return run

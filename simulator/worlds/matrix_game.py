@@ -1,0 +1,272 @@
+"""Repeated N-player normal-form games, and Axelrod-style round-robin tournaments.
+
+The stage game is a payoff table ``u[a_1, ..., a_n] = (u_1, ..., u_n)``, either
+named (``prisoners_dilemma``, ``stag_hunt``, ``chicken``, ``matching_pennies``,
+``battle_of_the_sexes``, ``rock_paper_scissors``) or given in the scenario as
+nested lists whose leaves are the n players' payoffs. It is played for up to
+``rounds`` rounds; after each round play continues with probability
+``continuation`` (the discount factor of the infinitely repeated game when
+``rounds`` is large). All players move simultaneously and see the full history.
+
+In tournament mode the ``players`` are entrants; every pair plays one match of
+the repeated two-player game (``repetitions`` times), one match after another,
+and entrants are ranked by total score, as in Axelrod (1980).
+"""
+
+from __future__ import annotations
+
+import itertools
+from functools import lru_cache
+from typing import Any, Literal, Mapping
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+
+from simulator.world import Host, Metrics
+from simulator.worlds import register_world
+
+# (action labels, payoff table with leaves (u_row, u_col)) — textbook versions.
+NAMED_GAMES: dict[str, tuple[list[str], list]] = {
+    "prisoners_dilemma": (["cooperate", "defect"], [[[3, 3], [0, 5]], [[5, 0], [1, 1]]]),
+    "stag_hunt": (["stag", "hare"], [[[4, 4], [0, 2]], [[2, 0], [2, 2]]]),
+    "chicken": (["swerve", "straight"], [[[0, 0], [-1, 1]], [[1, -1], [-10, -10]]]),
+    "matching_pennies": (["heads", "tails"], [[[1, -1], [-1, 1]], [[-1, 1], [1, -1]]]),
+    "battle_of_the_sexes": (["opera", "football"], [[[2, 1], [0, 0]], [[0, 0], [1, 2]]]),
+    "rock_paper_scissors": (
+        ["rock", "paper", "scissors"],
+        [[[0, 0], [-1, 1], [1, -1]], [[1, -1], [0, 0], [-1, 1]], [[-1, 1], [1, -1], [0, 0]]],
+    ),
+}
+
+
+def payoff_tensor(table: Any) -> np.ndarray:
+    """Nested lists with payoff-vector leaves -> array of shape ``(n_players, a_1, ..., a_n)``."""
+    array = np.asarray(table, dtype=float)
+    if array.dtype == object or array.ndim < 2:
+        raise ValueError("payoffs must be a regular nested list whose leaves are lists of one payoff per player")
+    n_players = array.shape[-1]
+    if array.ndim - 1 != n_players:
+        raise ValueError(
+            f"payoffs have {array.ndim - 1} action dimension(s) but leaves of {n_players} payoff(s); "
+            "an n-player table needs n nested levels and leaves of n numbers"
+        )
+    return np.moveaxis(array, -1, 0)
+
+
+class TournamentConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    repetitions: int = Field(1, ge=1, description="matches per pair of entrants")
+
+
+class MatrixGameConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["matrix_game"]
+    game: Literal[tuple(NAMED_GAMES)] | None = Field(None, description="a named textbook game")
+    payoffs: list | None = Field(None, description="nested lists, leaves = one payoff per player")
+    actions: list[list[str]] | None = Field(None, description="action labels per player")
+    players: list[str] | None = Field(None, description="agent ids (entrants in tournament mode)")
+    rounds: int = Field(1, ge=1, le=10_000_000)
+    continuation: float = Field(1.0, gt=0, le=1, description="probability of another round")
+    tournament: TournamentConfig | None = None
+
+    @field_validator("payoffs")
+    @classmethod
+    def _regular(cls, table: list | None) -> list | None:
+        if table is not None:
+            payoff_tensor(table)
+        return table
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "MatrixGameConfig":
+        if (self.game is None) == (self.payoffs is None):
+            raise ValueError("give exactly one of 'game' (a named game) or 'payoffs' (a table)")
+        tensor = self.tensor()
+        n_players = tensor.shape[0]
+        if self.actions is not None:
+            if [len(a) for a in self.actions] != list(tensor.shape[1:]):
+                raise ValueError(f"actions give {[len(a) for a in self.actions]} labels per player; the payoff table has {list(tensor.shape[1:])}")
+            if any(len(set(a)) != len(a) for a in self.actions):
+                raise ValueError("action labels must be distinct for each player")
+        if self.tournament is not None:
+            if n_players != 2:
+                raise ValueError("tournament mode needs a two-player game")
+            if self.players is None or len(self.players) < 2:
+                raise ValueError("tournament mode needs at least two entrants in 'players'")
+        elif self.players is not None and len(self.players) != n_players:
+            raise ValueError(f"the game has {n_players} players but 'players' lists {len(self.players)}")
+        if self.players is not None and len(set(self.players)) != len(self.players):
+            raise ValueError("player ids must be distinct")
+        return self
+
+    def tensor(self) -> np.ndarray:
+        return payoff_tensor(NAMED_GAMES[self.game][1] if self.game else self.payoffs)
+
+    def labels(self) -> list[list[str]]:
+        if self.actions is not None:
+            return self.actions
+        if self.game is not None:
+            return [list(NAMED_GAMES[self.game][0]) for _ in range(2)]
+        return [[f"a{k}" for k in range(size)] for size in self.tensor().shape[1:]]
+
+
+@lru_cache(maxsize=None)
+def action_model_for(labels: tuple[str, ...]) -> type[BaseModel]:
+    """A pydantic model whose only field ``action`` is one of the labels."""
+    return create_model(
+        "MatrixAction",
+        __config__=ConfigDict(extra="forbid"),
+        action=(Literal[labels], Field(description="the action to play this round")),
+    )
+
+
+@register_world("matrix_game")
+class MatrixGame:
+    """A repeated normal-form game (or a round-robin tournament of them)."""
+
+    Config = MatrixGameConfig
+
+    def __init__(self, config: MatrixGameConfig, rng: np.random.Generator) -> None:
+        self.config = config
+        self.rng = rng
+        self.u = config.tensor()
+        self.labels = config.labels()
+        self.n_players = self.u.shape[0]
+        ids = config.players or [f"p{i}" for i in range(self.n_players)]
+        self.ids = ids
+        if config.tournament is None:
+            self.matches = [tuple(ids)]
+        else:
+            pairs = list(itertools.combinations(ids, 2))
+            self.matches = [pair for _ in range(config.tournament.repetitions) for pair in pairs]
+        self.scores = {agent: 0.0 for agent in ids}
+        self.rounds_played = {agent: 0 for agent in ids}
+        self.action_counts = {agent: np.zeros(len(self.labels[0 if config.tournament else i])) for i, agent in enumerate(ids)}
+        self.match_results: list[dict[str, Any]] = []
+        self.match_index = 0
+        self.history: list[tuple[int, ...]] = []
+        self.total_rounds = 0
+        self._over = False
+
+    @classmethod
+    def from_config(cls, config: MatrixGameConfig, rng: np.random.Generator) -> "MatrixGame":
+        return cls(config, rng)
+
+    def default_policy(self, role: str) -> str:
+        return "uniform_random"
+
+    # ------------------------------------------------------------------ World protocol
+    def agent_ids(self) -> list[str]:
+        return list(self.ids)
+
+    def role(self, agent_id: str) -> str:
+        return "player"
+
+    def rules(self, agent_id: str) -> str:
+        seat = self._seat(agent_id) if not self._over else 0
+        return (
+            f"You play a {self.n_players}-player simultaneous game, repeated for up to {self.config.rounds} rounds "
+            f"(after each round another follows with probability {self.config.continuation}). "
+            f"You are player {seat}. Your actions: {', '.join(self.labels[seat])}. "
+            "Your payoff for each joint action is in 'payoffs' (indexed by every player's action). "
+            "Maximise your total payoff."
+        )
+
+    def start(self, host: Host) -> None:
+        self.host = host
+        host.wake(at=0.0)
+
+    def current_players(self) -> tuple[str, ...]:
+        return self.matches[self.match_index]
+
+    def acting(self) -> list[str]:
+        return [] if self._over else list(self.current_players())
+
+    def _seat(self, agent_id: str) -> int:
+        return self.current_players().index(agent_id)
+
+    def observe(self, agent_id: str) -> dict[str, Any]:
+        seat = self._seat(agent_id)
+        players = self.current_players()
+        return {
+            "round": len(self.history),
+            "max_rounds": self.config.rounds,
+            "continuation": self.config.continuation,
+            "player": seat,
+            "players": list(players),
+            "actions": self.labels[seat],
+            "all_actions": self.labels,
+            "payoffs": self.u[seat].tolist(),
+            "history": [[self.labels[i][a] for i, a in enumerate(joint)] for joint in self.history],
+            "my_payoffs": [float(self.u[(seat, *joint)]) for joint in self.history],
+        }
+
+    def action_model(self, agent_id: str) -> type[BaseModel]:
+        return action_model_for(tuple(self.labels[self._seat(agent_id)]))
+
+    def default_action(self, agent_id: str) -> BaseModel:
+        model = self.action_model(agent_id)
+        return model(action=self.labels[self._seat(agent_id)][0])
+
+    def apply(self, actions: Mapping[str, BaseModel]) -> None:
+        players = self.current_players()
+        joint = tuple(self.labels[i].index(actions[agent].action) for i, agent in enumerate(players))
+        payoffs = self.u[(slice(None), *joint)]
+        for i, agent in enumerate(players):
+            self.scores[agent] += payoffs[i]
+            self.rounds_played[agent] += 1
+            self.action_counts[agent][joint[i]] += 1
+        self.history.append(joint)
+        self.total_rounds += 1
+        self.host.log("round", None, match=self.match_index, round=len(self.history) - 1, payoffs=payoffs.tolist())
+        more = len(self.history) < self.config.rounds and (
+            self.config.continuation >= 1.0 or self.rng.random() < self.config.continuation
+        )
+        if not more:
+            self._end_match()
+        if not self._over:
+            self.host.wake(after=1.0)
+
+    def _end_match(self) -> None:
+        players = self.current_players()
+        totals = self.u[(slice(None), *np.array(self.history).T)].sum(axis=1) if self.history else np.zeros(len(players))
+        self.match_results.append({"players": list(players), "rounds": len(self.history), "scores": totals.tolist()})
+        self.history = []
+        self.match_index += 1
+        self._over = self.match_index >= len(self.matches)
+
+    def done(self) -> bool:
+        return self._over
+
+    def progress(self) -> float:
+        per_match = max(1, self.config.rounds)
+        return min(1.0, (self.match_index + len(self.history) / per_match) / len(self.matches))
+
+    def metrics(self) -> Metrics:
+        measures: dict[str, Any] = {
+            "rounds": self.total_rounds,
+            "mean_payoff_per_round": {a: self.scores[a] / max(1, self.rounds_played[a]) for a in self.ids},
+            "action_frequencies": {
+                a: dict(zip(self.labels[0 if self.config.tournament else i], (c / max(1, c.sum())).tolist()))
+                for i, (a, c) in enumerate(self.action_counts.items())
+            },
+        }
+        if self.config.tournament is not None:
+            ranking = sorted(self.ids, key=lambda a: (-measures["mean_payoff_per_round"][a], a))
+            measures["ranking"] = ranking
+            measures["matches"] = self.match_results
+        return Metrics(payoffs=dict(self.scores), measures=measures, theory=stage_game_theory(self.u))
+
+
+def stage_game_theory(u: np.ndarray) -> dict[str, Any]:
+    """Pure Nash equilibria of the stage game and the best utilitarian outcome."""
+    from mechanisms.normal_form import pure_equilibria
+
+    welfare = u.sum(axis=0)
+    optimum = np.unravel_index(int(np.argmax(welfare)), welfare.shape)
+    equilibria = [tuple(int(a) for a in profile) for profile in pure_equilibria(u)]
+    return {
+        "stage_pure_equilibria": [list(e) for e in equilibria],
+        "stage_equilibrium_welfare": [float(welfare[e]) for e in equilibria],
+        "stage_optimum": [int(a) for a in optimum],
+        "stage_optimum_welfare": float(welfare[optimum]),
+    }
