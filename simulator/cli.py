@@ -13,6 +13,7 @@ The store is ``./agora.db`` unless ``--db`` or ``AGORA_DB`` says otherwise.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -30,20 +31,25 @@ app = typer.Typer(help="Agora: a multi-agent market and game simulator.", no_arg
 runs_app = typer.Typer(help="Browse stored runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 
-out = Console()
+# Outside a terminal (pipes, CI) rich would wrap at 80 columns; keep lines whole.
+out = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True)
 
 DbOption = typer.Option(None, "--db", help="SQLite store file (default: $AGORA_DB or ./agora.db)")
 
 
 def fail(message: str, code: int = 2) -> None:
-    err.print(message, markup=False, highlight=False)
+    print(message, file=sys.stderr)
     raise typer.Exit(code)
 
 
-def report_scenario_error(exc: ScenarioError) -> None:
+def print_problems(exc: ScenarioError) -> None:
     for problem in exc.problems:
-        err.print(f"error: {problem}", markup=False, highlight=False)
+        print(f"error: {problem}", file=sys.stderr)
+
+
+def report_scenario_error(exc: ScenarioError) -> None:
+    print_problems(exc)
     raise typer.Exit(2)
 
 
@@ -93,6 +99,7 @@ def run(
     except ScenarioError as exc:
         report_scenario_error(exc)
     progress = LiveProgress(f"{scenario.name}", enabled=not as_json or sys.stderr.isatty())
+    signal.signal(signal.SIGTERM, _terminate)  # SIGTERM ends the run like Ctrl-C: stored as interrupted
     with Store(db) as store:
         try:
             run_id, result = stored_run(scenario, text, store, seed=seed, overrides=overrides, progress=progress)
@@ -119,10 +126,9 @@ def validate(files: list[Path] = typer.Argument(..., help="scenario files to che
             load_scenario(file)
         except ScenarioError as exc:
             bad += 1
-            for problem in exc.problems:
-                err.print(f"error: {problem}", markup=False, highlight=False)
+            print_problems(exc)
         else:
-            out.print(f"ok: {file}", markup=False, highlight=False)
+            print(f"ok: {file}")
     if bad:
         raise typer.Exit(2)
 
@@ -176,6 +182,10 @@ def runs_show(
     _print_run(stored)
     for event in log:
         out.print(f"t={event['t']:<10g} {event['agent'] or '-':<12} {event['kind']:<10} {json.dumps(event['data'])}", markup=False)
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _run_json(stored: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The discrete-event engine: one heap of ``[time, priority, seq, callback]`` entries.
+"""The discrete-event engine: one heap of ``(time, priority, seq, callback)`` tuples.
 
 Simulated time only moves when an event is popped: ``run_until(t)`` fires every
 event with ``time <= t`` in (time, priority, insertion) order and then sets the
@@ -22,6 +22,7 @@ from typing import Callable
 import mesa
 
 Callback = Callable[[], object]
+Event = tuple  # (time, priority, seq, callback): the handle returned by ``schedule``
 
 
 class SchedulingError(ValueError):
@@ -30,31 +31,6 @@ class SchedulingError(ValueError):
 
 class EmptySchedule(RuntimeError):
     """``fire_next()`` was called with no events left."""
-
-
-class Event(list):
-    """A scheduled event, as stored in the heap: ``[time, priority, seq, callback]``.
-
-    It is its own handle: ``event.cancel()`` blanks the callback, so the entry
-    is skipped when popped (no O(n) heap removal).
-    """
-
-    __slots__ = ()
-
-    @property
-    def time(self) -> float:
-        return self[0]
-
-    @property
-    def priority(self) -> int:
-        return self[1]
-
-    @property
-    def cancelled(self) -> bool:
-        return self[3] is None
-
-    def cancel(self) -> None:
-        self[3] = None
 
 
 class Engine(mesa.Model):
@@ -69,17 +45,29 @@ class Engine(mesa.Model):
     """
 
     def __init__(self, seed: int | None = None, start: float = 0.0) -> None:
+        self._now = float(start)
         super().__init__(rng=seed)
+        self._now = float(start)
         self._heap: list[Event] = []
         self._seq = 0
-        self.time = float(start)
-        self._stopped = False
+        self._cancelled: set[int] = set()
         self.events_fired = 0
 
     @property
     def now(self) -> float:
         """The current simulated time."""
-        return self.time
+        return self._now
+
+    # Mesa's ``time`` is an observable attribute whose every write costs
+    # ~30x a plain one; on the hot path we keep the clock in ``_now`` and
+    # expose it to Mesa (DataCollector, agents) under its usual name.
+    @property
+    def time(self) -> float:
+        return self._now
+
+    @time.setter
+    def time(self, value: float) -> None:
+        self._now = float(value)
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -100,87 +88,134 @@ class Engine(mesa.Model):
 
         Exactly one of ``at`` and ``after`` must be given (``after=0`` means
         "now, after what is already scheduled for now at this priority").
-        Raises ``SchedulingError`` for a time in the past or NaN.
+        Returns the event, a handle for ``cancel``. Raises ``SchedulingError``
+        for a time in the past, a negative delay, or NaN.
         """
         if after is not None:
-            if at is not None:
-                raise SchedulingError("give either at= or after=, not both")
-            if not after >= 0:  # also catches NaN
-                raise SchedulingError(f"cannot schedule after a negative or NaN delay ({after!r})")
-            at = self.time + after
-        elif at is None:
-            raise SchedulingError("give at= (absolute time) or after= (delay)")
-        elif not at >= self.time:
-            raise SchedulingError(
-                f"cannot schedule at t={at!r}: it is in the past (now is t={self.time!r})"
-            )
-        event = Event((at, priority, self._seq, callback))
-        self._seq += 1
+            if at is not None or not after >= 0:  # "not >=" also catches NaN
+                self._reject(at, after)
+            at = self._now + after
+        elif at is None or not at >= self._now:
+            self._reject(at, after)
+        seq = self._seq
+        self._seq = seq + 1
+        event = (at, priority, seq, callback)
         heappush(self._heap, event)
         return event
 
+    def _reject(self, at: float | None, after: float | None) -> None:
+        if at is None and after is None:
+            raise SchedulingError("give at= (absolute time) or after= (delay)")
+        if at is not None and after is not None:
+            raise SchedulingError("give either at= or after=, not both")
+        if after is not None:
+            raise SchedulingError(f"cannot schedule after a negative or NaN delay ({after!r})")
+        raise SchedulingError(f"cannot schedule at t={at!r}: it is in the past (now is t={self._now!r})")
+
+    def cancel(self, event: Event) -> None:
+        """Cancel a scheduled event: it is skipped when its time comes (O(1), no heap surgery)."""
+        self._cancelled.add(event[2])
+
+    def is_pending(self, event: Event) -> bool:
+        """True while the event is scheduled, not yet fired and not cancelled."""
+        return event[2] not in self._cancelled and event in self._heap
+
     def fire_next(self) -> None:
-        """Fire the next event (skipping cancelled ones); raise ``EmptySchedule`` if none.
+        """Fire the next event, skipping cancelled ones; raise ``EmptySchedule`` if none.
 
         (Not ``step``: on a ``mesa.Model`` that name is Mesa's one-tick step.)
         """
-        heap = self._heap
+        heap, cancelled = self._heap, self._cancelled
         while heap:
-            event = heappop(heap)
-            callback = event[3]
-            if callback is not None:
-                self.time = event[0]
-                self.events_fired += 1
-                callback()
-                return
+            at, priority, seq, callback = heappop(heap)
+            if cancelled and seq in cancelled:
+                cancelled.discard(seq)
+                continue
+            if callback is _raise_stop:
+                continue  # a stop() request only matters to run() / run_until()
+            self._now = at
+            self.events_fired += 1
+            delay = callback()
+            if delay is not None:
+                self._reschedule(callback, delay, priority)
+            return
         raise EmptySchedule("no events left to fire")
 
+    def _reschedule(self, callback: Callback, delay: float, priority: int) -> None:
+        if not delay >= 0:
+            raise SchedulingError(f"a callback returned a negative or NaN delay ({delay!r}); return None to stop")
+        seq = self._seq
+        self._seq = seq + 1
+        heappush(self._heap, (self._now + delay, priority, seq, callback))
+
     def stop(self) -> None:
-        """Make the running ``run()`` / ``run_until()`` return after the current event."""
-        self._stopped = True
+        """Make the running ``run()`` / ``run_until()`` return once the current event is done.
+
+        Like SimPy's ``until`` event: a sentinel scheduled first in line at the
+        current time, so the hot loop needs no flag check per event.
+        """
+        seq = self._seq
+        self._seq = seq + 1
+        heappush(self._heap, (self._now, -math.inf, seq, _raise_stop))
 
     def run_until(self, until: float) -> None:
         """Fire all events with ``time <= until``, then set the clock to ``until``.
 
-        The clock is left at the last event's time if ``stop()`` was called.
+        If ``stop()`` is called, return at once with the clock at that event's time.
         """
-        if not until >= self.time:
-            raise SchedulingError(f"cannot run until t={until!r}: it is in the past (now is t={self.time!r})")
-        self._run(until)
-        if not self._stopped:
-            self.time = until
-        self._stopped = False
+        if not until >= self._now:
+            raise SchedulingError(f"cannot run until t={until!r}: it is in the past (now is t={self._now!r})")
+        if not self._run(until):
+            self._now = until
 
     def run(self, stop_when: Callable[[], bool] | None = None) -> None:
         """Fire events until none is left, ``stop()`` is called, or ``stop_when()`` is true.
 
-        ``stop_when`` is checked after every event.
+        ``stop_when`` is checked after each instant (all events at one time).
         """
         if stop_when is None:
             self._run(math.inf)
-        else:
-            heap = self._heap
-            while heap and not self._stopped:
-                self.fire_next()
-                if stop_when():
-                    break
-        self._stopped = False
-
-    def _run(self, until: float) -> None:
-        # The hot path: locals only, no attribute lookups beyond the clock.
+            return
         heap = self._heap
-        pop = heappop
+        while heap:
+            if self._run(heap[0][0]) or stop_when():  # one time-step's events at a time
+                return
+
+    def _run(self, until: float) -> bool:
+        """Fire events up to ``until``; True if stopped by ``stop()``. The hot path.
+
+        A callback may return a delay to be rescheduled after it (a periodic
+        or self-rescheduling agent, like a SimPy process yielding a timeout);
+        returning None (the default) means done.
+        """
+        heap, cancelled = self._heap, self._cancelled
+        pop, push = heappop, heappush
         fired = 0
         try:
             while heap and heap[0][0] <= until:
-                event = pop(heap)
-                callback = event[3]
-                if callback is None:
+                at, priority, seq, callback = pop(heap)
+                if cancelled and seq in cancelled:
+                    cancelled.discard(seq)
                     continue
-                self.time = event[0]
+                self._now = at
                 fired += 1
-                callback()
-                if self._stopped:
-                    break
+                delay = callback()
+                if delay is not None:
+                    if not delay >= 0:
+                        self._reschedule(callback, delay, priority)  # raises with a clear message
+                    seq = self._seq
+                    self._seq = seq + 1
+                    push(heap, (at + delay, priority, seq, callback))
+            return False
+        except StopSimulation:
+            return True
         finally:
             self.events_fired += fired
+
+
+class StopSimulation(Exception):
+    """Raised by the ``stop()`` sentinel to end the running loop."""
+
+
+def _raise_stop() -> None:
+    raise StopSimulation

@@ -41,9 +41,12 @@ NAMED_GAMES: dict[str, tuple[list[str], list]] = {
 
 def payoff_tensor(table: Any) -> np.ndarray:
     """Nested lists with payoff-vector leaves -> array of shape ``(n_players, a_1, ..., a_n)``."""
-    array = np.asarray(table, dtype=float)
-    if array.dtype == object or array.ndim < 2:
-        raise ValueError("payoffs must be a regular nested list whose leaves are lists of one payoff per player")
+    try:
+        array = np.asarray(table, dtype=float)
+    except (ValueError, TypeError):
+        array = None
+    if array is None or array.ndim < 2:
+        raise ValueError("payoffs must be a regular nested list of numbers whose leaves are lists of one payoff per player")
     n_players = array.shape[-1]
     if array.ndim - 1 != n_players:
         raise ValueError(
@@ -144,6 +147,10 @@ class MatrixGame:
         self.match_results: list[dict[str, Any]] = []
         self.match_index = 0
         self.history: list[tuple[int, ...]] = []
+        # Observations share these growing lists (read-only for policies), so a
+        # round costs O(players), not O(rounds so far).
+        self.label_history: list[list[str]] = []
+        self.payoff_history: list[list[float]] = []
         self.total_rounds = 0
         self._over = False
 
@@ -171,8 +178,13 @@ class MatrixGame:
             "Maximise your total payoff."
         )
 
+    def _new_match_history(self) -> None:
+        self.history, self.label_history = [], []
+        self.payoff_history = [[] for _ in range(self.n_players)]
+
     def start(self, host: Host) -> None:
         self.host = host
+        self._new_match_history()
         host.wake(at=0.0)
 
     def current_players(self) -> tuple[str, ...]:
@@ -196,8 +208,8 @@ class MatrixGame:
             "actions": self.labels[seat],
             "all_actions": self.labels,
             "payoffs": self.u[seat].tolist(),
-            "history": [[self.labels[i][a] for i, a in enumerate(joint)] for joint in self.history],
-            "my_payoffs": [float(self.u[(seat, *joint)]) for joint in self.history],
+            "history": self.label_history,
+            "my_payoffs": self.payoff_history[seat],
         }
 
     def action_model(self, agent_id: str) -> type[BaseModel]:
@@ -216,6 +228,9 @@ class MatrixGame:
             self.rounds_played[agent] += 1
             self.action_counts[agent][joint[i]] += 1
         self.history.append(joint)
+        self.label_history.append([self.labels[i][a] for i, a in enumerate(joint)])
+        for i in range(len(players)):
+            self.payoff_history[i].append(float(payoffs[i]))
         self.total_rounds += 1
         self.host.log("round", None, match=self.match_index, round=len(self.history) - 1, payoffs=payoffs.tolist())
         more = len(self.history) < self.config.rounds and (
@@ -230,7 +245,7 @@ class MatrixGame:
         players = self.current_players()
         totals = self.u[(slice(None), *np.array(self.history).T)].sum(axis=1) if self.history else np.zeros(len(players))
         self.match_results.append({"players": list(players), "rounds": len(self.history), "scores": totals.tolist()})
-        self.history = []
+        self._new_match_history()
         self.match_index += 1
         self._over = self.match_index >= len(self.matches)
 

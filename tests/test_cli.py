@@ -1,0 +1,91 @@
+"""The `agora` command line, as a user runs it."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from simulator.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    path = tmp_path / "cli.db"
+    monkeypatch.setenv("AGORA_DB", str(path))
+    return path
+
+
+def invoke(*args):
+    return runner.invoke(app, list(args))
+
+
+def test_run_json_is_reproducible_for_the_same_seed(db):
+    first = invoke("run", "scenarios/prisoners_dilemma.yaml", "--seed", "1", "--json")
+    second = invoke("run", "scenarios/prisoners_dilemma.yaml", "--seed", "1", "--json")
+    assert first.exit_code == 0, first.output
+    a, b = json.loads(first.stdout), json.loads(second.stdout)
+    assert {"run_id", "status", "metrics"} <= set(a)
+    assert a["status"] == "finished" and a["run_id"] != b["run_id"]
+    assert a["metrics"] == b["metrics"]
+    from simulator.store import Store
+
+    with Store(db) as store:
+        assert store.events(a["run_id"], limit=10**6) == store.events(b["run_id"], limit=10**6)
+    other = json.loads(invoke("run", "scenarios/prisoners_dilemma.yaml", "--seed", "2", "--json").stdout)
+    assert other["metrics"] != a["metrics"]
+
+
+def test_run_prints_a_table_with_theory_and_set_overrides(db):
+    result = invoke("run", "scenarios/prisoners_dilemma.yaml", "--set", "world.rounds=3", "--set", "world.continuation=1")
+    assert result.exit_code == 0, result.output
+    assert "welfare" in result.stdout and "stage_pure_equilibria" in result.stdout
+    assert "payoff alice" in result.stdout
+
+
+def test_runs_list_and_show(db):
+    run_id = json.loads(invoke("run", "scenarios/prisoners_dilemma.yaml", "--json").stdout)["run_id"]
+    listed = invoke("runs", "list")
+    assert run_id in listed.stdout and "prisoners_dilemma" in listed.stdout
+    shown = json.loads(invoke("runs", "show", run_id, "--json", "--events", "3").stdout)
+    assert shown["run_id"] == run_id and len(shown["events"]) == 3
+    assert json.loads(invoke("runs", "list", "--json").stdout)[0]["run_id"] == run_id
+    missing = invoke("runs", "show", "doesnotexist")
+    assert missing.exit_code == 2 and "no run 'doesnotexist'" in missing.stderr
+
+
+def test_validate_reports_file_line_and_field_and_exits_nonzero(tmp_path, db):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("world:\n  type: matrix_game\n  game: prisoners_dilemma\n  rounds: many\n  playrs: [a, b]\n")
+    result = invoke("validate", "scenarios/prisoners_dilemma.yaml", str(bad))
+    assert result.exit_code == 2
+    assert "ok: scenarios/prisoners_dilemma.yaml" in result.stdout
+    assert f"{bad}:4:3: world.rounds:" in result.stderr
+    assert f"{bad}:5:3: world.playrs: unknown field" in result.stderr and "did you mean 'players'" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_run_on_a_bad_file_gives_no_traceback(tmp_path, db):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("world: {type: matrix_game, game: prisoners_dilema}\n")
+    result = invoke("run", str(bad))
+    assert result.exit_code == 2 and "world.game" in result.stderr and "prisoners_dilemma" in result.stderr
+    result = invoke("run", "scenarios/prisoners_dilemma.yaml", "--set", "world.rounds")
+    assert result.exit_code == 2 and "expected key=value" in result.stderr
+
+
+def test_the_installed_console_script_runs_a_scenario(tmp_path):
+    script = shutil.which("agora", path=str(Path(sys.executable).parent))
+    assert script, "the agora console script is installed next to the interpreter"
+    env = {**os.environ, "AGORA_DB": str(tmp_path / "script.db")}
+    proc = subprocess.run([script, "run", "scenarios/axelrod_tournament.yaml", "--json", "--set", "world.rounds=20"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["status"] == "finished" and len(data["metrics"]["measures"]["ranking"]) == 7
