@@ -2,6 +2,7 @@
 
     agora run FILE [--seed N] [--set key=value ...] [--json]
     agora validate FILE...
+    agora solve GAME_FILE [--method M] [--lam L] [--json]
     agora runs list [--limit N] [--world W] [--status S] [--json]
     agora runs show RUN_ID [--json] [--events N]
 
@@ -131,6 +132,126 @@ def validate(files: list[Path] = typer.Argument(..., help="scenario files to che
             print(f"ok: {file}")
     if bad:
         raise typer.Exit(2)
+
+
+@app.command()
+def solve(
+    file: Path = typer.Argument(..., help="game file (YAML or JSON): bimatrix A/B, N-player payoffs table, or sequential tree"),
+    method: str = typer.Option("auto", "--method", help="auto, support, vertex, lemke-howson, pure, zero-sum, correlated, logit, backward-induction, all-spne"),
+    lam: float = typer.Option(1.0, "--lam", min=0.0, help="precision lambda for --method logit"),
+    as_json: bool = typer.Option(False, "--json", help="print a JSON list of equilibria (row, col, payoffs, ...)"),
+) -> None:
+    """Compute the equilibria of a game file; probabilities and payoffs print as exact fractions where rational."""
+    from simulator.solve import load_game, render, report_json, solve_game
+
+    try:
+        game = load_game(file)
+    except ScenarioError as exc:
+        report_scenario_error(exc)
+    try:
+        report = solve_game(game, method, lam)
+    except (ValueError, RuntimeError) as exc:
+        fail(f"error: {file}: {exc}")
+    if as_json:
+        print(json.dumps(report_json(report), indent=2))
+    else:
+        render(report, out)
+
+
+@runs_app.command("list")
+def runs_list(
+    limit: int = typer.Option(20, "--limit", min=1),
+    world: Optional[str] = typer.Option(None, "--world"),
+    status: Optional[str] = typer.Option(None, "--status"),
+    as_json: bool = typer.Option(False, "--json"),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """List stored runs, newest first."""
+    with Store(db) as store:
+        rows = store.list_runs(limit=limit, world=world, status=status)
+        if as_json:
+            print(json.dumps([_run_json(store.get_run(r["id"])) for r in rows], indent=2))
+            return
+        table = Table("run", "scenario", "world", "seed", "status", "started", "seconds", "welfare")
+        for row in rows:
+            welfare = store.get_run(row["id"])["metrics"].get("welfare")
+            table.add_row(
+                row["id"], row["scenario_name"], row["world"], str(row["seed"]), row["status"],
+                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["created_at"])),
+                f"{row['duration']:.2f}" if row["duration"] is not None else "",
+                _fmt(welfare) if welfare is not None else "",
+            )
+        out.print(table)
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: str = typer.Argument(...),
+    as_json: bool = typer.Option(False, "--json"),
+    events: int = typer.Option(0, "--events", help="also print the first N events"),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """Show one stored run: status, timings, metrics."""
+    with Store(db) as store:
+        try:
+            stored = store.get_run(run_id)
+        except RunNotFound:
+            fail(f"error: no run {run_id!r} in {store.path} (see `agora runs list`)")
+        log = store.events(run_id, limit=events) if events else []
+    if as_json:
+        data = _run_json(stored)
+        if events:
+            data["events"] = log
+        print(json.dumps(data, indent=2))
+        return
+    _print_run(stored)
+    for event in log:
+        out.print(f"t={event['t']:<10g} {event['agent'] or '-':<12} {event['kind']:<10} {json.dumps(event['data'])}", markup=False)
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _run_json(stored: dict[str, Any]) -> dict[str, Any]:
+    keys = ("scenario_name", "world", "seed", "status", "created_at", "started_at", "finished_at", "duration", "error", "overrides", "summary", "version")
+    return {"run_id": stored["id"], **{k: stored[k] for k in keys}, "metrics": stored["metrics"]}
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (dict, list)):
+        text = json.dumps(value)
+        return text if len(text) <= 100 else text[:97] + "..."
+    return str(value)
+
+
+def _print_run(stored: dict[str, Any]) -> None:
+    summary = stored.get("summary") or {}
+    out.print(
+        f"run {stored['id']}  {stored['scenario_name']} ({stored['world']})  seed {stored['seed']}  "
+        f"status {stored['status']}  {summary.get('events', 0):,} events  "
+        f"{(stored['duration'] or 0):.2f} s",
+        markup=False, highlight=False,
+    )
+    if stored.get("error"):
+        out.print(f"error: {stored['error']}", markup=False)
+    metrics = stored["metrics"]
+    if not metrics:
+        return
+    table = Table("metric", "simulated", show_header=True)
+    table.add_row("welfare", _fmt(metrics.get("welfare")))
+    for agent, payoff in list((metrics.get("payoffs") or {}).items())[:20]:
+        table.add_row(f"payoff {agent}", _fmt(payoff))
+    for name, value in (metrics.get("measures") or {}).items():
+        table.add_row(name, _fmt(value))
+    out.print(table)
+    if metrics.get("theory"):
+        theory = Table("theory", "predicted")
+        for name, value in metrics["theory"].items():
+            theory.add_row(name, _fmt(value))
+        out.print(theory)
 
 
 @runs_app.command("list")

@@ -1,0 +1,124 @@
+"""Agora's support enumeration against nashpy's and Gambit's enummixed, on the same random games.
+
+    .venv/bin/python bench/solvers.py [--games 3] [--sizes 4 6 8 10] [--nashpy-max 8] [--seed 1]
+
+For each size n, ``--games`` random n x n games with integer payoffs in
+[-10^4, 10^4] (nondegenerate with overwhelming probability; the script checks)
+are solved by
+
+* ``mechanisms.normal_form.support_enumeration`` (Agora),
+* ``nashpy.Game(A, B).support_enumeration()`` (nashpy 0.0.43, its default
+  mode; skipped above ``--nashpy-max``, where it takes minutes per game),
+* ``pygambit.nash.enummixed_solve`` in its default exact rational mode and
+  with ``rational=False`` (C++ double precision).
+
+It prints the mean time per game of each, the ratios (peer time / Agora
+time: above 1 means Agora is faster), and the number of equilibria each
+found in total, so a faster but incomplete answer shows up. Agora's set is
+checked against rational Gambit's (same count, every equilibrium within 1e-8).
+The machine load average is printed too: on a shared machine all timings
+are noisy, and the ratios are what to read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import warnings
+
+import numpy as np
+
+from mechanisms.normal_form import support_enumeration
+
+
+def _timed(fn, *args, **kwargs):
+    start = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return time.perf_counter() - start, out
+
+
+def _gambit_vectors(game, result):
+    return [np.array([float(eq[s]) for p in game.players for s in p.strategies]) for eq in result.equilibria]
+
+
+def _same(ours, theirs, tol=1e-8):
+    if len(ours) != len(theirs):
+        return False
+    left = list(theirs)
+    for o in ours:
+        hit = next((k for k, t in enumerate(left) if np.abs(o - t).max() <= tol), None)
+        if hit is None:
+            return False
+        left.pop(hit)
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--games", type=int, default=3, help="games per size")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[4, 6, 8, 10])
+    parser.add_argument("--nashpy-max", type=int, default=8, help="largest size nashpy is run on")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    import nashpy
+
+    try:
+        import pygambit
+    except ImportError:  # optional peer
+        pygambit = None
+
+    rng = np.random.default_rng(args.seed)
+    support_enumeration(np.eye(3), np.eye(3)[::-1])  # warm-up (imports, caches)
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; {args.games} games per size; times are mean seconds per game")
+    header = f"{'size':>6} {'agora':>9} {'nashpy':>9} {'gambit':>9} {'gambit-dbl':>10} | {'nashpy/agora':>12} {'gambit/agora':>12} {'dbl/agora':>10} | equilibria agora/nashpy/gambit  complete"
+    print(header)
+    print("-" * len(header))
+    for n in args.sizes:
+        games = [(rng.integers(-10_000, 10_001, (n, n)), rng.integers(-10_000, 10_001, (n, n))) for _ in range(args.games)]
+        t_agora = t_nashpy = t_gambit = t_double = 0.0
+        n_agora = n_nashpy = n_gambit = 0
+        complete = True
+        for A, B in games:
+            dt, result = _timed(support_enumeration, A, B)
+            t_agora += dt
+            n_agora += len(result)
+            ours = [np.concatenate(e.strategies) for e in result]
+            if n <= args.nashpy_max:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    dt, eqs = _timed(lambda: list(nashpy.Game(A, B).support_enumeration()))
+                t_nashpy += dt
+                n_nashpy += len(eqs)
+            if pygambit is not None:
+                game = pygambit.Game.from_arrays(A, B)
+                dt, res = _timed(pygambit.nash.enummixed_solve, game)
+                t_gambit += dt
+                n_gambit += len(res.equilibria)
+                complete &= _same(ours, _gambit_vectors(game, res))
+                dt, _ = _timed(pygambit.nash.enummixed_solve, game, rational=False)
+                t_double += dt
+        k = len(games)
+        ta, tn, tg, td = t_agora / k, t_nashpy / k, t_gambit / k, t_double / k
+        ran_nashpy = n <= args.nashpy_max
+        ran_gambit = pygambit is not None
+
+        def cell(value, ran, width):
+            return f"{value:>{width}.4f}" if ran else f"{'-':>{width}}"
+
+        def ratio(value, ran, width):
+            return f"{value / ta:>{width - 1}.1f}x" if ran else f"{'-':>{width}}"
+
+        print(
+            f"{f'{n}x{n}':>6} {ta:>9.4f} {cell(tn, ran_nashpy, 9)} {cell(tg, ran_gambit, 9)} {cell(td, ran_gambit, 10)} | "
+            f"{ratio(tn, ran_nashpy, 12)} {ratio(tg, ran_gambit, 12)} {ratio(td, ran_gambit, 10)} | "
+            f"{n_agora}/{n_nashpy if ran_nashpy else '-'}/{n_gambit if ran_gambit else '-'}"
+            f"  {'yes' if ran_gambit and complete else ('NO' if ran_gambit else '?')}",
+            flush=True,
+        )
+    print("targets: nashpy/agora >= 20x at 8x8; gambit/agora >= 1x at 8x8 and 10x10 (complete = same set as rational Gambit)")
+
+
+if __name__ == "__main__":
+    main()
