@@ -273,15 +273,31 @@ class MatrixGame:
 
 
 def stage_game_theory(u: np.ndarray) -> dict[str, Any]:
-    """Pure Nash equilibria of the stage game and the best utilitarian outcome."""
-    from mechanisms.normal_form import pure_equilibria
+    """What theory predicts for one round: Nash equilibria, the utilitarian optimum, price of anarchy.
+
+    Two-player games get every equilibrium, mixed ones included
+    (``mechanisms.normal_form.equilibria``: support enumeration, vertex
+    enumeration when the game is degenerate); N-player games their pure
+    equilibria.
+    """
+    from mechanisms.normal_form import bimatrix, equilibria, pure_equilibria
+    from mechanisms.welfare import price_of_anarchy, price_of_stability
 
     welfare = u.sum(axis=0)
     optimum = np.unravel_index(int(np.argmax(welfare)), welfare.shape)
-    equilibria = [tuple(int(a) for a in profile) for profile in pure_equilibria(u)]
-    return {
-        "stage_pure_equilibria": [list(e) for e in equilibria],
-        "stage_equilibrium_welfare": [float(welfare[e]) for e in equilibria],
+    theory: dict[str, Any] = {
+        "stage_pure_equilibria": [list(profile) for profile in pure_equilibria(u)],
         "stage_optimum": [int(a) for a in optimum],
         "stage_optimum_welfare": float(welfare[optimum]),
     }
+    if u.shape[0] == 2:
+        result = equilibria(*bimatrix(u))
+        theory["stage_equilibria"] = [[e.row.tolist(), e.col.tolist()] for e in result]
+        values = [float(np.sum(e.payoffs)) for e in result]
+    else:
+        values = [float(welfare[profile]) for profile in pure_equilibria(u)]
+    theory["stage_equilibrium_welfare"] = values
+    if values and min(values) > 0 and theory["stage_optimum_welfare"] > 0:
+        theory["stage_price_of_anarchy"] = price_of_anarchy(values, theory["stage_optimum_welfare"])
+        theory["stage_price_of_stability"] = price_of_stability(values, theory["stage_optimum_welfare"])
+    return theory

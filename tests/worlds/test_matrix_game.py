@@ -130,3 +130,14 @@ def test_same_seed_same_metrics_and_events():
     scenario, _ = load_scenario("scenarios/prisoners_dilemma.yaml")
     a, b = run_scenario(scenario, seed=11), run_scenario(scenario, seed=11)
     assert a.metrics == b.metrics and a.events == b.events
+
+
+def test_theory_reports_mixed_equilibria_and_price_of_anarchy():
+    scenario = load_scenario_text("world: {type: matrix_game, game: battle_of_the_sexes, rounds: 1}\n")
+    theory = run_scenario(scenario, seed=0).metrics["theory"]
+    # Two pure equilibria and the mixed one (row plays opera 2/3, column 1/3) with payoffs (2/3, 2/3).
+    assert len(theory["stage_equilibria"]) == 3
+    mixed = [e for e in theory["stage_equilibria"] if 0 < e[0][0] < 1]
+    assert mixed and np.allclose(mixed[0], [[2 / 3, 1 / 3], [1 / 3, 2 / 3]])
+    assert sorted(theory["stage_equilibrium_welfare"]) == pytest.approx([4 / 3, 3, 3])
+    assert theory["stage_price_of_anarchy"] == pytest.approx(9 / 4) and theory["stage_price_of_stability"] == 1
