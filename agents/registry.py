@@ -54,15 +54,19 @@ def register(name: str, *, worlds: tuple[str, ...] | list[str] | None = None) ->
     return decorate
 
 
+_PACKAGES = ("agents.scripted", "agents.llm", "agents.market")
+_loaded = False
+
+
 def load_all() -> dict[str, PolicyEntry]:
-    """Import every policy module so that all policies are registered."""
-    for package_name in ("agents.scripted", "agents.llm"):
-        try:
+    """Import every policy module (once per process) so that all policies are registered."""
+    global _loaded
+    if not _loaded:
+        for package_name in _PACKAGES:
             package = importlib.import_module(package_name)
-        except ModuleNotFoundError:
-            continue
-        for info in pkgutil.walk_packages(package.__path__, package_name + "."):
-            importlib.import_module(info.name)
+            for info in pkgutil.walk_packages(package.__path__, package_name + "."):
+                importlib.import_module(info.name)
+        _loaded = True
     return _POLICIES
 
 

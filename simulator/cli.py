@@ -32,6 +32,10 @@ app = typer.Typer(help="Agora: a multi-agent market and game simulator.", no_arg
 runs_app = typer.Typer(help="Browse stored runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 
+from simulator.cli_market import market_app  # noqa: E402  (agora market ...)
+
+app.add_typer(market_app, name="market")
+
 # Outside a terminal (pipes, CI) rich would wrap at 80 columns; keep lines whole.
 out = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True)

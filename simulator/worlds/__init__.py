@@ -12,6 +12,7 @@ import pkgutil
 from typing import Callable
 
 _WORLDS: dict[str, type] = {}
+_loaded = False
 
 
 def register_world(name: str) -> Callable[[type], type]:
@@ -24,9 +25,12 @@ def register_world(name: str) -> Callable[[type], type]:
 
 
 def load_all() -> dict[str, type]:
-    """Import every module in this package so that all worlds are registered."""
-    for info in pkgutil.iter_modules(__path__, __name__ + "."):
-        importlib.import_module(info.name)
+    """Import every module in this package (once per process) so that all worlds are registered."""
+    global _loaded
+    if not _loaded:
+        for info in pkgutil.iter_modules(__path__, __name__ + "."):
+            importlib.import_module(info.name)
+        _loaded = True
     return _WORLDS
 
 

@@ -1,0 +1,1 @@
+"""Scripted agents of the marketplace world: shopping assistants and service agents."""

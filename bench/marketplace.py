@@ -1,0 +1,126 @@
+"""Marketplace world at scale: scripted runs of 100 x 300 and 10,000 x 3,000, and search vs. Magentic's loop.
+
+Each market size runs in a fresh subprocess (so its peak memory, ``ru_maxrss``,
+is its own): synthetic restaurants, lexical search, scripted assistants (ask 3,
+pay the best) and services, no event log. Printed per case: time to build the
+world (generate + index), time to run it, events and decisions per second of
+the run, welfare as a fraction of the optimum, peak memory. Targets (issue 6):
+10,000 x 3,000 under 60 s and 2 GB, 100 x 300 under 2 s.
+
+The peer comparison is the search itself: Magentic Marketplace scores every
+business for every query in a Python loop over shingle sets
+(``lexical_algo.lexical_rank``); we score a batch with one sparse product.
+Both rank the same queries over the same 3,000 businesses, side by side.
+
+    python bench/marketplace.py [--sizes 100x300,10000x3000] [--queries 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def run_case(customers: int, businesses: int, mechanism: str) -> dict:
+    started = time.perf_counter()
+    from simulator.run import build_simulation
+    from simulator.scenario import load_scenario_text
+
+    imported = time.perf_counter()
+    text = f"""
+world:
+  type: marketplace
+  synthetic: {{domain: restaurants, customers: {customers}, businesses: {businesses}, seed: 1}}
+  search: {{mechanism: {mechanism}, page_size: 10}}
+agents: {{customer: {{policy: assistant, params: {{consider: 3, choose: best}}}}, business: service}}
+run: {{record_events: false}}
+"""
+    scenario = load_scenario_text(text, "<bench>")
+    t0 = time.perf_counter()
+    sim = build_simulation(scenario, 1)
+    t1 = time.perf_counter()
+    result = sim.run()
+    t2 = time.perf_counter()
+    return {
+        "customers": customers, "businesses": businesses, "mechanism": mechanism,
+        "import_s": imported - started, "build_s": t1 - t0, "run_s": t2 - t1, "total_s": t2 - t0,
+        "events": result.events, "engine_events": sim.engine.events_fired, "decisions": result.counters["decisions"],
+        "fraction": result.metrics["measures"]["welfare_fraction_of_optimal"],
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def search_peer(n_queries: int, businesses: int) -> dict:
+    """Vectorised lexical ranking vs. Magentic's per-business loop (transcribed), same queries."""
+    from mechanisms import search as S
+    from simulator import market_data
+
+    data = market_data.generate("restaurants", 10_000, businesses, seed=1)
+    arrays = market_data.compile_arrays(data)
+    texts = [b.searchable_text() for b in data.businesses]
+    queries = [", ".join(c.menu_features) for c in data.customers[:n_queries]]
+    t0 = time.perf_counter()
+    index = S.build_index(texts, arrays.rating, arrays.has_amenity)
+    t1 = time.perf_counter()
+    ours = S.search("lexical", index, queries, page=[1] * len(queries), page_size=10)
+    t2 = time.perf_counter()
+
+    def normalize(s: str) -> str:
+        return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", "", s.lower())).strip()
+
+    def shingles(s: str, k: int = 4) -> set[str]:
+        s = " " + normalize(s) + " "
+        return {s[i : i + k] for i in range(len(s) - k + 1)}
+
+    ids = [b.id for b in data.businesses]
+    t3 = time.perf_counter()
+    theirs = []
+    for q in queries:  # Magentic: shingle every business text for every query, then sort
+        qs = shingles(q)
+        scored = [(len(qs & shingles(t)) / len(qs), -arrays.rating[j], ids[j], j) for j, t in enumerate(texts)]
+        scored.sort(key=lambda x: (-x[0], x[1], x[2]))
+        theirs.append([j for *_, j in scored[:10]])
+    t4 = time.perf_counter()
+    same = all(a.tolist() == b for a, b in zip(ours, theirs))
+    return {"queries": n_queries, "businesses": businesses, "index_s": t1 - t0, "ours_s": t2 - t1, "magentic_loop_s": t4 - t3, "same_top10": same}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="100x300,10000x3000")
+    parser.add_argument("--mechanism", default="lexical")
+    parser.add_argument("--queries", type=int, default=20, help="queries in the search peer comparison")
+    parser.add_argument("--case", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.case:
+        c, b = (int(x) for x in args.case.split("x"))
+        print(json.dumps(run_case(c, b, args.mechanism)))
+        return
+
+    print(f"{'market':>12} {'import s':>9} {'build s':>8} {'run s':>7} {'total s':>8} {'events':>9} {'events/s':>9} {'decisions/s':>11} {'welfare/opt':>11} {'peak MB':>8}")
+    for size in args.sizes.split(","):
+        out = subprocess.run([sys.executable, __file__, "--case", size, "--mechanism", args.mechanism], capture_output=True, text=True, check=True)
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(
+            f"{size:>12} {r['import_s']:9.2f} {r['build_s']:8.2f} {r['run_s']:7.2f} {r['total_s']:8.2f} {r['events']:9,d} "
+            f"{r['events'] / r['run_s']:9,.0f} {r['decisions'] / r['run_s']:11,.0f} {r['fraction']:11.4f} {r['peak_mb']:8.0f}"
+        )
+    p = search_peer(args.queries, 3000)
+    print(
+        f"\nlexical search, {p['queries']} queries x {p['businesses']} businesses: vectorised {p['ours_s']:.3f} s "
+        f"(+ index once {p['index_s']:.2f} s) vs Magentic's loop {p['magentic_loop_s']:.2f} s: "
+        f"{p['magentic_loop_s'] / p['ours_s']:.0f}x faster; same top-10: {p['same_top10']}"
+    )
+
+
+if __name__ == "__main__":
+    main()

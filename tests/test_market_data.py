@@ -1,0 +1,129 @@
+"""Marketplace data: Magentic's layout read and written, clear errors, the synthetic generator, the CLI."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from simulator import market_data
+from simulator.cli import app
+
+MEXICAN_10_30 = Path(__file__).resolve().parent / "data" / "magentic" / "mexican_10_30"
+runner = CliRunner()
+
+
+def test_reads_magentics_published_data_set():
+    data = market_data.load(MEXICAN_10_30)
+    assert len(data.customers) == 10 and len(data.businesses) == 30
+    c = data.customers[0]
+    assert c.id == "customer_0001"
+    assert c.menu_features == {"Pineapple Salsa Pork Burrito": 11.99, "Spicy Black Bean Quesadilla": 9.99}
+    assert c.amenity_features == ["Happy Hour"]
+    b = data.businesses[16]
+    assert b.id == "business_0017" and b.description.endswith("\u2018mint\u2019 to be memorable!")
+    assert data.businesses[22].name == "Sol y Saz\u00f3n Cantina"
+
+
+def test_cli_baselines_match_magentic(tmp_path):
+    result = runner.invoke(app, ["market", "baselines", str(MEXICAN_10_30), "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    # Magentic's data/mexican_10_30/baseline_utilities.json: optimal 185.61, cheapest 111.31.
+    assert out["customers"] == 10 and out["businesses"] == 30
+    assert out["optimal"] == 185.61 and out["cheapest"] == 111.31
+    assert set(out) >= {"random", "random_with_amenities"}
+    table = runner.invoke(app, ["market", "baselines", str(MEXICAN_10_30)])
+    assert table.exit_code == 0 and "185.61" in table.output
+
+
+def _copy(tmp_path: Path) -> Path:
+    target = tmp_path / "market"
+    shutil.copytree(MEXICAN_10_30, target)
+    return target
+
+
+def _edit(path: Path, change) -> None:
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+@pytest.mark.parametrize(
+    "folder, file, change, field, words",
+    [
+        ("businesses", "business_0003.yaml", lambda d: d.pop("menu_features"), "menu_features", "required field is missing"),
+        ("customers", "customer_0004.yaml", lambda d: d.pop("id"), "id", "required field is missing"),
+        ("businesses", "business_0005.yaml", lambda d: d["menu_features"].update({"Flaky Beef Empanadas": -2.5}), "menu_features", "prices must be"),
+        ("customers", "customer_0002.yaml", lambda d: d["menu_features"].update({"Smoky Chipotle Burger": -1}), "menu_features", "willingness to pay"),
+        ("businesses", "business_0009.yaml", lambda d: d.update(id="business_0001"), "id", "duplicate id 'business_0001'"),
+        ("businesses", "business_0010.yaml", lambda d: d.update(rating="great"), "rating", "valid number"),
+    ],
+)
+def test_bad_files_name_the_file_and_field(tmp_path, folder, file, change, field, words):
+    root = _copy(tmp_path)
+    _edit(root / folder / file, change)
+    with pytest.raises(market_data.MarketDataError) as info:
+        market_data.load(root)
+    err = info.value
+    assert err.file.endswith(file) and err.field == field and words in err.message
+    result = runner.invoke(app, ["market", "baselines", str(root)])
+    assert result.exit_code == 2
+    assert file in result.output and field in result.output and "Traceback" not in result.output
+
+
+def test_missing_folder_and_bad_yaml(tmp_path):
+    root = _copy(tmp_path)
+    shutil.rmtree(root / "customers")
+    with pytest.raises(market_data.MarketDataError, match="customers"):
+        market_data.load(root)
+    root2 = _copy(tmp_path / "x")
+    (root2 / "businesses" / "business_0001.yaml").write_text("id: [unclosed")
+    with pytest.raises(market_data.MarketDataError, match="business_0001.yaml: invalid YAML"):
+        market_data.load(root2)
+
+
+def test_write_then_read_round_trips(tmp_path):
+    data = market_data.load(MEXICAN_10_30)
+    market_data.write(tmp_path / "copy", data)
+    again = market_data.load(tmp_path / "copy")
+    assert [c.model_dump() for c in again.customers] == [c.model_dump() for c in data.customers]
+    assert [b.model_dump() for b in again.businesses] == [b.model_dump() for b in data.businesses]
+
+
+@pytest.mark.parametrize("domain", ["restaurants", "contractors"])
+def test_generator_keeps_magentics_structure(domain):
+    data = market_data.generate(domain, 33, 99, seed=5)
+    assert len(data.customers) == 33 and len(data.businesses) == 99
+    assert len({c.id for c in data.customers}) == 33
+    sizes = sorted(len(c.menu_features) for c in data.customers)
+    assert set(sizes) == {1, 2, 3}
+    arrays = market_data.compile_arrays(data)
+    per_customer = np.diff(arrays.cand_indptr)
+    qualifying = np.add.reduceat(arrays.cand_qualifies.astype(int), arrays.cand_indptr[:-1])
+    assert (per_customer >= 3).all()                       # several businesses carry every order
+    assert (qualifying >= 1).all() and (qualifying < per_customer).any()   # only some have the amenities
+    for b in data.businesses:
+        assert all(p > 0 for p in b.menu_features.values())
+    # Seeded: same seed same market, different seed different market.
+    again = market_data.generate(domain, 33, 99, seed=5)
+    assert [b.model_dump() for b in again.businesses] == [b.model_dump() for b in data.businesses]
+    other = market_data.generate(domain, 33, 99, seed=6)
+    assert [b.model_dump() for b in other.businesses] != [b.model_dump() for b in data.businesses]
+
+
+def test_cli_generate_writes_the_layout(tmp_path):
+    out = tmp_path / "gen"
+    result = runner.invoke(app, ["market", "generate", "--domain", "contractors", "--customers", "3", "--businesses", "9", "--seed", "1", str(out)])
+    assert result.exit_code == 0, result.output
+    assert len(list((out / "customers").glob("*.yaml"))) == 3
+    assert len(list((out / "businesses").glob("*.yaml"))) == 9
+    loaded = market_data.load(out)
+    assert market_data.baselines(loaded)["optimal"] > 0
+    again = runner.invoke(app, ["market", "generate", "--customers", "3", "--businesses", "9", str(out)])
+    assert again.exit_code == 2 and "not empty" in again.output
+    bad = runner.invoke(app, ["market", "generate", "--domain", "plumbers", str(tmp_path / "other")])
+    assert bad.exit_code == 2 and "unknown domain" in bad.output
