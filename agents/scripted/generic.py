@@ -2,7 +2,7 @@
 
 ``random_legal`` draws a random valid action from the action model's JSON
 Schema (the same schema an LLM is asked to fill): enums and constants, numbers
-within their bounds, booleans, and one branch of a union. It is the
+within their bounds (and on their ``multipleOf`` grid), booleans, and one branch of a union. It is the
 protocol's conformance check (any policy can play any world) and a fuzzer for
 worlds.
 """
@@ -37,6 +37,9 @@ def sample(schema: dict[str, Any], rng: np.random.Generator, defs: dict[str, Any
     if kind in ("number", "integer"):
         low = schema.get("minimum", schema.get("exclusiveMinimum", 0))
         high = schema.get("maximum", schema.get("exclusiveMaximum", low + 10))
+        if "multipleOf" in schema:
+            step = schema["multipleOf"]
+            return float(step * rng.integers(int(np.ceil(low / step)), int(np.floor(high / step)) + 1))
         if kind == "integer":
             return int(rng.integers(int(np.ceil(low)), int(np.floor(high)) + 1))
         return float(rng.uniform(low, high))

@@ -157,7 +157,12 @@ def contribution_model(endowment: float, step: float | None) -> type[BaseModel]:
 
     class Contribution(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        contribution: float = Field(ge=0, le=endowment, description=description, allow_inf_nan=False)
+        # The grid is checked below (float-tolerant) and declared in the JSON Schema, so an
+        # LLM or a schema-driven policy is told it: pydantic's own multiple_of is float-fragile.
+        contribution: float = Field(
+            ge=0, le=endowment, description=description, allow_inf_nan=False,
+            json_schema_extra=None if step is None else {"multipleOf": step},
+        )
 
         @field_validator("contribution")
         @classmethod
