@@ -307,8 +307,21 @@ def validate_scenario(
             entry.params.model_validate(spec.params)
         except ValidationError as exc:
             problems.extend(locate.from_validation(exc, entry.params, ("agents", key, "params")))
+    if scenario.llm is not None:  # the LLM policy's run-wide settings (agents/llm/config.py)
+        from agents.llm.config import LLMRunSettings
+
+        try:
+            LLMRunSettings.model_validate(scenario.llm)
+        except ValidationError as exc:
+            problems.extend(locate.from_validation(exc, LLMRunSettings, ("llm",)))
     if problems:
         raise ScenarioError(problems)
+    if scenario.sweep is not None:
+        from simulator.sweep import sweep_problems  # late import: simulator.sweep imports this module
+
+        problems = sweep_problems(data, locate)
+        if problems:
+            raise ScenarioError(problems)
     return scenario
 
 

@@ -66,6 +66,23 @@ CREATE TABLE IF NOT EXISTS metrics (
     value  TEXT NOT NULL,
     PRIMARY KEY (run_id, name)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS runs_sweep ON runs (sweep_id);
+CREATE TABLE IF NOT EXISTS sweeps (
+    id            TEXT PRIMARY KEY,
+    scenario_name TEXT NOT NULL,
+    world         TEXT NOT NULL,
+    source        TEXT NOT NULL,
+    scenario_text TEXT NOT NULL,
+    spec          TEXT NOT NULL,
+    cells         TEXT NOT NULL,
+    n_cells       INTEGER NOT NULL,
+    status        TEXT NOT NULL,
+    created_at    REAL NOT NULL,
+    finished_at   REAL,
+    host          TEXT,
+    pid           INTEGER,
+    error         TEXT
+);
 """
 
 
@@ -91,10 +108,20 @@ def _pid_alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # a killed process not yet reaped (a zombie) still answers kill(pid, 0): it is dead (Linux /proc)
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return not os.path.isdir("/proc")
+    except (OSError, IndexError):
+        return True
 
 
 class RunNotFound(KeyError):
+    pass
+
+
+class SweepNotFound(KeyError):
     pass
 
 
@@ -254,6 +281,58 @@ class Store:
 
     def integrity_check(self) -> str:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0]
+
+    # ------------------------------------------------------------------ sweeps (simulator/sweep.py)
+    def create_sweep(
+        self, *, sweep_id: str, scenario_name: str, world: str, source: str, scenario_text: str,
+        spec: dict[str, Any], cells: list[dict[str, Any]],
+    ) -> str:
+        """Record a sweep and its cells; each cell becomes a run ``{sweep_id}-{index:04d}`` when it finishes."""
+        self.db.execute(
+            "INSERT INTO sweeps (id, scenario_name, world, source, scenario_text, spec, cells, n_cells, status,"
+            " created_at, host, pid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (sweep_id, scenario_name, world, source, scenario_text, json.dumps(spec), json.dumps(cells), len(cells),
+             "running", time.time(), socket.gethostname(), os.getpid()),
+        )
+        return sweep_id
+
+    def set_sweep_status(self, sweep_id: str, status: str, error: str | None = None) -> None:
+        finished = time.time() if status != "running" else None
+        self.db.execute(
+            "UPDATE sweeps SET status=?, finished_at=?, error=?, host=?, pid=? WHERE id=?",
+            (status, finished, error, socket.gethostname(), os.getpid(), sweep_id),
+        )
+
+    def get_sweep(self, sweep_id: str) -> dict[str, Any]:
+        """The sweep row with its cells and run counts by status; a dead ``running`` sweep reads ``interrupted``."""
+        row = self.db.execute("SELECT * FROM sweeps WHERE id=?", (sweep_id,)).fetchone()
+        if row is None:
+            raise SweepNotFound(sweep_id)
+        sweep = dict(row)
+        sweep["spec"] = json.loads(sweep["spec"])
+        sweep["cells"] = json.loads(sweep["cells"])
+        if sweep["status"] == "running" and sweep["host"] == socket.gethostname() and not _pid_alive(sweep["pid"]):
+            sweep["status"] = "interrupted"
+        counts = self.db.execute("SELECT status, COUNT(*) FROM runs WHERE sweep_id=? GROUP BY status", (sweep_id,))
+        sweep["runs"] = {status: n for status, n in counts}
+        return sweep
+
+    def list_sweeps(self, *, limit: int = 50) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT id, scenario_name, world, source, n_cells, status, created_at, finished_at FROM sweeps"
+            " ORDER BY created_at DESC LIMIT ?", (limit,),
+        )
+        return [dict(r) for r in rows]
+
+    def sweep_runs(self, sweep_id: str) -> list[dict[str, Any]]:
+        """Every stored run of a sweep with its metrics, in run-id (= cell) order."""
+        runs = {r["id"]: {**_run_dict(r), "metrics": {}} for r in self.db.execute(
+            "SELECT * FROM runs WHERE sweep_id=? ORDER BY id", (sweep_id,))}
+        for r in self.db.execute(
+            "SELECT m.run_id, m.name, m.value FROM metrics m JOIN runs r ON r.id=m.run_id WHERE r.sweep_id=?", (sweep_id,)
+        ):
+            runs[r["run_id"]]["metrics"][r["name"]] = json.loads(r["value"])
+        return list(runs.values())
 
 
 def _run_dict(row: sqlite3.Row) -> dict[str, Any]:

@@ -1,0 +1,658 @@
+"""Parameter sweeps: points in scenario space x seeds, run through a ``concurrent.futures.Executor``.
+
+A scenario's ``sweep:`` block says which fields vary, by dotted path (list items
+by index, as for ``agora run --set``)::
+
+    sweep:
+      grid:                      # every combination of these values
+        world.rounds: [10, 50, 200]
+      list:                      # explicit points, each a set of overrides (crossed with the grid)
+        - {world.game: prisoners_dilemma}
+        - {world.game: stag_hunt}
+      random:                    # points drawn at random (crossed with the rest)
+        samples: 8
+        params:
+          world.continuation: {uniform: [0.9, 1.0]}   # also loguniform, integers (inclusive), choice
+      seeds: 5                   # replicates per point
+      events: false              # keep every run's event log (default: only metrics)
+      labels:                    # axis labels for figures (default: the column name)
+        world.continuation: continuation probability
+
+Cells are points x seeds. Randomness comes from the scenario's ``seed``:
+``SeedSequence(seed).spawn(2)`` gives one stream for drawing the random points
+and one whose ``spawn(seeds)`` children give replicate k's run seed. Replicate
+k uses the same run seed at every point (common random numbers), so
+differences between points are not blurred by different luck.
+
+Each cell runs in a worker (a process pool by default, or a Dask cluster) and
+is stored as a run ``{sweep_id}-{index:04d}`` with ``sweep_id`` set as soon as
+it finishes, so a sweep that is killed can be resumed: only cells without a
+finished run are run again. ``table(store, sweep_id)`` / ``load_table`` give
+the tidy table (one row per run: parameters, seed, flattened metrics).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import math
+import os
+import sys
+import time
+import uuid
+from concurrent.futures import Executor, as_completed
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Callable, Iterator
+
+import numpy as np
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+import yaml
+
+from simulator.scenario import Problem, ScenarioError, _describe_error, _Locator, apply_overrides, parse_yaml, validate_scenario
+from simulator.store import Store
+
+MAX_CELLS = 1_000_000
+DONE = ("finished", "budget_exhausted")
+# Top-level scenario blocks a sweep may vary; ``seed`` comes from ``seeds:``.
+SWEEPABLE = ("world", "agents", "run", "llm")
+
+
+class SweepError(RuntimeError):
+    """A sweep could not be run (bad executor, unknown sweep, no sweep block); the message says why."""
+
+
+# --------------------------------------------------------------------------- the sweep: block
+
+
+class Distribution(BaseModel):
+    """One random parameter: exactly one of ``uniform``, ``loguniform``, ``integers`` (inclusive) or ``choice``."""
+
+    model_config = ConfigDict(extra="forbid")
+    uniform: tuple[float, float] | None = None
+    loguniform: tuple[float, float] | None = None
+    integers: tuple[int, int] | None = None
+    choice: list[Any] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> "Distribution":
+        given = [name for name in ("uniform", "loguniform", "integers", "choice") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of uniform: [low, high], loguniform: [low, high], integers: [low, high], choice: [values]")
+        kind = given[0]
+        if kind == "choice" and not self.choice:
+            raise ValueError("choice needs at least one value")
+        if kind in ("uniform", "loguniform", "integers"):
+            low, high = getattr(self, kind)
+            if not low <= high:
+                raise ValueError(f"{kind}: low must be <= high (got [{low}, {high}])")
+            if kind == "loguniform" and low <= 0:
+                raise ValueError("loguniform needs 0 < low <= high")
+        return self
+
+    def draw(self, rng: np.random.Generator) -> Any:
+        if self.uniform is not None:
+            return float(rng.uniform(*self.uniform))
+        if self.loguniform is not None:
+            low, high = self.loguniform
+            return float(math.exp(rng.uniform(math.log(low), math.log(high))))
+        if self.integers is not None:
+            return int(rng.integers(self.integers[0], self.integers[1], endpoint=True))
+        return copy.deepcopy(self.choice[int(rng.integers(len(self.choice)))])
+
+
+def _check_path(path: str) -> str:
+    parts = path.split(".")
+    if any(not part for part in parts):
+        raise ValueError(f"{path!r} is not a dotted path like world.rounds")
+    if parts[0] not in SWEEPABLE:
+        raise ValueError(f"{path!r}: a sweep may vary fields under {', '.join(SWEEPABLE)} (seeds come from 'seeds:')")
+    if len(parts) < 2:
+        raise ValueError(f"{path!r}: name a field inside it, e.g. {parts[0]}.<field>")
+    if path == "world.type":
+        raise ValueError("a sweep stays in one world: world.type cannot vary")
+    return path
+
+
+SweepPath = Annotated[str, AfterValidator(_check_path)]
+
+
+class RandomSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    samples: int = Field(ge=1, le=MAX_CELLS, description="how many random points to draw")
+    params: dict[SweepPath, Distribution] = Field(min_length=1, description="dotted path -> distribution")
+
+
+class SweepSpec(BaseModel):
+    """The ``sweep:`` block of a scenario: grid / list / random points over dotted paths, times seeds."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    grid: dict[SweepPath, list[Any]] = Field(default_factory=dict, description="dotted path -> values; every combination")
+    cases: list[dict[SweepPath, Any]] = Field(default_factory=list, alias="list", description="explicit points: dotted path -> value")
+    random: RandomSpec | None = Field(None, description="random points")
+    seeds: int = Field(1, ge=1, le=100_000, description="replicates (run seeds) per point")
+    events: bool = Field(False, description="store every run's event log")
+    labels: dict[str, str] = Field(default_factory=dict, description="axis labels for parameters and metrics in figures")
+
+    @field_validator("grid")
+    @classmethod
+    def _grid(cls, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for path, values in grid.items():
+            if not values:
+                raise ValueError(f"{path}: give at least one value")
+        return grid
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> "SweepSpec":
+        blocks = {"grid": set(self.grid), "list": set().union(*self.cases) if self.cases else set(),
+                  "random": set(self.random.params) if self.random else set()}
+        for (a, pa), (b, pb) in itertools.combinations(blocks.items(), 2):
+            if pa & pb:
+                raise ValueError(f"{', '.join(sorted(pa & pb))} varies in both {a} and {b}; vary each field in one place")
+        if self.n_points() * self.seeds > MAX_CELLS:
+            raise ValueError(f"{self.n_points()} points x {self.seeds} seeds is more than {MAX_CELLS:,} cells")
+        return self
+
+    def n_points(self) -> int:
+        n = math.prod(len(v) for v in self.grid.values())
+        return n * max(1, len(self.cases)) * (self.random.samples if self.random else 1)
+
+    def paths(self) -> list[str]:
+        """Every varied path, in the order they appear (grid, list, random)."""
+        seen: dict[str, None] = {}
+        for path in itertools.chain(self.grid, *self.cases, self.random.params if self.random else ()):
+            seen.setdefault(path, None)
+        return list(seen)
+
+    def cells(self, base_seed: int) -> list[dict[str, Any]]:
+        """All cells, point-major: ``{index, point, seed_index, seed, params}``."""
+        sample_seq, replicate_seq = np.random.SeedSequence(base_seed).spawn(2)
+        keys = list(self.grid)
+        grid_points = [dict(zip(keys, combo)) for combo in itertools.product(*(self.grid[k] for k in keys))]
+        random_points = [{}]
+        if self.random is not None:
+            rng = np.random.default_rng(sample_seq)
+            random_points = [{path: dist.draw(rng) for path, dist in self.random.params.items()} for _ in range(self.random.samples)]
+        points = [
+            {**copy.deepcopy(g), **copy.deepcopy(c), **r}
+            for g in grid_points for c in (self.cases or [{}]) for r in random_points
+        ]
+        seeds = [run_seed(child) for child in replicate_seq.spawn(self.seeds)]
+        return [
+            {"index": p * len(seeds) + k, "point": p, "seed_index": k, "seed": seed, "params": params}
+            for p, params in enumerate(points) for k, seed in enumerate(seeds)
+        ]
+
+
+def run_seed(seq: np.random.SeedSequence) -> int:
+    """A 63-bit integer run seed from a spawned SeedSequence (fits SQLite's INTEGER)."""
+    return int(seq.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def _spec_problems(exc: ValidationError, locate: _Locator) -> list[Problem]:
+    problems = []
+    for error in exc.errors():
+        loc = ("sweep",) + tuple(part for part in error["loc"] if part != "[key]")
+        message = _describe_error(error, SweepSpec, tuple(error["loc"])).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden" and len(error["loc"]) == 1:
+            message = "unknown field; allowed: grid, list, random, seeds, events, labels"
+        problems.append(locate.problem(loc, message))
+    return problems
+
+
+def parse_spec(block: Any, locate: _Locator) -> SweepSpec:
+    try:
+        return SweepSpec.model_validate(block)
+    except ValidationError as exc:
+        raise ScenarioError(_spec_problems(exc, locate)) from None
+
+
+def sweep_problems(data: dict[str, Any], locate: _Locator) -> list[Problem]:
+    """Check a scenario's ``sweep:`` block: the spec itself, then every value of every path on its own.
+
+    Called by ``simulator.scenario.validate_scenario`` once the rest of the
+    scenario is valid. A value that makes the scenario invalid is reported at
+    the value's own line in the sweep block, with the reason the world gives.
+    """
+    try:
+        spec = parse_spec(data.get("sweep"), locate)
+    except ScenarioError as exc:
+        return exc.problems
+    base = {k: v for k, v in data.items() if k != "sweep"}
+    checks: list[tuple[tuple, str, Any]] = []
+    for path, values in spec.grid.items():
+        checks += [(("sweep", "grid", path, i), path, value) for i, value in enumerate(values)]
+    for i, case in enumerate(spec.cases):
+        checks += [(("sweep", "list", i, path), path, value) for path, value in case.items()]
+    if spec.random is not None:
+        for path, dist in spec.random.params.items():
+            values = dist.choice if dist.choice is not None else [v for v in (dist.uniform or dist.loguniform or dist.integers)]
+            checks += [(("sweep", "random", "params", path), path, value) for value in values]
+    problems: list[Problem] = []
+    seen: set[tuple[str, str]] = set()
+    for loc, path, value in checks:
+        message = _value_problem(base, path, value)
+        if message and (path, message) not in seen:
+            seen.add((path, message))
+            problems.append(locate.problem(loc, message))
+    return problems
+
+
+def _value_problem(base: dict[str, Any], path: str, value: Any) -> str | None:
+    try:
+        validate_scenario(base, "<sweep>", {}, [(path, value)])
+    except ScenarioError as exc:
+        reasons = "; ".join(f"{p.path}: {p.message}" if p.path and p.path != path else p.message for p in exc.problems)
+        return f"{path}={json.dumps(value)} is not allowed: {reasons}"
+    return None
+
+
+@dataclass
+class SweepPlan:
+    """A validated sweep: the base scenario text, its spec and its cells."""
+
+    name: str
+    world: str
+    source: str
+    text: str
+    spec: SweepSpec
+    cells: list[dict[str, Any]]
+
+
+def plan_sweep(
+    path: str | Path | None = None, *, text: str | None = None, source: str | None = None,
+    overrides: list[tuple[str, Any]] = (), name: str | None = None,
+) -> SweepPlan:
+    """Read a scenario with a ``sweep:`` block and expand its cells (every cell validated).
+
+    ``overrides`` (``agora sweep --set``) change the base scenario; they are
+    folded into the stored scenario text, so every cell sees them.
+    """
+    if text is None:
+        path = Path(path)
+        source = source or str(path)
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise ScenarioError([Problem(source, None, None, "", f"cannot read file: {exc.strerror}")]) from None
+    source = source or "<scenario>"
+    data, positions = parse_yaml(text, source)
+    overrides = list(overrides)
+    scenario = validate_scenario(data, source, positions, overrides)
+    if overrides:
+        data = apply_overrides(data, overrides)
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    locate = _Locator(source, positions, {key for key, _ in overrides})
+    if scenario.sweep is None:
+        raise ScenarioError([locate.problem((), "this scenario has no 'sweep:' block; add one (grid / list / random, seeds)")])
+    spec = parse_spec(scenario.sweep, locate)
+    cells = spec.cells(scenario.seed)
+    base = {k: v for k, v in data.items() if k != "sweep"}
+    problems = []
+    for cell in cells:
+        if cell["seed_index"]:
+            continue  # every replicate of a point has the same scenario
+        try:
+            validate_scenario(base, source, positions, list(cell["params"].items()))
+        except ScenarioError as exc:
+            reasons = "; ".join(f"{p.path}: {p.message}" for p in exc.problems)
+            problems.append(locate.problem(("sweep",), f"point {json.dumps(cell['params'])} is not a valid scenario: {reasons}"))
+            if len(problems) >= 5:
+                break
+    if problems:
+        raise ScenarioError(problems)
+    name = name or scenario.name or (Path(source).stem if not source.startswith("<") else "sweep")
+    return SweepPlan(name, scenario.world_type, source, text, spec, cells)
+
+
+# --------------------------------------------------------------------------- one cell (runs in a worker)
+
+
+def run_cell(text: str, source: str, name: str, params: dict[str, Any], seed: int, keep_events: bool) -> dict[str, Any]:
+    """Run one cell from the scenario text; never raises (a failure is returned as ``status: failed``).
+
+    Runs in a worker process or on a Dask worker, so it takes and returns only
+    plain data: no store, no open files.
+    """
+    from simulator.run import build_simulation
+
+    started = time.perf_counter()
+    try:
+        data, positions = parse_yaml(text, source)
+        data = {k: v for k, v in data.items() if k != "sweep"}
+        overrides = list(params.items())
+        if not keep_events:
+            overrides.append(("run.record_events", False))
+        scenario = validate_scenario(data, source, positions, overrides)
+        scenario.name = name
+        sim = build_simulation(scenario, seed)
+        result = sim.run(max_time=scenario.run.max_time)
+    except Exception as exc:  # a failing cell is stored as failed; the sweep goes on
+        return {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "wall_seconds": time.perf_counter() - started}
+    summary = {
+        "events": result.events, "sim_time": result.sim_time, "wall_seconds": result.wall_seconds,
+        "counters": result.counters, "reason": result.reason, "worker_pid": os.getpid(),
+    }
+    return {
+        "status": result.status, "metrics": result.metrics, "summary": summary,
+        "events": sim.events if keep_events else [],
+    }
+
+
+# --------------------------------------------------------------------------- executors
+
+
+def _preload() -> list[str]:
+    """Modules the fork server imports once for all workers: the simulator and every world and
+    policy module this process has loaded (validating the sweep loaded them all)."""
+    loaded = sorted(name for name in list(sys.modules) if name.startswith(("simulator.", "agents.", "mechanisms.")))
+    return ["simulator.run", *loaded]
+
+
+@contextmanager
+def make_executor(kind: str = "process", workers: int | None = None, scheduler: str | None = None,
+                  dask_processes: bool = True) -> Iterator[Executor]:
+    """A ``concurrent.futures.Executor`` for sweep cells.
+
+    ``process``: a ``ProcessPoolExecutor`` of ``workers`` processes (default:
+    CPU count), forked from a fork server that has imported the simulator
+    once. Like any spawn/forkserver pool, workers import the ``__main__``
+    module of a script, so scripts need ``if __name__ == "__main__":``.
+    ``dask``: ``Client(scheduler).get_executor()`` for an existing cluster, or
+    a ``LocalCluster`` of ``workers`` single-threaded workers when no
+    scheduler address is given (``dask_processes=False`` keeps them in this
+    process, for quick tries and tests).
+    """
+    if kind == "process":
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # Never fork this process (it has threads: BLAS pools, the API server's); fork workers
+        # from a fork server that imported the simulator once (Python 3.14's default method).
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(_preload())
+        pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=context)
+        try:
+            yield pool
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    elif kind == "dask":
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            raise SweepError("the dask executor needs Dask: pip install 'agora[dask]'") from None
+        cluster = None
+        try:
+            if scheduler:
+                client = Client(scheduler)
+            else:
+                cluster = LocalCluster(
+                    n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                    processes=dask_processes, dashboard_address=None,
+                )
+                client = Client(cluster)
+        except OSError as exc:
+            raise SweepError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}") from None
+        try:
+            yield client.get_executor()
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    else:
+        raise SweepError(f"unknown executor {kind!r}; allowed: process, dask")
+
+
+# --------------------------------------------------------------------------- running a sweep
+
+
+@dataclass
+class SweepOutcome:
+    sweep_id: str
+    n_cells: int
+    ran: int        # cells run by this call
+    skipped: int    # cells already finished (resume)
+    failed: int     # cells run by this call that failed
+    seconds: float
+    status: str
+
+
+def cell_run_id(sweep_id: str, index: int) -> str:
+    return f"{sweep_id}-{index:04d}"
+
+
+def create_sweep(plan: SweepPlan, store: Store, sweep_id: str | None = None) -> str:
+    sweep_id = sweep_id or "sw" + uuid.uuid4().hex[:10]
+    store.create_sweep(
+        sweep_id=sweep_id, scenario_name=plan.name, world=plan.world, source=plan.source, scenario_text=plan.text,
+        spec=plan.spec.model_dump(mode="json", by_alias=True), cells=plan.cells,
+    )
+    return sweep_id
+
+
+def run_sweep(
+    path: str | Path | None = None,
+    *,
+    store: Store,
+    text: str | None = None,
+    overrides: list[tuple[str, Any]] = (),
+    resume: str | None = None,
+    executor: str | Executor = "process",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    dask_processes: bool = True,
+    progress: bool = False,
+    on_cell: Callable[[int, int], None] | None = None,
+) -> SweepOutcome:
+    """Plan (or resume) a sweep and run its missing cells, storing each as it finishes.
+
+    ``executor`` is ``"process"``, ``"dask"`` or an ``Executor`` instance
+    (left open). ``on_cell(done, total)`` is called after each stored cell.
+    """
+    if resume is None:
+        sweep_id = create_sweep(plan_sweep(path, text=text, overrides=overrides), store)
+    else:
+        sweep_id = resume
+        sweep = store.get_sweep(sweep_id)  # raises SweepNotFound
+        if sweep["status"] == "running":
+            raise SweepError(f"sweep {sweep_id} is still running (process {sweep['pid']} on {sweep['host']}); resume it once that process has stopped")
+        store.set_sweep_status(sweep_id, "running")
+    return execute_sweep(sweep_id, store=store, executor=executor, workers=workers, scheduler=scheduler,
+                         dask_processes=dask_processes, progress=progress, on_cell=on_cell)
+
+
+def execute_sweep(
+    sweep_id: str,
+    *,
+    store: Store,
+    executor: str | Executor = "process",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    dask_processes: bool = True,
+    progress: bool = False,
+    on_cell: Callable[[int, int], None] | None = None,
+) -> SweepOutcome:
+    """Run the cells of a stored sweep that have no finished run yet."""
+    started = time.perf_counter()
+    sweep = store.get_sweep(sweep_id)
+    cells = sweep["cells"]
+    keep_events = bool(sweep["spec"].get("events", False))
+    existing = {run["id"]: run["status"] for run in store.list_runs(sweep_id=sweep_id, limit=len(cells) + 1)}
+    todo = [cell for cell in cells if existing.get(cell_run_id(sweep_id, cell["index"])) not in DONE]
+    skipped = len(cells) - len(todo)
+    failed = ran = 0
+    if todo:
+        with ExitStack() as stack:
+            try:
+                pool = stack.enter_context(_executor(executor, workers, scheduler, dask_processes))
+            except SweepError as exc:
+                store.set_sweep_status(sweep_id, "interrupted", str(exc))
+                raise SweepError(f"{exc}; the sweep is stored: finish it with agora sweep --resume {sweep_id}") from None
+            # submit before the progress bar starts its thread: a process pool forks its workers here
+            futures = {
+                pool.submit(run_cell, sweep["scenario_text"], sweep["source"], sweep["scenario_name"], cell["params"], cell["seed"], keep_events): cell
+                for cell in todo
+            }
+            try:
+                with _bar(progress, len(cells), skipped, sweep["scenario_name"]) as bar:
+                    for future in as_completed(futures):
+                        cell = futures[future]
+                        try:
+                            outcome = future.result()
+                        except Exception as exc:  # the executor itself broke (worker killed, cluster gone)
+                            store.set_sweep_status(sweep_id, "interrupted", f"{type(exc).__name__}: {exc}")
+                            raise SweepError(
+                                f"the executor failed ({type(exc).__name__}: {exc}); {skipped + ran} of {len(cells)} cells are stored;"
+                                f" finish with: agora sweep --resume {sweep_id}"
+                            ) from None
+                        _store_cell(store, sweep, cell, outcome)
+                        ran += 1
+                        failed += outcome["status"] == "failed"
+                        bar(skipped + ran)
+                        if on_cell is not None:
+                            on_cell(skipped + ran, len(cells))
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                if sweep_id and store.get_sweep(sweep_id)["status"] == "running":
+                    store.set_sweep_status(sweep_id, "interrupted", "stopped before all cells finished")
+                raise
+    status = "finished" if failed == 0 else "failed"
+    store.set_sweep_status(sweep_id, status, None if not failed else f"{failed} of {len(cells)} cells failed")
+    return SweepOutcome(sweep_id, len(cells), ran, skipped, failed, time.perf_counter() - started, status)
+
+
+@contextmanager
+def _executor(executor: str | Executor, workers: int | None, scheduler: str | None, dask_processes: bool) -> Iterator[Executor]:
+    if isinstance(executor, Executor):
+        yield executor
+    else:
+        with make_executor(executor, workers, scheduler, dask_processes) as pool:
+            yield pool
+
+
+@contextmanager
+def _bar(enabled: bool, total: int, done: int, label: str) -> Iterator[Callable[[int], None]]:
+    if not enabled:
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("cells"),
+        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True),
+    )
+    with bar:
+        task = bar.add_task(label, total=total, completed=done)
+        yield lambda n: bar.update(task, completed=n)
+
+
+def _store_cell(store: Store, sweep: dict[str, Any], cell: dict[str, Any], outcome: dict[str, Any]) -> None:
+    run_id = cell_run_id(sweep["id"], cell["index"])
+    try:
+        store.get_run(run_id)
+    except KeyError:
+        pass
+    else:
+        store.delete_run(run_id)  # an earlier, unfinished attempt
+    store.create_run(
+        scenario_name=sweep["scenario_name"], world=sweep["world"], scenario_text=sweep["scenario_text"],
+        seed=cell["seed"], overrides=list(cell["params"].items()), status="running", sweep_id=sweep["id"], run_id=run_id,
+    )
+    if outcome.get("events"):
+        store.append_events(run_id, outcome["events"])
+    if outcome["status"] == "failed":
+        store.fail_run(run_id, "failed", outcome["error"])
+    else:
+        store.finish_run(run_id, outcome["status"], outcome["metrics"], outcome["summary"])
+
+
+# --------------------------------------------------------------------------- the tidy table
+
+
+def flatten(value: Any, prefix: str, out: dict[str, Any]) -> dict[str, Any]:
+    """Nested dicts -> dotted columns; lists (and anything else non-scalar) -> JSON text."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            flatten(item, f"{prefix}.{key}" if prefix else str(key), out)
+    elif isinstance(value, (list, tuple)):
+        out[prefix] = json.dumps(value)
+    else:
+        out[prefix] = value
+    return out
+
+
+def table(store: Store, sweep_id: str):
+    """The tidy table of a sweep as a pandas DataFrame: one row per stored run.
+
+    Columns: ``run_id, cell, point, seed_index, seed, status``, one column per
+    varied path (``world.rounds``; list values as JSON text), ``wall_seconds``,
+    then the metrics flattened with dots (``welfare``, ``payoffs.<agent>``,
+    ``measures.<name>``, ``theory.<name>``); list-valued metrics are JSON text.
+    """
+    import pandas as pd
+
+    sweep = store.get_sweep(sweep_id)
+    spec = SweepSpec.model_validate(sweep["spec"])
+    paths = spec.paths()
+    cells = {cell_run_id(sweep_id, c["index"]): c for c in sweep["cells"]}
+    rows = []
+    for run in store.sweep_runs(sweep_id):
+        cell = cells.get(run["id"])
+        if cell is None:
+            continue
+        row: dict[str, Any] = {
+            "run_id": run["id"], "cell": cell["index"], "point": cell["point"], "seed_index": cell["seed_index"],
+            "seed": cell["seed"], "status": run["status"],
+        }
+        for path in paths:
+            value = cell["params"].get(path)
+            row[path] = json.dumps(value) if isinstance(value, (list, dict)) else value
+            if isinstance(value, list):  # list parameters also get one column per element: path.0, path.1, ...
+                for i, item in enumerate(value):
+                    if not isinstance(item, (list, dict)):
+                        row[f"{path}.{i}"] = item
+        row["wall_seconds"] = (run.get("summary") or {}).get("wall_seconds")
+        flatten(run["metrics"], "", row)
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if not frame.empty:
+        frame = frame.sort_values("cell", kind="stable").reset_index(drop=True)
+    # element columns (path.0, path.1) first: numbers make a better x axis than the list's JSON text
+    columns = [c for path in paths for c in [*(c for c in frame.columns if c.startswith(path + ".") and c[len(path) + 1:].isdigit()), path]
+               if c in frame.columns]
+    frame.attrs.update({"sweep_id": sweep_id, "world": sweep["world"], "params": paths, "param_columns": columns,
+                        "scenario": sweep["scenario_name"], "labels": spec.labels})
+    return frame
+
+
+def load_table(sweep_id: str, db: str | Path | None = None):
+    """``table`` from the store at ``db`` (default: ``$AGORA_DB`` or ``./agora.db``)."""
+    with Store(db) as store:
+        return table(store, sweep_id)
+
+
+def export_table(frame, path: str | Path) -> Path:
+    """Write the table as CSV or Parquet (by the file's suffix; Parquet needs pyarrow)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise SweepError("Parquet export needs pyarrow: pip install 'agora[parquet]'") from None
+        frame = frame.copy()
+        for column in frame.columns[frame.dtypes == object]:  # Parquet columns have one type: mixed ones become text
+            kinds = {type(v) for v in frame[column].dropna()}
+            if len(kinds) > 1:
+                frame[column] = frame[column].map(lambda v: v if v is None or isinstance(v, str) or v != v else json.dumps(v))
+        frame.to_parquet(path, index=False)
+    elif path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        raise SweepError(f"unknown table format {path.suffix!r}; use a .csv or .parquet file name")
+    return path
