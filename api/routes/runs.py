@@ -1,0 +1,161 @@
+"""``/runs``: submit (202 + Location), list, show, events, live stream (SSE), cancel, plots."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from api import services
+from api.deps import PoolDep, SettingsDep, StoreDep
+from api.errors import ProblemException
+from api.schemas import RUN_ID, EventPage, PlotList, Problem, Run, RunCreate, RunPage
+from simulator.store import FINAL
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+
+RunId = Annotated[str, Path(pattern=RUN_ID, description="run id, as in Location of POST /runs")]
+STREAM_POLL = 0.25  # seconds between looks at the store while streaming
+_plot_lock = threading.Lock()  # matplotlib's state is not thread-safe
+
+
+@router.post(
+    "", status_code=202, response_model=Run, summary="Submit a run",
+    responses={202: {"description": "queued", "headers": {"Location": {"description": "the run: /runs/{id}", "schema": {"type": "string"}}}},
+               503: {"model": Problem, "description": "the run queue is full (AGORA_API_MAX_QUEUE); retry after Retry-After seconds"}},
+)
+def submit_run(body: RunCreate, response: Response, store: StoreDep, pool: PoolDep, settings: SettingsDep) -> dict:
+    """Validate the scenario (422 with field paths and line numbers if it is wrong), store the run as
+    ``queued`` and queue it for a worker. Follow ``Location`` or ``GET /runs/{id}/stream``."""
+    run = services.submit(store, pool, body, settings.scenarios)
+    response.headers["Location"] = f"/runs/{run['id']}"
+    return run
+
+
+@router.get("", response_model=RunPage, summary="List runs, newest first")
+def list_runs(
+    store: StoreDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=64, description="next_cursor of the previous page")] = None,
+    world: Annotated[str | None, Query(max_length=100)] = None,
+    status: Annotated[str | None, Query(max_length=40)] = None,
+    scenario: Annotated[str | None, Query(max_length=200, description="scenario name")] = None,
+) -> dict:
+    return services.list_runs(store, limit=limit, cursor=cursor, world=world, status=status, scenario=scenario)
+
+
+@router.get("/{run_id}", response_model=Run, summary="One run: status, progress, timings, metrics")
+def get_run(run_id: RunId, store: StoreDep) -> dict:
+    return services.run_view(store.get_run(run_id), with_text=True)
+
+
+@router.get("/{run_id}/events", response_model=EventPage, summary="The run's event log, a page at a time")
+def get_events(
+    run_id: RunId,
+    store: StoreDep,
+    after: Annotated[int, Query(ge=-1, le=2**53, description="return events with seq > after")] = -1,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+) -> dict:
+    return services.events_page(store, run_id, after=after, limit=limit)
+
+
+def _existing_run(run_id: RunId, store: StoreDep) -> str:
+    store.get_run(run_id)  # RunNotFound -> 404 before the stream starts
+    return run_id
+
+
+@router.get("/{run_id}/stream", response_class=EventSourceResponse, summary="Live progress and events (Server-Sent Events)")
+async def stream_run(
+    run_id: Annotated[str, Depends(_existing_run)],
+    settings: SettingsDep,
+    after: Annotated[int, Query(ge=-1, le=2**53, description="send events with seq > after (resume)")] = -1,
+    last_event_id: Annotated[str | None, Header(max_length=20, description="sent by a reconnecting EventSource; like ?after=")] = None,
+) -> AsyncIterator[ServerSentEvent]:
+    """``event: progress`` (status, progress, events so far) whenever it changes, ``event: event`` per
+    logged event (``id`` = its seq, so a client can resume with ``?after=``), and a last
+    ``event: end`` carrying the finished run; then the stream closes."""
+
+    def look(after: int) -> tuple[dict, list[dict]]:
+        store = services.thread_store(settings.db)
+        return store.get_run(run_id), store.events(run_id, after=after, limit=1000)
+
+    if last_event_id is not None and last_event_id.strip().isdigit():
+        after = max(after, int(last_event_id.strip()))
+    last: tuple | None = None
+    while True:
+        run, events = await run_in_threadpool(look, after)
+        for event in events:
+            yield ServerSentEvent(event="event", id=str(event["seq"]), data=event)
+            after = event["seq"]
+        state = (run["status"], run["progress"], after)
+        if state != last:
+            last = state
+            yield ServerSentEvent(event="progress", data={"status": run["status"], "progress": run["progress"], "last_seq": after})
+        if len(events) == 1000:
+            continue  # more stored events to send right away
+        if run["status"] in FINAL:
+            yield ServerSentEvent(event="end", data=services.run_view(run))
+            return
+        await asyncio.sleep(STREAM_POLL)
+
+
+@router.delete(
+    "/{run_id}", response_model=Run, summary="Cancel a queued or running run",
+    responses={202: {"model": Run, "description": "cancel sent; the run has not stopped yet"},
+               409: {"model": Problem, "description": "the run has already ended, or another process runs it"}},
+)
+def cancel_run(run_id: RunId, response: Response, store: StoreDep, pool: PoolDep) -> dict:
+    """A queued run is cancelled at once; a running one stops at its next progress report (within
+    about 0.2 s) or has its worker killed after ``AGORA_API_CANCEL_GRACE`` seconds. 200 with the
+    cancelled run, or 202 if it has not stopped within 2 s."""
+    run, ended = services.cancel(store, pool, run_id)
+    response.status_code = 200 if ended else 202
+    return run
+
+
+def _plots_module():
+    try:
+        from simulator import plots
+    except ImportError:
+        raise ProblemException(501, "plots-unavailable", "plots are not available in this installation (simulator.plots is missing)") from None
+    return plots
+
+
+@router.get("/{run_id}/plots", response_model=PlotList, summary="The plots a run has")
+def list_plots(run_id: RunId, store: StoreDep) -> dict:
+    """Names for ``GET /runs/{id}/plots/{name}.png|svg`` (none until the run has metrics)."""
+    return {"items": _plots_module().available_plots(store.get_run(run_id))}
+
+
+@router.get(
+    "/{run_id}/plots/{name}.{fmt}",
+    response_class=Response,
+    summary="A plot of the run (PNG or SVG)",
+    responses={200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}},
+                                 "image/svg+xml": {"schema": {"type": "string"}}},
+                     "description": "the image"},
+               501: {"model": Problem, "description": "simulator.plots is not installed"}},
+)
+def get_plot(
+    run_id: RunId,
+    name: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="plot name, see GET /runs/{id}/plots")],
+    fmt: Literal["png", "svg"],
+    store: StoreDep,
+) -> Response:
+    """Drawn by ``simulator.plots.plot_run`` (the code `agora plot` uses); 404 for a plot the run does not have."""
+    plots = _plots_module()
+    run = store.get_run(run_id)
+    try:
+        with _plot_lock:
+            data = plots.plot_run(store, run_id, name, fmt)
+    except KeyError:
+        available = plots.available_plots(run)
+        detail = (f"run {run_id!r} has no plot {name!r}; available: {', '.join(available)}" if available
+                  else f"run {run_id!r} has no plots yet (it is {run['status']} and has no metrics)")
+        raise ProblemException(404, "plot-not-found", detail, title="Plot not found") from None
+    return Response(content=data, media_type="image/png" if fmt == "png" else "image/svg+xml")

@@ -1,0 +1,234 @@
+"""What the routes do, as plain functions over a ``Store`` (the routes stay thin).
+
+Scenario handling is the CLI's own: ``parse_override``, ``load_scenario_text``
+and ``ScenarioError`` from ``simulator.scenario``; runs execute through
+``simulator.run.stored_run`` in the worker pool; everything is stored in the
+same SQLite store as ``agora run``.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from api.errors import ProblemException, scenario_errors
+from api.schemas import RunCreate, ScenarioInput
+from api.worker import QueueFull, RunPool
+from simulator.scenario import Problem, Scenario, ScenarioError, load_scenario_text, parse_override
+from simulator.store import FINAL, Store
+
+MAX_YAML_NODES = 200_000  # after alias expansion: refuses "billion laughs" documents
+
+_local = threading.local()
+
+
+def thread_store(path: Path) -> Store:
+    """One store connection per thread and file (sqlite3 connections are not shared across threads)."""
+    stores = _local.__dict__.setdefault("stores", {})
+    key = str(path)
+    if key not in stores:
+        stores[key] = Store(path, recover=False)
+    return stores[key]
+
+
+class ThreadStore:
+    """A ``Store`` stand-in that uses the calling thread's connection for every call.
+
+    FastAPI may resolve a dependency in one worker thread and run the endpoint
+    in another, so the dependency hands out this proxy, never a connection.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(thread_store(self.path), name)
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+def shipped_scenarios(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.yaml") if p.is_file()) if folder.is_dir() else []
+
+
+def shipped_scenario(folder: Path, name: str) -> Path:
+    stem = name[:-5] if name.endswith(".yaml") else name
+    for path in shipped_scenarios(folder):
+        if path.stem == stem:
+            return path
+    available = ", ".join(p.stem for p in shipped_scenarios(folder)) or "none"
+    raise ProblemException(404, "scenario-not-found", f"no shipped scenario {name!r}; available: {available}", title="Scenario not found")
+
+
+def check_yaml_size(text: str, source: str) -> None:
+    """Refuse YAML whose alias expansion is huge (the body limit alone cannot catch it)."""
+    try:
+        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        if "nesting depth" in str(getattr(exc, "problem", "")):  # libyaml's limit; pure-Python YAML would recurse
+            mark = exc.problem_mark
+            raise ScenarioError([Problem(source, mark.line + 1 if mark else None, mark.column + 1 if mark else None, "",
+                                         "the YAML is nested too deeply")]) from None
+        return  # load_scenario_text reports it with its line and column
+    except RecursionError:
+        raise ScenarioError([Problem(source, None, None, "", "the YAML is nested too deeply")]) from None
+    count, stack = 0, [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > MAX_YAML_NODES:
+            raise ScenarioError([Problem(source, None, None, "", f"the YAML expands to more than {MAX_YAML_NODES:,} nodes (aliases?)")])
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+
+
+def load_input(body: ScenarioInput, scenarios: Path) -> tuple[Scenario, str, list[tuple[str, Any]]]:
+    """The scenario of a request (text, object or shipped file) validated exactly as `agora run` does."""
+    overrides = [parse_override(item) for item in body.overrides]
+    if body.file is not None:
+        path = shipped_scenario(scenarios, body.file)
+        text, source = path.read_text(), path.name
+    elif isinstance(body.scenario, str):
+        text, source = body.scenario, "<scenario>"
+    else:
+        text, source = yaml.safe_dump(body.scenario, sort_keys=False, allow_unicode=True), "<scenario>"
+    check_yaml_size(text, source)
+    try:
+        scenario = load_scenario_text(text, source, overrides)
+    except RecursionError:
+        raise ScenarioError([Problem(source, None, None, "", "the scenario is nested too deeply")]) from None
+    if body.name:
+        scenario.name = body.name
+    return scenario, text, overrides
+
+
+def validate(body: ScenarioInput, scenarios: Path) -> dict[str, Any]:
+    try:
+        scenario, _, _ = load_input(body, scenarios)
+    except ScenarioError as exc:
+        return {"valid": False, "problems": scenario_errors(exc)}
+    return {"valid": True, "name": scenario.name, "world": scenario.world_type, "problems": []}
+
+
+def scenario_info(path: Path, with_text: bool = False) -> dict[str, Any]:
+    text = path.read_text()
+    info: dict[str, Any] = {"name": path.stem, "file": path.name, "valid": True, "problems": []}
+    try:
+        data = yaml.safe_load(text)
+        if isinstance(data, dict):
+            info["description"] = str(data.get("description") or "")
+            if isinstance(data.get("world"), dict):
+                info["world"] = data["world"].get("type")
+    except yaml.YAMLError:
+        pass
+    try:
+        load_scenario_text(text, path.name)
+    except ScenarioError as exc:
+        info["valid"], info["problems"] = False, scenario_errors(exc)
+    if with_text:
+        info["text"] = text
+    return info
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def run_view(run: dict[str, Any], *, with_text: bool = False) -> dict[str, Any]:
+    view = {k: v for k, v in run.items() if k not in ("order", "scenario_text", "host", "pid", "rowid_order")}
+    started, created = run.get("started_at"), run.get("created_at")
+    view["queued_seconds"] = (started - created) if started and created else None
+    view.setdefault("metrics", {})
+    if with_text:
+        view["scenario_text"] = run["scenario_text"]
+    base = f"/runs/{run['id']}"
+    view["links"] = {"self": base, "events": f"{base}/events", "stream": f"{base}/stream", "plots": f"{base}/plots"}
+    return view
+
+
+def submit(store: Store, pool: RunPool, body: RunCreate, scenarios: Path) -> dict[str, Any]:
+    scenario, text, overrides = load_input(body, scenarios)
+    if pool.full():
+        raise _queue_full(pool)
+    seed = scenario.seed if body.seed is None else body.seed
+    run_id = store.create_run(
+        scenario_name=scenario.name, world=scenario.world_type, scenario_text=text, seed=seed,
+        overrides=overrides, status="queued",
+    )
+    view = run_view(store.get_run(run_id))  # as submitted: 'queued'
+    try:
+        pool.submit(run_id)
+    except QueueFull:
+        store.delete_run(run_id)
+        raise _queue_full(pool) from None
+    return view
+
+
+def _queue_full(pool: RunPool) -> ProblemException:
+    return ProblemException(
+        503, "queue-full", f"the run queue is full ({pool.max_queue} runs waiting); retry later",
+        title="Run queue full", headers={"Retry-After": "5"},
+    )
+
+
+def encode_cursor(order: int) -> str:
+    return base64.urlsafe_b64encode(f"o{order}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not raw.startswith("o"):
+            raise ValueError
+        return int(raw[1:])
+    except (ValueError, UnicodeDecodeError):
+        raise ProblemException(
+            422, "invalid-request", "cursor is not one this API returned; pass next_cursor from the previous page",
+            title="Invalid request", errors=[{"path": "query.cursor", "message": "not a cursor from a previous page"}],
+        ) from None
+
+
+def list_runs(store: Store, *, limit: int, cursor: str | None, world: str | None, status: str | None, scenario: str | None) -> dict[str, Any]:
+    before = decode_cursor(cursor) if cursor else None
+    rows = store.list_runs(limit=limit + 1, before=before, world=world, status=status, scenario=scenario)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [run_view(store.get_run(row["id"])) for row in rows]
+    return {"items": items, "next_cursor": encode_cursor(rows[-1]["order"]) if more and rows else None}
+
+
+def events_page(store: Store, run_id: str, *, after: int, limit: int) -> dict[str, Any]:
+    store.get_run(run_id)  # 404 for an unknown run
+    items = store.events(run_id, after=after, limit=limit)
+    return {"items": items, "next_after": items[-1]["seq"] if len(items) == limit else None}
+
+
+def cancel(store: Store, pool: RunPool, run_id: str, wait: float = 2.0) -> tuple[dict[str, Any], bool]:
+    """Cancel a queued or running run; returns the run and whether it has already ended."""
+    run = store.get_run(run_id)
+    if run["status"] in FINAL:
+        raise ProblemException(409, "run-ended", f"run {run_id!r} is already {run['status']}; there is nothing to cancel", title="Run already ended")
+    outcome = pool.cancel(run_id)
+    if outcome is None:
+        raise ProblemException(
+            409, "run-not-owned",
+            f"run {run_id!r} is {run['status']} in another process (pid {run['pid']} on {run['host']}), "
+            "not in this server's pool; stop it there",
+            title="Run not executed by this server",
+        )
+    if outcome == "dequeued":
+        store.fail_run(run_id, "cancelled", "cancelled before it started")
+    deadline = time.monotonic() + wait
+    while True:
+        run = store.get_run(run_id)
+        if run["status"] in FINAL or time.monotonic() > deadline:
+            return run_view(run), run["status"] in FINAL
+        time.sleep(0.05)
