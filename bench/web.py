@@ -1,0 +1,140 @@
+"""The run browser's list page with 1,000 stored runs: navigation to rendered list, in headless Chromium.
+
+Fills a private temporary store with ``--runs`` finished runs (written as
+``agora run`` stores them: metrics with welfare, payoffs, measures, theory),
+starts ``agora serve`` on 127.0.0.1 (a free port), opens ``/`` in Debian's
+headless chromium through Playwright and times, for each page size, from the
+start of navigation to the moment the page has drawn its table
+(``performance.now()`` when ``body[data-ready=list]`` is set, i.e. fetch +
+JSON + DOM). Page size 1000 shows every stored run on one page (five API pages
+of 200). The peer, side by side, is the JSON alone: the same ``GET /runs``
+request(s) from Python (httpx), no browser. Prints the median of ``--repeat``
+loads and the ratio, then stops the server and the browser.
+
+    python bench/web.py [--runs 1000] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from simulator.store import Store  # noqa: E402
+
+AGORA = str(Path(sys.executable).with_name("agora"))
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+WORLDS = ["matrix_game", "public_goods", "off_switch", "marketplace"]
+
+
+def fill(db: Path, n: int) -> None:
+    with Store(db) as store:
+        for i in range(n):
+            world = WORLDS[i % len(WORLDS)]
+            run_id = store.create_run(scenario_name=f"{world}_bench", world=world, scenario_text=f"name: {world}_bench\n", seed=i)
+            metrics = {
+                "welfare": 40.0 + i % 17, "payoffs": {"alice": 20.0 + i % 5, "bob": 20.0 + i % 7},
+                "measures": {"rounds": 7, "mean_payoff_per_round": {"alice": 2.8, "bob": 2.9}},
+                "theory": {"stage_equilibrium_welfare": [2.0], "stage_optimum_welfare": 6.0},
+            }
+            store.finish_run(run_id, "finished", metrics, {"events": 21, "sim_time": 7.0, "wall_seconds": 0.01})
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(db: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGORA_")} | {"AGORA_DB": str(db)}
+    proc = subprocess.Popen([AGORA, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+                            env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"agora serve did not start:\n{log.read_text()}")
+
+
+def api_time(client: httpx.Client, url: str, size: int) -> float:
+    t0 = time.perf_counter()
+    got, cursor = 0, None
+    while got < size:
+        params = {"limit": min(200, size - got)} | ({"cursor": cursor} if cursor else {})
+        page = client.get(f"{url}/runs", params=params).json()
+        got += len(page["items"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="agora-bench-web-") as tmp:
+        db = Path(tmp) / "agora.db"
+        t0 = time.perf_counter()
+        fill(db, args.runs)
+        print(f"stored {args.runs} runs in {time.perf_counter() - t0:.2f} s")
+        proc, url = serve(db, Path(tmp) / "serve.log")
+        try:
+            with sync_playwright() as p, httpx.Client() as client:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+                page = browser.new_page(viewport={"width": 1360, "height": 900})
+                page.goto(f"{url}/")  # warm-up: static files cached, server connections open
+                page.wait_for_selector("body[data-ready=list]")
+                print(f"{'page size':>9}  {'rows':>5}  {'browser: navigation -> list rendered':>37}  {'wall (goto+wait)':>16}  "
+                      f"{'peer: GET /runs JSON only':>25}  {'ratio':>6}")
+                worst = 0.0
+                for size in (50, 200, 1000):
+                    rendered, wall, peer = [], [], []
+                    for _ in range(args.repeat):
+                        t = time.perf_counter()
+                        page.goto(f"{url}/?limit={size}")
+                        page.wait_for_selector("body[data-ready=list]")
+                        wall.append(time.perf_counter() - t)
+                        rendered.append(page.evaluate("window.agoraReadyAt") / 1000)
+                        peer.append(api_time(client, url, size))
+                    rows = page.locator("#runs tbody tr").count()
+                    r, w, q = statistics.median(rendered), statistics.median(wall), statistics.median(peer)
+                    worst = max(worst, r)
+                    print(f"{size:>9}  {rows:>5}  {r * 1000:>34.0f} ms  {w * 1000:>13.0f} ms  {q * 1000:>22.0f} ms  {r / q:>5.2f}x")
+                browser.close()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    verdict = "under" if worst < 1.0 else "NOT under"
+    print(f"slowest median render {worst * 1000:.0f} ms: {verdict} 1 s with {args.runs} stored runs (medians of {args.repeat})")
+
+
+if __name__ == "__main__":
+    main()
