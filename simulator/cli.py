@@ -1,10 +1,12 @@
 """The ``agora`` command line.
 
-    agora run FILE [--seed N] [--set key=value ...] [--json]
+    agora run FILE [--seed N] [--set key=value ...] [--json] [--llm-cache record|replay|off]
     agora validate FILE...
     agora solve GAME_FILE [--method M] [--lam L] [--json]
     agora runs list [--limit N] [--world W] [--status S] [--json]
     agora runs show RUN_ID [--json] [--events N]
+    agora market generate|baselines ...   (simulator/cli_market.py)
+    agora serve [--host 127.0.0.1] [--port 8000] [--workers N]
 
 Every command that reads a scenario reports bad input as ``file:line:column:
 field: message`` lines on stderr and exits with status 2 — never a traceback.
@@ -31,7 +33,6 @@ from simulator.store import RunNotFound, Store
 app = typer.Typer(help="Agora: a multi-agent market and game simulator.", no_args_is_help=True, add_completion=False)
 runs_app = typer.Typer(help="Browse stored runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
-
 from simulator.cli_market import market_app  # noqa: E402  (agora market ...)
 
 app.add_typer(market_app, name="market")
@@ -93,13 +94,21 @@ def run(
     seed: Optional[int] = typer.Option(None, "--seed", help="random seed (default: the scenario's seed)"),
     set_: list[str] = typer.Option([], "--set", help="override a field: --set world.rounds=20 (repeatable)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of a table"),
+    llm_cache: Optional[str] = typer.Option(
+        None, "--llm-cache", help="LLM call cache: record (reuse + store), replay (a miss is an error, no network), off"
+    ),
     db: Optional[Path] = DbOption,
 ) -> None:
     """Run a scenario, store it, and print its metrics."""
+    from agents.llm.cache import LLMError
     from simulator.run import stored_run
 
+    if llm_cache is not None and llm_cache not in ("record", "replay", "off"):
+        fail(f"error: --llm-cache: {llm_cache!r} is not a cache mode; allowed: record, replay, off")
     try:
         overrides = [parse_override(item) for item in set_]
+        if llm_cache is not None:
+            overrides.append(("llm.cache", llm_cache))  # stored with the run's overrides
         scenario, text = load_scenario(file, overrides)
     except ScenarioError as exc:
         report_scenario_error(exc)
@@ -111,6 +120,9 @@ def run(
         except KeyboardInterrupt:
             progress.close()
             fail("interrupted: the run is stored as 'interrupted' with the events logged so far", 130)
+        except LLMError as exc:  # e.g. a cache miss under --llm-cache replay: the run is stored as 'failed'
+            progress.close()
+            fail(f"error: {exc}", 1)
         finally:
             progress.close()
         stored = store.get_run(run_id)
@@ -241,6 +253,17 @@ def _print_run(stored: dict[str, Any]) -> None:
     )
     if stored.get("error"):
         out.print(f"error: {stored['error']}", markup=False)
+    if stored["status"] != "finished" and summary.get("reason"):
+        out.print(f"stopped: {summary['reason']}", markup=False, highlight=False)
+    counters = summary.get("counters") or {}
+    if counters.get("llm_calls"):  # LLM seats (agents/llm): spend and robustness at a glance
+        out.print(
+            f"llm: {counters['llm_calls']} calls ({counters.get('llm_cache_hits', 0)} from cache), "
+            f"{counters.get('llm_prompt_tokens', 0) + counters.get('llm_completion_tokens', 0):,} tokens, "
+            f"{counters.get('llm_retries', 0)} retries, {counters.get('llm_parse_errors', 0)} invalid replies, "
+            f"{counters.get('llm_reasks', 0)} re-asks, {counters.get('fallbacks', 0)} fallbacks",
+            markup=False, highlight=False,
+        )
     metrics = stored["metrics"]
     if not metrics:
         return
@@ -258,100 +281,36 @@ def _print_run(stored: dict[str, Any]) -> None:
         out.print(theory)
 
 
-@runs_app.command("list")
-def runs_list(
-    limit: int = typer.Option(20, "--limit", min=1),
-    world: Optional[str] = typer.Option(None, "--world"),
-    status: Optional[str] = typer.Option(None, "--status"),
-    as_json: bool = typer.Option(False, "--json"),
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
+    port: int = typer.Option(8000, "--port", min=0, max=65535),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="run worker processes (default: $AGORA_API_WORKERS or 2)"),
     db: Optional[Path] = DbOption,
 ) -> None:
-    """List stored runs, newest first."""
-    with Store(db) as store:
-        rows = store.list_runs(limit=limit, world=world, status=status)
-        if as_json:
-            print(json.dumps([_run_json(store.get_run(r["id"])) for r in rows], indent=2))
-            return
-        table = Table("run", "scenario", "world", "seed", "status", "started", "seconds", "welfare")
-        for row in rows:
-            welfare = store.get_run(row["id"])["metrics"].get("welfare")
-            table.add_row(
-                row["id"], row["scenario_name"], row["world"], str(row["seed"]), row["status"],
-                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["created_at"])),
-                f"{row['duration']:.2f}" if row["duration"] is not None else "",
-                _fmt(welfare) if welfare is not None else "",
-            )
-        out.print(table)
+    """Start the REST API (OpenAPI docs at /docs); settings from AGORA_* variables (see api/settings.py)."""
+    import os
+
+    import uvicorn
+    from pydantic import ValidationError
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    if db is not None:
+        os.environ["AGORA_DB"] = str(db)
+    if workers is not None:
+        os.environ["AGORA_API_WORKERS"] = str(workers)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        fail("\n".join(f"error: AGORA_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()))
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
-@runs_app.command("show")
-def runs_show(
-    run_id: str = typer.Argument(...),
-    as_json: bool = typer.Option(False, "--json"),
-    events: int = typer.Option(0, "--events", help="also print the first N events"),
-    db: Optional[Path] = DbOption,
-) -> None:
-    """Show one stored run: status, timings, metrics."""
-    with Store(db) as store:
-        try:
-            stored = store.get_run(run_id)
-        except RunNotFound:
-            fail(f"error: no run {run_id!r} in {store.path} (see `agora runs list`)")
-        log = store.events(run_id, limit=events) if events else []
-    if as_json:
-        data = _run_json(stored)
-        if events:
-            data["events"] = log
-        print(json.dumps(data, indent=2))
-        return
-    _print_run(stored)
-    for event in log:
-        out.print(f"t={event['t']:<10g} {event['agent'] or '-':<12} {event['kind']:<10} {json.dumps(event['data'])}", markup=False)
+from simulator import cli_sweep  # noqa: E402  (agora sweep / plot / sweeps)
 
-
-def _terminate(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
-def _run_json(stored: dict[str, Any]) -> dict[str, Any]:
-    keys = ("scenario_name", "world", "seed", "status", "created_at", "started_at", "finished_at", "duration", "error", "overrides", "summary", "version")
-    return {"run_id": stored["id"], **{k: stored[k] for k in keys}, "metrics": stored["metrics"]}
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, (dict, list)):
-        text = json.dumps(value)
-        return text if len(text) <= 100 else text[:97] + "..."
-    return str(value)
-
-
-def _print_run(stored: dict[str, Any]) -> None:
-    summary = stored.get("summary") or {}
-    out.print(
-        f"run {stored['id']}  {stored['scenario_name']} ({stored['world']})  seed {stored['seed']}  "
-        f"status {stored['status']}  {summary.get('events', 0):,} events  "
-        f"{(stored['duration'] or 0):.2f} s",
-        markup=False, highlight=False,
-    )
-    if stored.get("error"):
-        out.print(f"error: {stored['error']}", markup=False)
-    metrics = stored["metrics"]
-    if not metrics:
-        return
-    table = Table("metric", "simulated", show_header=True)
-    table.add_row("welfare", _fmt(metrics.get("welfare")))
-    for agent, payoff in list((metrics.get("payoffs") or {}).items())[:20]:
-        table.add_row(f"payoff {agent}", _fmt(payoff))
-    for name, value in (metrics.get("measures") or {}).items():
-        table.add_row(name, _fmt(value))
-    out.print(table)
-    if metrics.get("theory"):
-        theory = Table("theory", "predicted")
-        for name, value in metrics["theory"].items():
-            theory.add_row(name, _fmt(value))
-        out.print(theory)
+cli_sweep.register(app)
 
 
 def main() -> None:

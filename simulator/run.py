@@ -123,8 +123,11 @@ class Simulation:
             return
         requests = [(agent_id, self.world.observe(agent_id), self.world.action_model(agent_id)) for agent_id in acting]
         actions = {agent_id: self._validated(agent_id, model, raw) for (agent_id, _, model), raw in zip(requests, self.decide_all(requests))}
-        for agent_id, action in actions.items():
-            self.log("action", agent_id, **action.model_dump(mode="json"))
+        if self.record_events:
+            for agent_id, action in actions.items():
+                self.log("action", agent_id, **action.model_dump(mode="json"))
+        else:
+            self.event_count += len(actions)
         self.counters["decisions"] += len(actions)
         self.world.apply(actions)
 
@@ -140,7 +143,8 @@ class Simulation:
         for index, (agent_id, observation, model) in enumerate(requests):
             policy = self.seats[agent_id].policy
             if hasattr(policy, "act_batch"):
-                batches.setdefault(id(policy), (policy, []))[1].append(index)
+                key = getattr(policy, "batch_key", None) or id(policy)  # e.g. all LLM seats of the run
+                batches.setdefault(key, (policy, []))[1].append(index)
             else:
                 results[index] = _safe_act(policy, observation, model)
         for policy, indices in batches.values():
@@ -223,7 +227,11 @@ def build_simulation(scenario: Scenario, seed: int, **kwargs: Any) -> Simulation
         entry = policy_registry.get(spec.policy)
         policies[agent_id] = (entry.build(entry.params.model_validate(spec.params), rng), spec.policy)
     engine_seed = int(engine_seq.generate_state(1)[0])
-    return Simulation(world, policies, engine_seed, record_events=scenario.run.record_events, **kwargs)
+    sim = Simulation(world, policies, engine_seed, record_events=scenario.run.record_events, **kwargs)
+    for agent_id, seat in sim.seats.items():
+        if hasattr(seat.policy, "bind"):  # policies that need the host (e.g. the LLM policy's shared run state)
+            seat.policy.bind(sim, agent_id, scenario)
+    return sim
 
 
 def run_scenario(scenario: Scenario, seed: int | None = None, **kwargs: Any) -> RunResult:

@@ -7,11 +7,6 @@ never used. Playwright gives every launch a fresh temporary profile.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,57 +14,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-AGORA = str(Path(sys.executable).with_name("agora"))
+from tests.serve import Server  # noqa: E402,F401  (re-exported for the tests)
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """``agora serve --host 127.0.0.1 --port <free>`` as a child process; ``stop()`` ends it."""
-
-    def __init__(self, db: Path, env: dict[str, str] | None = None, workers: int = 2) -> None:
-        self.db, self.extra_env, self.workers = db, env or {}, workers
-        self.log = db.with_suffix(".serve.log")
-        self.process: subprocess.Popen | None = None
-        self.url = ""
-
-    def start(self, timeout: float = 30) -> "Server":
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AGORA_")} | {"AGORA_DB": str(self.db)} | self.extra_env
-        for _ in range(3):  # the free port may be taken between the probe and the bind: try another
-            port = free_port()
-            self.url = f"http://127.0.0.1:{port}"
-            self.process = subprocess.Popen(
-                [AGORA, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(self.workers)],
-                env=env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
-            )
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline and self.process.poll() is None:
-                try:
-                    if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                        return self
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            self.stop()
-        raise RuntimeError(f"agora serve did not start:\n{self.log.read_text()}")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
 
 
 @pytest.fixture(scope="module")

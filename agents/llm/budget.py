@@ -1,0 +1,41 @@
+"""A per-run budget of LLM calls and tokens.
+
+Calls are checked *before* a batch is sent: a batch that would go past the
+call limit is not sent and the run stops (``RunStopped("budget_exhausted")``),
+so a run never makes more calls than its budget. Tokens are only known after a
+call returns, so the token limit is checked before each batch against what was
+spent so far: a run may pass it by at most one batch. Cache hits count like
+network calls, so a replayed run stops at the same point as the recorded one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from simulator.run import RunStopped
+
+
+@dataclass
+class Budget:
+    calls: int | None = None
+    tokens: int | None = None
+    calls_used: int = 0
+    tokens_used: int = 0
+
+    def reserve(self, n_calls: int) -> None:
+        """Claim ``n_calls`` calls, or stop the run if the budget cannot pay for all of them."""
+        if self.tokens is not None and self.tokens_used >= self.tokens:
+            raise RunStopped(
+                "budget_exhausted",
+                f"LLM token budget exhausted: {self.tokens_used} of {self.tokens} tokens used",
+            )
+        if self.calls is not None and self.calls_used + n_calls > self.calls:
+            raise RunStopped(
+                "budget_exhausted",
+                f"LLM call budget exhausted: {self.calls_used} of {self.calls} calls used, "
+                f"the next decision point needs {n_calls} more",
+            )
+        self.calls_used += n_calls
+
+    def spend_tokens(self, n_tokens: int) -> None:
+        self.tokens_used += int(n_tokens)

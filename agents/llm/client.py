@@ -1,0 +1,213 @@
+"""An OpenAI-compatible chat-completions client (httpx, async) with retries.
+
+``ChatClient.complete(body)`` POSTs ``{base_url}/chat/completions`` and returns
+the first choice's text with the token usage and the latency. Retryable
+failures — HTTP 429, 5xx, timeouts and connection errors — are retried up to
+``max_retries`` times after an exponential backoff with full jitter,
+``U(0, min(backoff_max, backoff_base * 2**attempt))``, and never sooner than
+the server's ``Retry-After`` / ``retry-after-ms`` asks (capped by
+``retry_after_max``). Other 4xx answers fail at once with the server's message.
+
+Requests from the simulation thread run on one background asyncio loop
+(``run_sync``), so same-time decisions can be in flight together while the
+simulation itself stays single-threaded and deterministic. The API key is
+sent in the ``Authorization`` header only; it never appears in errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, TypeVar
+
+import httpx
+
+from agents.llm.cache import LLMError
+
+T = TypeVar("T")
+
+
+class LLMCallError(LLMError):
+    """A call that failed for good (after retries, or a non-retryable answer)."""
+
+    def __init__(self, message: str, status: int | None = None, attempts: int = 1, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.attempts = attempts
+        self.unreachable = unreachable  # no attempt ever connected: the server is down or the URL is wrong
+
+
+@dataclass
+class CallResult:
+    content: str
+    usage: dict[str, int]
+    latency_ms: float
+    attempts: int = 1
+    finish_reason: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- background loop
+
+
+class _LoopThread:
+    """One daemon thread running an asyncio loop, started on first use (and anew in a forked child)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid = 0
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._loop.is_closed() or self._pid != os.getpid():
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name="agora-llm-loop", daemon=True)
+                thread.start()
+                self._loop, self._pid = loop, os.getpid()
+            return self._loop
+
+
+_LOOP = _LoopThread()
+
+
+def run_sync(coro: Awaitable[T]) -> T:
+    """Run a coroutine on the LLM loop and wait for it (cancelled if the caller is interrupted)."""
+    future = asyncio.run_coroutine_threadsafe(coro, _LOOP.loop())
+    try:
+        return future.result()
+    except BaseException:
+        future.cancel()
+        raise
+
+
+# --------------------------------------------------------------------------- client
+
+
+def retry_after_seconds(headers: httpx.Headers) -> float | None:
+    """The wait a server asks for: ``retry-after-ms``, or ``Retry-After`` in seconds or as an HTTP date."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | None, rng: random.Random) -> float:
+    """Full-jitter exponential backoff, but at least what the server asked for."""
+    delay = rng.uniform(0.0, min(cap, base * (2.0**attempt)))
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return delay
+
+
+class ChatClient:
+    """Chat completions against one OpenAI-compatible endpoint. Create and use it on the LLM loop."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 4,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        retry_after_max: float = 120.0,
+        max_connections: int = 64,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.base_url = base_url.rstrip("/")
+        self.http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        )
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.retry_after_max = retry_after_max
+        self.jitter = random.Random()  # timing only: never affects what the simulation sees
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def complete(self, body: dict[str, Any]) -> CallResult:
+        """POST one chat completion, retrying what is worth retrying."""
+        errors: list[str] = []
+        connected = False
+        started = time.perf_counter()
+        for attempt in range(self.max_retries + 1):
+            retry_after = None
+            try:
+                response = await self.http.post("/chat/completions", json=body)
+            except httpx.TransportError as exc:  # timeouts, refused or dropped connections
+                errors.append(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+                connected = connected or not isinstance(exc, httpx.ConnectError)
+            else:
+                connected = True
+                if response.status_code == 200:
+                    return self._result(response, started, attempt + 1, errors)
+                message = _error_message(response)
+                if response.status_code != 429 and response.status_code < 500:
+                    raise LLMCallError(
+                        f"{self.base_url}/chat/completions answered HTTP {response.status_code}: {message}",
+                        response.status_code, attempt + 1,
+                    )
+                errors.append(f"HTTP {response.status_code}: {message}")
+                retry_after = retry_after_seconds(response.headers)
+                if retry_after is not None:
+                    retry_after = min(retry_after, self.retry_after_max)
+            if attempt < self.max_retries:
+                await asyncio.sleep(backoff_delay(attempt, self.backoff_base, self.backoff_max, retry_after, self.jitter))
+        raise LLMCallError(
+            f"{self.base_url}/chat/completions failed after {self.max_retries + 1} attempts; last error: {errors[-1]}",
+            None, self.max_retries + 1, unreachable=not connected,
+        )
+
+    def _result(self, response: httpx.Response, started: float, attempts: int, errors: list[str]) -> CallResult:
+        try:
+            data = response.json()
+            choice = data["choices"][0]
+            content = (choice.get("message") or {}).get("content") or ""
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise LLMCallError(f"{self.base_url}/chat/completions returned an unreadable body ({type(exc).__name__})", 200, attempts) from None
+        usage = data.get("usage") or {}
+        return CallResult(
+            content=content,
+            usage={"prompt_tokens": int(usage.get("prompt_tokens") or 0), "completion_tokens": int(usage.get("completion_tokens") or 0)},
+            latency_ms=round((time.perf_counter() - started) * 1000.0, 3),
+            attempts=attempts,
+            finish_reason=choice.get("finish_reason"),
+            errors=errors,
+        )
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+        error = data.get("error", data) if isinstance(data, dict) else data
+        message = error.get("message", error) if isinstance(error, dict) else error
+        text = str(message)
+    except ValueError:
+        text = response.text
+    return " ".join(text.split())[:300] or response.reason_phrase

@@ -1,0 +1,95 @@
+"""Settings of the LLM policy: per seat (``agents: {x: {policy: llm, params: ...}}``) and per run (``llm:``).
+
+The scenario's top-level ``llm:`` block (``LLMRunSettings``) gives the
+defaults for every LLM seat plus what is shared by the whole run: the cache,
+the budget and the concurrency bound. A seat's ``params`` (``LLMSettings``)
+override the per-seat fields for that seat only::
+
+    llm:
+      base_url: http://127.0.0.1:8080/v1
+      model: smollm2
+      api_key_env: OPENAI_API_KEY     # the NAME of the variable; the key is never stored
+      mode: json_object_schema
+      max_concurrency: 16
+      budget: {calls: 500, tokens: 200000}
+      cache: record                   # record | replay | off  (agora run --llm-cache wins)
+    agents:
+      default: llm
+      bob: {policy: llm, params: {temperature: 0.7}}
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Mode = Literal["json_schema", "json_object_schema", "json_object", "prompt"]
+CacheMode = Literal["record", "replay", "off"]
+
+DEFAULT_CACHE_FILE = "agora_llm_cache.db"
+
+
+class LLMSettings(BaseModel):
+    """What one LLM seat uses: endpoint, model, output mode, sampling, prompts, retries."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible API root (…/v1)")
+    model: str = Field("default", description="model name sent to the endpoint")
+    api_key_env: str | None = Field(None, description="name of the environment variable holding the API key")
+    mode: Mode = Field(
+        "json_schema",
+        description="structured output: json_schema (OpenAI strict), json_object_schema (llama.cpp server), "
+        "json_object, or prompt (schema in the prompt only)",
+    )
+    temperature: float = Field(0.0, ge=0, le=2)
+    top_p: float | None = Field(None, gt=0, le=1)
+    max_tokens: int = Field(256, ge=1, le=32768, description="completion tokens per call")
+    seed: int | None = Field(None, description="sampling seed sent to the endpoint (if it supports one)")
+    extra_body: dict[str, Any] = Field(default_factory=dict, description="extra request fields, sent verbatim")
+    timeout: float = Field(60.0, gt=0, description="seconds per HTTP request")
+    max_retries: int = Field(4, ge=0, le=20, description="retries on 429, 5xx and connection errors")
+    backoff_base: float = Field(0.5, ge=0, description="first backoff delay in seconds (doubles each retry)")
+    backoff_max: float = Field(30.0, ge=0, description="longest backoff delay in seconds")
+    retry_after_max: float = Field(120.0, ge=0, description="longest Retry-After the client will honour")
+    reask: bool = Field(True, description="re-ask once with the validation error before falling back")
+    history_window: int = Field(3, ge=0, le=1000, description="past (observation, reply) turns in the prompt")
+    system_template: str | None = Field(None, description="file with the system prompt template (string.Template)")
+    user_template: str | None = Field(None, description="file with the user prompt template")
+    system_prompt: str | None = Field(None, description="inline system prompt template (wins over system_template)")
+    user_prompt: str | None = Field(None, description="inline user prompt template (wins over user_template)")
+
+
+class BudgetSettings(BaseModel):
+    """Per-run spending limits; when one is reached the run stops with status ``budget_exhausted``."""
+
+    model_config = ConfigDict(extra="forbid")
+    calls: int | None = Field(None, ge=0, description="LLM calls per run (re-asks and cache hits count)")
+    tokens: int | None = Field(None, ge=0, description="prompt + completion tokens per run")
+
+
+class LLMRunSettings(LLMSettings):
+    """The scenario's ``llm:`` block: seat defaults plus run-wide cache, budget and concurrency."""
+
+    max_concurrency: int = Field(8, ge=1, le=1024, description="LLM requests in flight at once in this run")
+    budget: BudgetSettings = Field(default_factory=BudgetSettings)
+    cache: CacheMode = Field("record", description="record: reuse and store replies; replay: a miss is an error; off")
+    cache_path: str | None = Field(None, description=f"SQLite cache file (default: $AGORA_LLM_CACHE or ./{DEFAULT_CACHE_FILE})")
+
+    @field_validator("cache", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: object) -> object:
+        return "off" if value is False else value  # YAML reads a bare `off` as false
+
+    def cache_file(self) -> Path:
+        return Path(self.cache_path or os.environ.get("AGORA_LLM_CACHE") or DEFAULT_CACHE_FILE)
+
+    def seat(self, overrides: LLMSettings | None) -> LLMSettings:
+        """The settings of one seat: these defaults, with the fields the seat set explicitly."""
+        base = {name: getattr(self, name) for name in LLMSettings.model_fields}
+        if overrides is not None:
+            base.update({name: getattr(overrides, name) for name in overrides.model_fields_set})
+        return LLMSettings.model_validate(base)

@@ -1,0 +1,173 @@
+"""Concurrency of the LLM policy: same-time decisions in flight together vs. one at a time.
+
+A 100-customer, 300-business synthetic marketplace (the scale of Magentic
+Marketplace's experiments) where every customer's assistant and
+every business's service agent is ``policy: llm``, served by the stub
+OpenAI-compatible server (``tests/llm/stub_server.py``, a real HTTP server on
+127.0.0.1) that waits ``--latency`` seconds (default 100 ms) per call and
+replies with a scripted, sensible marketplace action read off the observation
+(search, ask the first result for a proposal, propose the requested items at
+menu prices, pay, finish). Replies depend only on the request, so both runs
+must give identical metrics; the cache is off so every call goes to the server.
+
+    .venv/bin/python bench/llm.py                      # 32 vs 1, 100 customers, 100 ms
+    .venv/bin/python bench/llm.py --customers 20 --concurrency 8
+
+Prints the wall time of each run, the speed-up ratio and whether the metrics
+are identical.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from agents.llm.local import free_port  # noqa: E402
+from simulator.run import run_scenario  # noqa: E402
+from simulator.scenario import load_scenario  # noqa: E402
+
+
+def _observation(body: dict[str, Any]) -> dict[str, Any]:
+    text = body["messages"][-1]["content"]
+    value, _ = json.JSONDecoder().raw_decode(text, text.index("{"))
+    return value
+
+
+def _past_actions(body: dict[str, Any]) -> list[dict[str, Any]]:
+    actions = []
+    for message in body["messages"][1:-1]:
+        if message["role"] == "assistant":
+            try:
+                actions.append(json.loads(message["content"])["action"])
+            except (ValueError, KeyError, TypeError):
+                pass
+    return actions
+
+
+def marketplace_reply(body: dict[str, Any]) -> str:
+    """A scripted assistant / service: what a competent agent would do with this observation."""
+    obs = _observation(body)
+    if obs["role"] == "customer":
+        action = _customer(obs)
+    else:
+        action = _business(obs, _past_actions(body))
+    return json.dumps({"action": action})
+
+
+def _customer(obs: dict[str, Any]) -> dict[str, Any]:
+    if obs["paid"]:
+        return {"kind": "finish"}
+    unpaid = [p for p in obs["proposals"] if p["proposal_id"] not in obs["paid"]]
+    if unpaid:
+        offer = unpaid[0]
+        return {"kind": "send_message", "to": offer["from"], "message": {"kind": "payment", "proposal_id": offer["proposal_id"]}}
+    if obs["unread"]:
+        return {"kind": "fetch_messages"}
+    if obs["search"] is None:
+        return {"kind": "search", "query": obs["request"]["text"]}
+    if not obs["contacted"]:
+        results = obs["search"]["results"]
+        if not results:
+            return {"kind": "finish"}
+        wanted = ", ".join(obs["request"]["items"])
+        return {"kind": "send_message", "to": results[0]["id"], "message": {"kind": "text", "text": f"Please send an order proposal for: {wanted}"}}
+    if obs["time"] > 8:
+        return {"kind": "finish"}
+    return {"kind": "wait", "timeout": 1.0}
+
+
+def _business(obs: dict[str, Any], past: list[dict[str, Any]]) -> dict[str, Any]:
+    if obs["unread"]:
+        return {"kind": "fetch_messages"}
+    served = set()
+    for action in reversed(past):  # proposals sent since the last fetch
+        if action.get("kind") == "fetch_messages":
+            break
+        if action.get("kind") == "send_message":
+            served.add(action.get("to"))
+    pending = [m for m in obs["messages"] if m["kind"] == "text" and m["from"] not in served]
+    if not pending:
+        return {"kind": "wait", "timeout": None}
+    message = pending[0]
+    menu = obs["profile"]["menu"]
+    wanted = message.get("text", "").partition("for: ")[2].split(", ")
+    names = [name for name in wanted if name in menu] or list(menu)[:1]
+    items = [{"name": name, "quantity": 1, "unit_price": float(menu[name])} for name in names]
+    total = round(sum(item["unit_price"] for item in items), 2)
+    return {"kind": "send_message", "to": message["from"], "message": {"kind": "order_proposal", "items": items, "total": total}}
+
+
+def run(base_url: str, customers: int, businesses: int, concurrency: int) -> tuple[float, Any]:
+    overrides = [
+        ("llm.base_url", base_url), ("llm.cache", "off"), ("llm.max_concurrency", concurrency),
+        ("llm.mode", "json_schema"), ("llm.history_window", 4), ("llm.budget", {}),
+        ("world.synthetic", {"domain": "restaurants", "customers": customers, "businesses": businesses, "seed": 7}),
+        ("world.search", {"mechanism": "lexical", "page_size": 5}),
+        ("world.latency", {"search": 0.5, "message": 0.2, "fetch": 0.05, "action": 0.05}),
+        ("world.deadline", 20.0),
+    ]
+    scenario, _ = load_scenario(ROOT / "scenarios" / "llm_marketplace.yaml", overrides)
+    started = time.perf_counter()
+    result = run_scenario(scenario, seed=1)
+    return time.perf_counter() - started, result
+
+
+@contextlib.contextmanager
+def stub_process(latency: float) -> Iterator[str]:
+    """The stub server in its own process (as a real endpoint is), with this module's scripted replies."""
+    port = free_port()
+    command = [sys.executable, str(ROOT / "tests" / "llm" / "stub_server.py"), "--port", str(port),
+               "--latency", str(latency), "--responder", "bench.llm:marketplace_reply"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, env=env)
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.post(f"{base_url}/ping", timeout=1.0)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("the stub server did not start") from None
+                time.sleep(0.1)
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=100)
+    parser.add_argument("--businesses", type=int, default=300)
+    parser.add_argument("--latency", type=float, default=0.1, help="seconds per call at the stub server")
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    with stub_process(args.latency) as base_url:
+        wide_s, wide = run(base_url, args.customers, args.businesses, args.concurrency)
+        narrow_s, narrow = run(base_url, args.customers, args.businesses, 1)
+    same = json.dumps(wide.metrics, sort_keys=True) == json.dumps(narrow.metrics, sort_keys=True)
+    m = wide.metrics["measures"]
+    print(f"marketplace: {args.customers} customers, {args.businesses} businesses, all seats policy: llm; stub latency {args.latency * 1000:.0f} ms/call")
+    print(f"  calls {wide.counters['llm_calls']} (fallbacks {wide.counters['fallbacks']}), decisions {wide.counters['decisions']}, "
+          f"customers paid {m['customers_paid']}, satisfied {m['customers_satisfied']}, welfare {wide.metrics['welfare']:.2f}")
+    print(f"  max_concurrency {args.concurrency:>3}: {wide_s:8.2f} s   status {wide.status}")
+    print(f"  max_concurrency   1: {narrow_s:8.2f} s   status {narrow.status}")
+    print(f"  speed-up: {narrow_s / wide_s:.1f}x   identical metrics: {same}   identical calls: {wide.counters['llm_calls'] == narrow.counters['llm_calls']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,267 @@
+"""A scripted OpenAI-compatible chat server on 127.0.0.1, for tests and benchmarks.
+
+A real HTTP server (``http.server.ThreadingHTTPServer`` in a thread): clients
+talk to it over TCP exactly as to a hosted API. By default it answers every
+``POST /v1/chat/completions`` with a JSON object that conforms to the schema
+in the request (``response_format``'s schema, else the first JSON Schema found
+in the messages), choosing among allowed values by a hash of the messages, so
+the same request always gets the same reply whatever the timing. Knobs:
+
+- ``latency``: seconds to wait before answering each request;
+- ``malformed_rate``: fraction of replies that are broken JSON (decided by a
+  hash of the messages, so a re-ask gets a fresh draw);
+- ``fail_statuses``: HTTP statuses returned, in order, to the first requests
+  (e.g. ``[429, 500, 503]``); ``fail_every``: every k-th request fails with
+  ``fail_status``; both send ``Retry-After: retry_after`` when it is set;
+- ``responder``: a function ``body -> content`` that replaces the default;
+- ``api_key``: if set, requests without ``Authorization: Bearer <key>`` get 401.
+
+Every request's body, status, headers and arrival time are kept in
+``requests`` / ``statuses`` / ``headers`` / ``times``; ``max_in_flight`` is the
+most requests it held at once.
+Run standalone (its own process, as a real server would be) with
+``python tests/llm/stub_server.py --port 8099 --latency 0.1 [--responder module:function]``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+
+
+def _digest(value: Any, salt: str = "") -> int:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":")) + salt
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+
+
+def find_schema(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The action schema of a request: from ``response_format``, else the first JSON Schema in the messages."""
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_schema":
+        return fmt["json_schema"]["schema"]
+    if fmt.get("schema"):
+        return fmt["schema"]
+    decoder = json.JSONDecoder()
+    for message in body.get("messages", []):
+        text = message.get("content") or ""
+        for start in (i for i, ch in enumerate(text) if ch == "{"):
+            try:
+                value, _ = decoder.raw_decode(text, start)
+            except ValueError:
+                continue
+            if isinstance(value, dict) and "properties" in value:
+                return value
+    return None
+
+
+def instance(schema: dict[str, Any], h: int, defs: dict[str, Any] | None = None) -> Any:
+    """A value valid under (a common subset of) JSON Schema, choosing by the integer ``h``."""
+    defs = defs if defs is not None else schema.get("$defs", {})
+    if "$ref" in schema:
+        return instance(defs[schema["$ref"].split("/")[-1]], h, defs)
+    if "const" in schema:
+        return schema["const"]
+    if "enum" in schema:
+        return schema["enum"][h % len(schema["enum"])]
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            options = [o for o in schema[key] if o.get("type") != "null"] or schema[key]
+            return instance(options[h % len(options)], h // 7, defs)
+    if "allOf" in schema:
+        return instance(schema["allOf"][0], h, defs)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object" or "properties" in schema:
+        return {name: instance(sub, h // (i + 2) + i, defs) for i, (name, sub) in enumerate(schema.get("properties", {}).items())}
+    if kind == "array":
+        n = schema.get("minItems", 0)
+        return [instance(schema.get("items", {}), h // (i + 3), defs) for i in range(n)]
+    if kind in ("integer", "number"):
+        low = schema.get("minimum", schema.get("exclusiveMinimum", 0))
+        high = schema.get("maximum", schema.get("exclusiveMaximum", low + 10))
+        if "exclusiveMinimum" in schema:
+            low = low + (1 if kind == "integer" else 1e-6)
+        if "exclusiveMaximum" in schema:
+            high = high - (1 if kind == "integer" else 1e-6)
+        step = schema.get("multipleOf")
+        if step:
+            first, last = math.ceil(low / step), math.floor(high / step)
+            return (first + h % max(1, last - first + 1)) * step
+        if kind == "integer":
+            low, high = int(low), int(high)
+            return low + h % max(1, high - low + 1)
+        return round(low + (high - low) * ((h % 1000) / 999), 6)
+    if kind == "boolean":
+        return bool(h % 2)
+    if kind == "null":
+        return None
+    if kind == "string":
+        return "x" * max(1, schema.get("minLength", 1))
+    return None
+
+
+def schema_reply(body: dict[str, Any]) -> str:
+    schema = find_schema(body)
+    if schema is None:
+        return "I do not know what to answer."
+    return json.dumps(instance(schema, _digest(body.get("messages"))))
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 512  # socketserver's default backlog of 5 drops SYNs when 32 clients connect at once
+
+
+@dataclass
+class StubServer:
+    latency: float = 0.0
+    malformed_rate: float = 0.0
+    fail_statuses: list[int] = field(default_factory=list)
+    fail_every: int = 0
+    fail_status: int = 429
+    retry_after: float | None = None
+    responder: Callable[[dict[str, Any]], str] | None = None
+    api_key: str | None = None
+    port: int = 0
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    replies: list[str | None] = field(default_factory=list)
+    max_in_flight: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+        self._in_flight = 0
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start the stub first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def start(self) -> "StubServer":
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out in two writes
+
+            def log_message(self, *args: Any) -> None:  # keep test output clean
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                status, payload, extra = stub._answer(self.path, dict(self.headers), raw)
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in extra.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = _Server(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="llm-stub", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> "StubServer":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ behaviour
+    def _answer(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, Any], dict[str, str]]:
+        with self._lock:
+            index = self._count
+            self._count += 1
+            self.times.append(time.monotonic())  # arrival times, in arrival order
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            return self._record({}, headers, 400, {"error": {"message": "body is not JSON"}}, {})
+        if not path.rstrip("/").endswith("/chat/completions"):
+            return self._record(body, headers, 404, {"error": {"message": f"no route {path}"}}, {})
+        if self.api_key is not None and headers.get("Authorization") != f"Bearer {self.api_key}":
+            return self._record(body, headers, 401, {"error": {"message": "invalid API key"}}, {})
+        with self._lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            if self.latency:
+                time.sleep(self.latency)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+        status = None
+        if index < len(self.fail_statuses):
+            status = self.fail_statuses[index]
+        elif self.fail_every and (index + 1) % self.fail_every == 0:
+            status = self.fail_status
+        if status is not None:
+            extra = {"Retry-After": f"{self.retry_after:g}"} if self.retry_after is not None else {}
+            return self._record(body, headers, status, {"error": {"message": f"injected failure {status}"}}, extra)
+        content = (self.responder or schema_reply)(body)
+        if self.malformed_rate and (_digest(body.get("messages"), "malformed") % 10_000) / 10_000 < self.malformed_rate:
+            content = "Sure! Here is my answer: {" + content.lstrip("{")[: max(0, len(content) // 2)]
+        prompt_tokens = sum(len(m.get("content") or "") for m in body.get("messages", [])) // 4
+        payload = {
+            "id": f"stub-{index}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model", "stub"),
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(content) // 4 + 1,
+                      "total_tokens": prompt_tokens + len(content) // 4 + 1},
+        }
+        return self._record(body, headers, 200, payload, {})
+
+    def _record(self, body: dict, headers: dict, status: int, payload: dict, extra: dict) -> tuple[int, dict, dict]:
+        with self._lock:
+            self.replies.append(payload["choices"][0]["message"]["content"] if status == 200 else None)
+            self.requests.append(body)
+            self.statuses.append(status)
+            self.headers.append(headers)
+        return status, payload, extra
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8099)
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--malformed-rate", type=float, default=0.0)
+    parser.add_argument("--responder", default=None, help="module:function that maps a request body to the reply text")
+    args = parser.parse_args()
+    responder = None
+    if args.responder:
+        import importlib
+
+        module, _, name = args.responder.partition(":")
+        responder = getattr(importlib.import_module(module), name)
+    server = StubServer(latency=args.latency, malformed_rate=args.malformed_rate, port=args.port, responder=responder).start()
+    print(f"stub OpenAI-compatible server at {server.base_url} (Ctrl-C to stop)", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
