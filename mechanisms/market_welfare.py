@@ -129,7 +129,7 @@ def baselines(
 
     # Cheapest: sort pairs by (customer, price, business); the first of each customer wins.
     order = np.lexsort((business, price, customer))
-    c_sorted, p_sorted = customer[order], price[order]
+    c_sorted = customer[order]
     first = np.ones(order.shape[0], dtype=bool)
     first[1:] = c_sorted[1:] != c_sorted[:-1]
     if ties == "lowest":

@@ -32,7 +32,6 @@ Algorithms and references
 from __future__ import annotations
 
 import itertools
-import math
 import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction

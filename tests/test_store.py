@@ -1,6 +1,5 @@
 """The SQLite store: runs, events, metrics; interrupted runs are marked, earlier runs stay intact."""
 
-import json
 import os
 import signal
 import subprocess

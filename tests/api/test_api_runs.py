@@ -6,7 +6,7 @@ import os
 import signal
 import time
 
-from conftest import read_sse, wait_until_ended
+from tests.api.conftest import read_sse, wait_until_ended
 
 from simulator.store import Store
 

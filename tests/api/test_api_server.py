@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import AGORA, SCENARIO_FILES, SMALL, WORLD_SCENARIOS, Server, read_sse
+from tests.api.conftest import AGORA, SCENARIO_FILES, SMALL, WORLD_SCENARIOS, Server, read_sse
 from typer.testing import CliRunner
 
 from simulator.cli import app as cli_app

@@ -155,7 +155,6 @@ def _world(**extra: Any) -> Marketplace:
 
 def _policies(world: Marketplace, scripts: dict[str, Any], business: Callable[[str], Any]) -> dict:
     policies = {}
-    rng = np.random.default_rng(0)
     for agent_id in world.agent_ids():
         if agent_id in scripts:
             policies[agent_id] = (scripts[agent_id], "script")
