@@ -290,7 +290,9 @@ def validate_scenario(
         raise ScenarioError([locate.problem(("world", "type"), f"{message}; allowed: {allowed}")])
     world_cls = worlds[world_type]
     try:
-        scenario.world_config = world_cls.Config.model_validate(scenario.world)
+        # Worlds that read files (e.g. a market's data directory) resolve them against the scenario's folder.
+        context = {"scenario_dir": Path(source).parent} if Path(source).is_file() else {}
+        scenario.world_config = world_cls.Config.model_validate(scenario.world, context=context)
     except ValidationError as exc:
         raise ScenarioError(locate.from_validation(exc, world_cls.Config, ("world",))) from None
 

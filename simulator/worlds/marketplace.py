@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, model_validator
 
 from mechanisms import market_welfare as welfare_theory
 from mechanisms import search as search_mech
@@ -120,11 +120,11 @@ class MarketplaceConfig(BaseModel):
     _market: Any = PrivateAttr(default=None)
 
     @model_validator(mode="after")
-    def _source(self) -> "MarketplaceConfig":
+    def _source(self, info: ValidationInfo) -> "MarketplaceConfig":
         if (self.data is None) == (self.synthetic is None):
             raise ValueError("give exactly one of 'data' (a data directory) or 'synthetic' (domain, customers, businesses, seed)")
         if self.data is not None:
-            path = resolve_data_dir(self.data)
+            path = resolve_data_dir(self.data, (info.context or {}).get("scenario_dir"))
             try:
                 self._market = market_data.load(path)
             except market_data.MarketDataError as exc:
@@ -147,9 +147,11 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def resolve_data_dir(text: str) -> Path:
-    """A data directory as given, else relative to the cwd, the repository, or ``scenarios/``."""
-    tried = [Path(text)] if Path(text).is_absolute() else [Path.cwd() / text, REPO_ROOT / text, REPO_ROOT / "scenarios" / text]
+def resolve_data_dir(text: str, scenario_dir: Path | None = None) -> Path:
+    """A data directory as given: absolute, else relative to the scenario file's folder,
+    the cwd, or the repository (for shipped scenarios run from elsewhere)."""
+    bases = ([scenario_dir] if scenario_dir is not None else []) + [Path.cwd(), REPO_ROOT]
+    tried = [Path(text)] if Path(text).is_absolute() else [base / text for base in bases]
     for path in tried:
         if path.is_dir():
             return path

@@ -311,3 +311,18 @@ agents: {customer: assistant, business: service}
     assert m["payments"] <= 10
     assert m["rejections"].get("sold out", 0) > 0
     assert result.sim_time < 100     # nobody loops on a sold-out proposal until the market closes
+
+
+def test_a_data_directory_is_found_relative_to_the_scenario_file(tmp_path, monkeypatch):
+    import shutil
+
+    from simulator.scenario import ScenarioError, load_scenario
+
+    shutil.copytree("tests/data/magentic/mexican_10_30", tmp_path / "market")
+    (tmp_path / "here.yaml").write_text("world: {type: marketplace, data: market}\n")
+    monkeypatch.chdir("/")  # neither the cwd nor the repository holds 'market'
+    scenario, _ = load_scenario(tmp_path / "here.yaml")
+    assert len(scenario.world_config.market().customers) == 10
+    (tmp_path / "missing.yaml").write_text("world: {type: marketplace, data: nowhere}\n")
+    with pytest.raises(ScenarioError, match="data directory 'nowhere' not found"):
+        load_scenario(tmp_path / "missing.yaml")
