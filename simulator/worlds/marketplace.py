@@ -148,9 +148,9 @@ def _finite(value: Any) -> Any:
 
 
 def resolve_data_dir(text: str, scenario_dir: Path | None = None) -> Path:
-    """A data directory as given: absolute, else relative to the scenario file's folder,
-    the cwd, or the repository (for shipped scenarios run from elsewhere)."""
-    bases = ([scenario_dir] if scenario_dir is not None else []) + [Path.cwd(), REPO_ROOT]
+    """A data directory as given: absolute, else relative to the scenario file's folder, the
+    cwd, the repository or its ``scenarios/`` (shipped scenarios sent as text, e.g. to the API)."""
+    bases = ([scenario_dir] if scenario_dir is not None else []) + [Path.cwd(), REPO_ROOT, REPO_ROOT / "scenarios"]
     tried = [Path(text)] if Path(text).is_absolute() else [base / text for base in bases]
     for path in tried:
         if path.is_dir():
