@@ -16,6 +16,7 @@ The store is ``./agora.db`` unless ``--db`` or ``AGORA_DB`` says otherwise.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
@@ -120,9 +121,12 @@ def run(
         except KeyboardInterrupt:
             progress.close()
             fail("interrupted: the run is stored as 'interrupted' with the events logged so far", 130)
-        except LLMError as exc:  # e.g. a cache miss under --llm-cache replay: the run is stored as 'failed'
+        except Exception as exc:  # e.g. a cache miss under --llm-cache replay, or a fault in a world
             progress.close()
-            fail(f"error: {exc}", 1)
+            if os.environ.get("AGORA_DEBUG"):
+                raise
+            what = str(exc) if isinstance(exc, LLMError) else f"{type(exc).__name__}: {exc}"
+            fail(f"error: {what}\n(the run is stored as 'failed' with its events so far; AGORA_DEBUG=1 shows the traceback)", 1)
         finally:
             progress.close()
         stored = store.get_run(run_id)

@@ -89,3 +89,18 @@ def test_the_installed_console_script_runs_a_scenario(tmp_path):
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["status"] == "finished" and len(data["metrics"]["measures"]["ranking"]) == 7
+
+
+def test_a_fault_inside_a_world_is_one_line_not_a_traceback(db, monkeypatch):
+    from simulator.worlds import matrix_game
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("theory blew up")
+
+    monkeypatch.setattr(matrix_game, "stage_game_theory", broken)
+    result = invoke("run", "scenarios/prisoners_dilemma.yaml")
+    assert result.exit_code == 1
+    assert "error: ZeroDivisionError: theory blew up" in result.stderr and "stored as 'failed'" in result.stderr
+    assert "Traceback" not in result.output
+    listed = json.loads(invoke("runs", "list", "--json").stdout)
+    assert listed[0]["status"] == "failed" and "theory blew up" in listed[0]["error"]

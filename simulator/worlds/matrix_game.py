@@ -269,16 +269,17 @@ class MatrixGame:
             ranking = sorted(self.ids, key=lambda a: (-measures["mean_payoff_per_round"][a], a))
             measures["ranking"] = ranking
             measures["matches"] = self.match_results
-        return Metrics(payoffs=dict(self.scores), measures=measures, theory=stage_game_theory(self.u))
+        return Metrics(payoffs=dict(self.scores), measures=measures, theory=stage_game_theory(self.u, self.labels))
 
 
-def stage_game_theory(u: np.ndarray) -> dict[str, Any]:
+def stage_game_theory(u: np.ndarray, labels: list[list[str]]) -> dict[str, Any]:
     """What theory predicts for one round: Nash equilibria, the utilitarian optimum, price of anarchy.
 
     Two-player games get every equilibrium, mixed ones included
     (``mechanisms.normal_form.equilibria``: support enumeration, vertex
     enumeration when the game is degenerate); N-player games their pure
-    equilibria.
+    equilibria. Profiles are given by action label; mixed strategies as
+    {label: probability} over their support.
     """
     from mechanisms.normal_form import bimatrix, equilibria, pure_equilibria
     from mechanisms.welfare import price_of_anarchy, price_of_stability
@@ -286,13 +287,16 @@ def stage_game_theory(u: np.ndarray) -> dict[str, Any]:
     welfare = u.sum(axis=0)
     optimum = np.unravel_index(int(np.argmax(welfare)), welfare.shape)
     theory: dict[str, Any] = {
-        "stage_pure_equilibria": [list(profile) for profile in pure_equilibria(u)],
-        "stage_optimum": [int(a) for a in optimum],
+        "stage_pure_equilibria": [[labels[i][a] for i, a in enumerate(profile)] for profile in pure_equilibria(u)],
+        "stage_optimum": [labels[i][a] for i, a in enumerate(optimum)],
         "stage_optimum_welfare": float(welfare[optimum]),
     }
     if u.shape[0] == 2:
         result = equilibria(*bimatrix(u))
-        theory["stage_equilibria"] = [[e.row.tolist(), e.col.tolist()] for e in result]
+        theory["stage_equilibria"] = [
+            [{labels[i][a]: float(p) for a, p in enumerate(mix) if p > 1e-12} for i, mix in enumerate((e.row, e.col))]
+            for e in result
+        ]
         values = [float(np.sum(e.payoffs)) for e in result]
     else:
         values = [float(welfare[profile]) for profile in pure_equilibria(u)]

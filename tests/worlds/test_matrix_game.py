@@ -109,7 +109,7 @@ agents: {{default: {{policy: always, params: {{action: give}}}}}}
     result = run_scenario(scenario, seed=0)
     assert result.metrics["payoffs"] == pytest.approx({"p0": 3 * 1.8, "p1": 3 * 1.8, "p2": 3 * 1.8})
     # Free riding is dominant (0.6 < 1), so the only pure equilibrium is (keep, keep, keep).
-    assert result.metrics["theory"]["stage_pure_equilibria"] == [[0, 0, 0]]
+    assert result.metrics["theory"]["stage_pure_equilibria"] == [["keep", "keep", "keep"]]
 
 
 def test_axelrod_tournament_ranks_every_entrant_and_plays_every_pair():
@@ -137,7 +137,10 @@ def test_theory_reports_mixed_equilibria_and_price_of_anarchy():
     theory = run_scenario(scenario, seed=0).metrics["theory"]
     # Two pure equilibria and the mixed one (row plays opera 2/3, column 1/3) with payoffs (2/3, 2/3).
     assert len(theory["stage_equilibria"]) == 3
-    mixed = [e for e in theory["stage_equilibria"] if 0 < e[0][0] < 1]
-    assert mixed and np.allclose(mixed[0], [[2 / 3, 1 / 3], [1 / 3, 2 / 3]])
+    [mixed] = [e for e in theory["stage_equilibria"] if len(e[0]) == 2]
+    assert mixed[0] == pytest.approx({"opera": 2 / 3, "football": 1 / 3})
+    assert mixed[1] == pytest.approx({"opera": 1 / 3, "football": 2 / 3})
+    assert [["opera", "opera"], ["football", "football"]] == theory["stage_pure_equilibria"]
+    assert theory["stage_optimum"] in (["opera", "opera"], ["football", "football"])
     assert sorted(theory["stage_equilibrium_welfare"]) == pytest.approx([4 / 3, 3, 3])
     assert theory["stage_price_of_anarchy"] == pytest.approx(9 / 4) and theory["stage_price_of_stability"] == 1
