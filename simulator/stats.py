@@ -20,15 +20,23 @@ from scipy import stats as scipy_stats
 Method = Literal["t", "bootstrap"]
 
 
-def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
-    """``(mean, low, high)``: the Student-t confidence interval of the mean."""
+def _finite(values: Sequence[float]) -> tuple[np.ndarray, tuple[float, float, float] | None]:
+    """The finite values, and the answer when there are too few for an interval (else None)."""
     x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]
     if x.size == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(x.mean())
+        return x, (math.nan, math.nan, math.nan)
     if x.size < 2:
-        return mean, math.nan, math.nan
+        return x, (float(x.mean()), math.nan, math.nan)
+    return x, None
+
+
+def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
+    """``(mean, low, high)``: the Student-t confidence interval of the mean."""
+    x, degenerate = _finite(values)
+    if degenerate:
+        return degenerate
+    mean = float(x.mean())
     half = float(scipy_stats.t.ppf(0.5 + level / 2, df=x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
     return mean, mean - half, mean + half
 
@@ -37,13 +45,10 @@ def bootstrap_interval(
     values: Sequence[float], level: float = 0.95, *, n_resamples: int = 2000, seed: int = 0
 ) -> tuple[float, float, float]:
     """``(mean, low, high)``: a bootstrap (BCa) confidence interval of the mean, seeded for reproducibility."""
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    if x.size == 0:
-        return math.nan, math.nan, math.nan
+    x, degenerate = _finite(values)
+    if degenerate:
+        return degenerate
     mean = float(x.mean())
-    if x.size < 2:
-        return mean, math.nan, math.nan
     if np.allclose(x, x[0]):
         return mean, mean, mean  # no spread: every resample has the same mean
     result = scipy_stats.bootstrap(
