@@ -13,6 +13,7 @@ from simulator import market_data
 from simulator.cli import app
 
 MEXICAN_10_30 = Path(__file__).resolve().parent / "data" / "magentic" / "mexican_10_30"
+MEXICAN_33_99 = Path(__file__).resolve().parent / "data" / "magentic" / "mexican_33_99"
 runner = CliRunner()
 
 
@@ -28,16 +29,33 @@ def test_reads_magentics_published_data_set():
     assert data.businesses[22].name == "Sol y Saz\u00f3n Cantina"
 
 
-def test_cli_baselines_match_magentic(tmp_path):
-    result = runner.invoke(app, ["market", "baselines", str(MEXICAN_10_30), "--json"])
+def _saved_33_99() -> tuple[float, float]:
+    # Magentic's own data/mexican_33_99/baseline_utilities.json (written by
+    # data/data_generation_scripts/baseline_utilities.py), copied with the data set.
+    saved = json.loads((MEXICAN_33_99 / "baseline_utilities.json").read_text())
+    return saved["pick_optimal_baseline"]["constant"], saved["pick_cheapest_baseline"]["constant"]
+
+
+@pytest.mark.parametrize(
+    "root, customers, businesses, expected",
+    [
+        # Magentic's data/mexican_10_30/baseline_utilities.json: optimal 185.61, cheapest 111.31.
+        (MEXICAN_10_30, 10, 30, (185.61, 111.31)),
+        # Magentic's data/mexican_33_99/baseline_utilities.json: optimal 762.53, cheapest 414.50000000000017.
+        (MEXICAN_33_99, 33, 99, _saved_33_99()),
+    ],
+    ids=["mexican_10_30", "mexican_33_99"],
+)
+def test_cli_baselines_match_magentic(tmp_path, root, customers, businesses, expected):
+    optimal, cheapest = (round(x, 2) for x in expected)
+    result = runner.invoke(app, ["market", "baselines", str(root), "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
-    # Magentic's data/mexican_10_30/baseline_utilities.json: optimal 185.61, cheapest 111.31.
-    assert out["customers"] == 10 and out["businesses"] == 30
-    assert out["optimal"] == 185.61 and out["cheapest"] == 111.31
+    assert out["customers"] == customers and out["businesses"] == businesses
+    assert out["optimal"] == optimal and out["cheapest"] == cheapest
     assert set(out) >= {"random", "random_with_amenities"}
-    table = runner.invoke(app, ["market", "baselines", str(MEXICAN_10_30)])
-    assert table.exit_code == 0 and "185.61" in table.output
+    table = runner.invoke(app, ["market", "baselines", str(root)])
+    assert table.exit_code == 0 and f"{optimal:.2f}" in table.output
 
 
 def _copy(tmp_path: Path) -> Path:

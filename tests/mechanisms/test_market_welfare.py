@@ -1,11 +1,14 @@
 """Marketplace welfare baselines (mechanisms.market_welfare) against Magentic's published numbers.
 
 Oracle: Magentic Marketplace's own ``data/mexican_10_30/baseline_utilities.json``
-(microsoft/multi-agent-marketplace), written by
-``data/data_generation_scripts/baseline_utilities.py`` (function ``main``) for
-the data set copied into ``tests/data/magentic/mexican_10_30``.
+and ``data/mexican_33_99/baseline_utilities.json`` (microsoft/multi-agent-marketplace),
+written by ``data/data_generation_scripts/baseline_utilities.py`` (function ``main``)
+for the data sets copied into ``tests/data/magentic/mexican_10_30`` and
+``tests/data/magentic/mexican_33_99`` (the latter with its baseline_utilities.json,
+read here as is).
 """
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -14,13 +17,33 @@ import pytest
 from mechanisms.market_welfare import advantage_ratio, baselines, customer_utility, pair_utilities, welfare_fraction
 from simulator import market_data
 
-MEXICAN_10_30 = Path(__file__).resolve().parents[1] / "data" / "magentic" / "mexican_10_30"
+MAGENTIC_DATA = Path(__file__).resolve().parents[1] / "data" / "magentic"
+MEXICAN_10_30 = MAGENTIC_DATA / "mexican_10_30"
+MEXICAN_33_99 = MAGENTIC_DATA / "mexican_33_99"
 
 # From Magentic's data/mexican_10_30/baseline_utilities.json.
 MAGENTIC_OPTIMAL = 185.61               # pick_optimal_baseline.constant
 MAGENTIC_CHEAPEST = 111.31              # pick_cheapest_baseline.constant
 MAGENTIC_ANY_IQR = (24.685000000000002, 98.8825)            # pick_any_baseline q1, q3 (1000 Monte Carlo sums)
 MAGENTIC_ANY_AMENITIES_IQR = (167.44, 174.82999999999998)   # pick_any_with_amenities_baseline q1, q3
+
+
+def _magentic_saved(root: Path) -> dict:
+    """Magentic's own baseline_utilities.json, copied byte for byte next to the data set."""
+    return json.loads((root / "baseline_utilities.json").read_text())
+
+
+_SAVED_33_99 = _magentic_saved(MEXICAN_33_99)
+# (optimal constant, cheapest constant, pick_any (q1, q3), pick_any_with_amenities (q1, q3)) per data set.
+MAGENTIC_EXPECTED = {
+    "mexican_10_30": (MAGENTIC_OPTIMAL, MAGENTIC_CHEAPEST, MAGENTIC_ANY_IQR, MAGENTIC_ANY_AMENITIES_IQR),
+    "mexican_33_99": (
+        _SAVED_33_99["pick_optimal_baseline"]["constant"],              # 762.53
+        _SAVED_33_99["pick_cheapest_baseline"]["constant"],             # 414.50000000000017
+        (_SAVED_33_99["pick_any_baseline"]["q1"], _SAVED_33_99["pick_any_baseline"]["q3"]),
+        (_SAVED_33_99["pick_any_with_amenities_baseline"]["q1"], _SAVED_33_99["pick_any_with_amenities_baseline"]["q3"]),
+    ),
+}
 
 
 @pytest.fixture(scope="module")
@@ -33,18 +56,26 @@ def _baselines(arrays, **kw):
     return baselines(arrays.value, arrays.cand_customer, arrays.cand_business, arrays.cand_price, arrays.cand_qualifies, **kw)
 
 
-def test_optimal_and_cheapest_match_magentic_to_the_cent(mexican):
-    result = _baselines(mexican)
-    assert round(result.optimal, 2) == MAGENTIC_OPTIMAL
-    assert round(result.cheapest, 2) == MAGENTIC_CHEAPEST
-    # Magentic adds up every tied cheapest candidate; no ties here, so both rules agree.
-    assert round(_baselines(mexican, ties="all").cheapest, 2) == MAGENTIC_CHEAPEST
+@pytest.fixture(scope="module", params=sorted(MAGENTIC_EXPECTED))
+def published(request):
+    data = market_data.load(MAGENTIC_DATA / request.param)
+    return market_data.compile_arrays(data), MAGENTIC_EXPECTED[request.param]
 
 
-def test_exact_random_baselines_sit_inside_magentics_monte_carlo_quartiles(mexican):
-    result = _baselines(mexican)
-    assert MAGENTIC_ANY_IQR[0] < result.random < MAGENTIC_ANY_IQR[1]
-    assert MAGENTIC_ANY_AMENITIES_IQR[0] < result.random_with_amenities < MAGENTIC_ANY_AMENITIES_IQR[1]
+def test_optimal_and_cheapest_match_magentic_to_the_cent(published):
+    arrays, (optimal, cheapest, _, _) = published
+    result = _baselines(arrays)
+    assert round(result.optimal, 2) == round(optimal, 2)
+    assert round(result.cheapest, 2) == round(cheapest, 2)
+    # Magentic adds up every tied cheapest candidate; no ties in either set, so both rules agree.
+    assert round(_baselines(arrays, ties="all").cheapest, 2) == round(cheapest, 2)
+
+
+def test_exact_random_baselines_sit_inside_magentics_monte_carlo_quartiles(published):
+    arrays, (_, _, any_iqr, any_amenities_iqr) = published
+    result = _baselines(arrays)
+    assert any_iqr[0] < result.random < any_iqr[1]
+    assert any_amenities_iqr[0] < result.random_with_amenities < any_amenities_iqr[1]
 
 
 def test_random_baselines_are_the_mean_of_uniform_picks(mexican):
