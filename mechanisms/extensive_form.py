@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -191,6 +191,18 @@ def validate_tree(tree: Node) -> int:
     return n_players
 
 
+def _post_order(tree: Node) -> Iterator[tuple[Node, tuple]]:
+    """``(node, history)`` pairs, children before their parent (iterative: deep trees are fine)."""
+    stack: list[tuple[Node, tuple, bool]] = [(tree, (), False)]
+    while stack:
+        node, history, expanded = stack.pop()
+        if node.player is None or expanded:
+            yield node, history
+        else:
+            stack.append((node, history, True))
+            stack.extend((child, history + (action,), False) for action, child in node.children.items())
+
+
 def backward_induction(tree: Node, tie_break: str = "first", tol: float = 1e-12) -> SPNE:
     """The SPNE of a perfect-information tree found by backward induction (Kuhn 1953).
 
@@ -215,16 +227,9 @@ def backward_induction(tree: Node, tie_break: str = "first", tol: float = 1e-12)
     value: dict[tuple, np.ndarray] = {}
     strategy: dict[tuple, str] = {}
     tied: set[tuple] = set()
-    # Iterative post-order traversal.
-    stack: list[tuple[Node, tuple, bool]] = [(tree, (), False)]
-    while stack:
-        node, history, expanded = stack.pop()
+    for node, history in _post_order(tree):
         if node.player is None:
             value[history] = np.atleast_1d(np.asarray(node.payoffs, dtype=float))
-            continue
-        if not expanded:
-            stack.append((node, history, True))
-            stack.extend((child, history + (action,), False) for action, child in node.children.items())
             continue
         labels = list(node.children)
         values = np.stack([value[history + (a,)] for a in labels])
@@ -260,15 +265,9 @@ def all_spne(tree: Node, tol: float = 1e-12, limit: int = 10_000) -> list[SPNE]:
     validate_tree(tree)
     # Per history: list of (strategy dict, value) pairs.
     sols: dict[tuple, list[tuple[dict, np.ndarray]]] = {}
-    stack: list[tuple[Node, tuple, bool]] = [(tree, (), False)]
-    while stack:
-        node, history, expanded = stack.pop()
+    for node, history in _post_order(tree):
         if node.player is None:
             sols[history] = [({}, np.atleast_1d(np.asarray(node.payoffs, dtype=float)))]
-            continue
-        if not expanded:
-            stack.append((node, history, True))
-            stack.extend((child, history + (action,), False) for action, child in node.children.items())
             continue
         labels = list(node.children)
         out: list[tuple[dict, np.ndarray]] = []
