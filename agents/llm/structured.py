@@ -24,7 +24,7 @@ import copy
 import json
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 from pydantic import BaseModel, ValidationError
 
@@ -52,20 +52,13 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """
     schema = copy.deepcopy(schema)
 
-    def tighten(node: Any) -> None:
-        if isinstance(node, dict):
-            node.pop("default", None)
-            if node.get("type") == "object" or "properties" in node:
-                properties = node.get("properties", {})
-                node["additionalProperties"] = False
-                node["required"] = list(properties)
-            for value in node.values():
-                tighten(value)
-        elif isinstance(node, list):
-            for item in node:
-                tighten(item)
+    def tighten(node: dict[str, Any]) -> None:
+        node.pop("default", None)
+        if node.get("type") == "object" or "properties" in node:
+            node["additionalProperties"] = False
+            node["required"] = list(node.get("properties", {}))
 
-    tighten(schema)
+    _each_object(schema, tighten)
     return schema
 
 
@@ -82,19 +75,24 @@ def grammar_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """
     schema = copy.deepcopy(schema)
 
-    def relax(node: Any) -> None:
-        if isinstance(node, dict):
-            for key in ("maxLength", "minLength", "maxItems", "minItems"):
-                if isinstance(node.get(key), int) and node[key] > GRAMMAR_MAX_REPEAT:
-                    del node[key]
-            for value in node.values():
-                relax(value)
-        elif isinstance(node, list):
-            for item in node:
-                relax(item)
+    def relax(node: dict[str, Any]) -> None:
+        for key in ("maxLength", "minLength", "maxItems", "minItems"):
+            if isinstance(node.get(key), int) and node[key] > GRAMMAR_MAX_REPEAT:
+                del node[key]
 
-    relax(schema)
+    _each_object(schema, relax)
     return schema
+
+
+def _each_object(node: Any, visit: Callable[[dict[str, Any]], None]) -> None:
+    """Call ``visit`` on every JSON object in a schema, parents before children (may edit them)."""
+    if isinstance(node, dict):
+        visit(node)
+        for value in node.values():
+            _each_object(value, visit)
+    elif isinstance(node, list):
+        for item in node:
+            _each_object(item, visit)
 
 
 @lru_cache(maxsize=1024)
