@@ -203,6 +203,17 @@ def _post_order(tree: Node) -> Iterator[tuple[Node, tuple]]:
             stack.extend((child, history + (action,), False) for action, child in node.children.items())
 
 
+def _follow(tree: Node, strategy: Mapping[tuple, str]) -> tuple[list[str], list[tuple]]:
+    """The equilibrium path: the actions taken from the root, and every history visited."""
+    path, histories, node, history = [], [()], tree, ()
+    while node.player is not None:
+        action = strategy[history]
+        path.append(action)
+        node, history = node.children[action], history + (action,)
+        histories.append(history)
+    return path, histories
+
+
 def backward_induction(tree: Node, tie_break: str = "first", tol: float = 1e-12) -> SPNE:
     """The SPNE of a perfect-information tree found by backward induction (Kuhn 1953).
 
@@ -238,12 +249,7 @@ def backward_induction(tree: Node, tie_break: str = "first", tol: float = 1e-12)
         value[history] = values[index]
         if tie:
             tied.add(history)
-    path, histories, node, history = [], [()], tree, ()
-    while node.player is not None:
-        action = strategy[history]
-        path.append(action)
-        node, history = node.children[action], history + (action,)
-        histories.append(history)
+    path, histories = _follow(tree, strategy)
     return SPNE(
         strategy=strategy, path=path, payoffs=value[()], unique=not any(h in tied for h in histories),
         ties_anywhere=bool(tied), tie_break=tie_break, states=histories, tied=frozenset(tied),
@@ -286,12 +292,7 @@ def all_spne(tree: Node, tol: float = 1e-12, limit: int = 10_000) -> list[SPNE]:
     results = []
     many = len(sols[()]) > 1
     for strategy, payoffs in sols[()]:
-        path, histories, node, history = [], [()], tree, ()
-        while node.player is not None:
-            action = strategy[history]
-            path.append(action)
-            node, history = node.children[action], history + (action,)
-            histories.append(history)
+        path, histories = _follow(tree, strategy)
         results.append(SPNE(strategy, path, payoffs, not many, many, "all", histories))
     return results
 

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from tests.api.conftest import AGORA, SCENARIO_FILES, SMALL, WORLD_SCENARIOS, Server, read_sse
+from tests.api.conftest import AGORA, SCENARIO_FILES, SMALL, WORLD_SCENARIOS, Server, read_sse, wait_until_ended
 from typer.testing import CliRunner
 
 from simulator.cli import app as cli_app
@@ -30,16 +30,6 @@ def plain(value):
     if isinstance(value, list):
         return [plain(v) for v in value]
     return value
-
-
-def wait_ended(http: httpx.Client, run_id: str, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = http.get(f"/runs/{run_id}").json()
-        if run["status"] not in ("queued", "running"):
-            return run
-        time.sleep(0.05)
-    raise AssertionError(f"run {run_id} still {run['status']} after {timeout}s")
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +72,7 @@ def test_console_script_and_api_agree(http, tmp_path):
         capture_output=True, text=True, timeout=60, check=True,
     )
     run = http.post("/runs", json={"file": "prisoners_dilemma", "seed": 99}).json()
-    assert plain(json.loads(out.stdout)["metrics"]) == wait_ended(http, run["id"])["metrics"]
+    assert plain(json.loads(out.stdout)["metrics"]) == wait_until_ended(http, run["id"])["metrics"]
 
 
 def test_200_runs_from_50_concurrent_clients_all_complete(server):
@@ -122,7 +112,7 @@ def test_kill_9_then_restart(tmp_path):
     try:
         with httpx.Client(base_url=server.url, timeout=30) as c:
             done = [c.post("/runs", json={"file": "prisoners_dilemma", "seed": s}).json()["id"] for s in range(3)]
-            before = {run_id: wait_ended(c, run_id) for run_id in done}
+            before = {run_id: wait_until_ended(c, run_id) for run_id in done}
             assert {r["status"] for r in before.values()} == {"finished"}
             long = [c.post("/runs", json={"file": "prisoners_dilemma", "overrides": LONG}).json()["id"]]
             queued = [c.post("/runs", json={"file": "prisoners_dilemma", "overrides": LONG}).json()["id"] for _ in range(2)]
@@ -151,7 +141,7 @@ def test_kill_9_then_restart(tmp_path):
                 assert run["status"] == "interrupted", run
                 assert "stopped before it finished" in run["error"]
             fresh = c.post("/runs", json={"file": "prisoners_dilemma", "seed": 1}).json()["id"]
-            assert wait_ended(c, fresh)["status"] == "finished"
+            assert wait_until_ended(c, fresh)["status"] == "finished"
             # a graceful stop (SIGTERM) marks what it abandons at once
             last = c.post("/runs", json={"file": "prisoners_dilemma", "overrides": LONG}).json()["id"]
             deadline = time.monotonic() + 30
