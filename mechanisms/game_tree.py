@@ -64,12 +64,12 @@ def as_fraction(value: Number) -> Fraction:
         raise GameTreeError("numbers must not be true/false")
     if isinstance(value, Fraction):
         return value
-    if isinstance(value, int):
-        return Fraction(value)
-    if isinstance(value, float):
+    if isinstance(value, (int, np.integer)):
+        return Fraction(int(value))
+    if isinstance(value, (float, np.floating)):
         if not np.isfinite(value):
             raise GameTreeError(f"{value} is not a finite number")
-        return Fraction(repr(value))
+        return Fraction(repr(float(value)))
     if isinstance(value, str):
         try:
             return Fraction(value.strip())
@@ -337,8 +337,10 @@ class ExtensiveGame:
 # --------------------------------------------------------------------------- strategies
 
 
-def uniform_behaviour(game: ExtensiveGame) -> np.ndarray:
-    """Every information set plays each of its actions with equal probability."""
+def uniform_behaviour(game: ExtensiveGame, exact: bool = False) -> np.ndarray:
+    """Every information set plays each of its actions with equal probability (``exact``: Fractions)."""
+    if exact:
+        return np.array([Fraction(1, len(game.infosets[i].actions)) for i in game.slot_infoset], dtype=object)
     sizes = np.array([len(i.actions) for i in game.infosets], dtype=float)
     return 1.0 / sizes[game.slot_infoset]
 
@@ -349,10 +351,7 @@ def behaviour_from_dict(game: ExtensiveGame, table: Mapping[int, Mapping[Hashabl
 
     ``exact``: an object array of Fractions (probabilities may be fraction strings).
     """
-    if exact:
-        b = np.array([Fraction(1, len(game.infosets[i].actions)) for i in game.slot_infoset], dtype=object)
-    else:
-        b = uniform_behaviour(game)
+    b = uniform_behaviour(game, exact)
     for player, sets in table.items():
         for label, probs in sets.items():
             info = game.infoset_of(player, label)
