@@ -55,6 +55,7 @@ def register(name: str, *, worlds: tuple[str, ...] | list[str] | None = None) ->
 
 
 _PACKAGES = ("agents.scripted", "agents.llm", "agents.market")
+_MODULES = ("agents.learned",)  # single-module policies (learned: saved tables from simulator.rl)
 _loaded = False
 
 
@@ -66,6 +67,8 @@ def load_all() -> dict[str, PolicyEntry]:
             package = importlib.import_module(package_name)
             for info in pkgutil.walk_packages(package.__path__, package_name + "."):
                 importlib.import_module(info.name)
+        for module_name in _MODULES:
+            importlib.import_module(module_name)
         _loaded = True
     return _POLICIES
 

@@ -31,6 +31,9 @@ DECIDE_PRIORITY = 1_000_000
 
 ProgressCallback = Callable[[float, int], None]
 EventSink = Callable[[list[tuple]], None]
+ExchangeSink = Callable[[list[dict]], None]
+# Called when a run ends with (status, reason, metrics); may add metrics and return a new status and reason.
+FinishHook = Callable[[str, "str | None", dict], "tuple[str, str | None]"]
 
 
 class RunStopped(Exception):
@@ -76,6 +79,7 @@ class Simulation:
         record_events: bool = True,
         event_sink: EventSink | None = None,
         sink_every: int = 5000,
+        exchange_sink: ExchangeSink | None = None,
     ) -> None:
         self.world = world
         self.engine = Engine(seed=seed)
@@ -90,6 +94,9 @@ class Simulation:
         self.event_count = 0
         self.counters = {"decisions": 0, "fallbacks": 0}
         self._pending_wake: set[float] = set()
+        self.exchange_sink = exchange_sink
+        self.exchanges: list[dict] = []  # LLM exchanges (agents/llm) not yet handed to the sink
+        self._finish_hooks: list[FinishHook] = []
 
     # ------------------------------------------------------------------ Host
     def wake(self, *, at: float | None = None, after: float | None = None) -> None:
@@ -114,6 +121,20 @@ class Simulation:
         if self.event_sink is not None and self.events:
             self.event_sink(self.events)
             self.events = []
+        if self.exchange_sink is not None and self.exchanges:
+            self.exchange_sink(self.exchanges)
+            self.exchanges = []
+
+    def record_exchange(self, exchange: dict) -> None:
+        """Keep one policy-model exchange (the LLM transcript) for the store; dropped when nothing stores it."""
+        if self.exchange_sink is not None:
+            self.exchanges.append(exchange)
+            if len(self.exchanges) >= 500:
+                self.flush()
+
+    def on_finish(self, hook: FinishHook) -> None:
+        """Let a policy's shared state judge the run as it ends (e.g. the LLM failure policy)."""
+        self._finish_hooks.append(hook)
 
     # ------------------------------------------------------------------ decisions
     def _decide(self, t: float) -> None:
@@ -164,7 +185,9 @@ class Simulation:
             return model.model_validate(raw)
         except Exception as exc:  # invalid action or a faulty policy: fall back, count, go on
             self.counters["fallbacks"] += 1
-            self.log("fallback", agent_id, error=str(exc)[:500])
+            # why: the policy's failure class (agents/llm: parse, schema, timeout, http_4xx, ...) or a plain error
+            cause = getattr(exc, "kind", None) or ("invalid_action" if not isinstance(raw, Exception) else "policy_error")
+            self.log("fallback", agent_id, cause=cause, error=str(exc)[:500])
             return self.world.default_action(agent_id)
 
     # ------------------------------------------------------------------ running
@@ -192,6 +215,8 @@ class Simulation:
         metrics = world.metrics()
         if isinstance(metrics, Metrics):
             metrics = metrics.to_dict()
+        for hook in self._finish_hooks:
+            status, reason = hook(status, reason, metrics)
         self.flush()
         return RunResult(
             status=status,
@@ -213,8 +238,12 @@ def _safe_act(policy: Any, observation: dict, model: type[BaseModel]) -> Any:
         return exc
 
 
-def build_simulation(scenario: Scenario, seed: int, **kwargs: Any) -> Simulation:
-    """Build the world and seat a policy per agent, all seeded from ``seed``."""
+def build_simulation(scenario: Scenario, seed: int, *, host_class: type[Simulation] | None = None, **kwargs: Any) -> Simulation:
+    """Build the world and seat a policy per agent, all seeded from ``seed``.
+
+    ``host_class`` (a ``Simulation`` subclass) hosts the world instead, with the
+    same seeds: the PettingZoo adapter's host pauses at decision points.
+    """
     engine_seq, world_seq, policy_seq = np.random.SeedSequence(seed).spawn(3)
     world_cls = world_registry.get_world(scenario.world_type)
     world = world_cls.from_config(scenario.world_config, np.random.default_rng(world_seq))
@@ -227,7 +256,7 @@ def build_simulation(scenario: Scenario, seed: int, **kwargs: Any) -> Simulation
         entry = policy_registry.get(spec.policy)
         policies[agent_id] = (entry.build(entry.params.model_validate(spec.params), rng), spec.policy)
     engine_seed = int(engine_seq.generate_state(1)[0])
-    sim = Simulation(world, policies, engine_seed, record_events=scenario.run.record_events, **kwargs)
+    sim = (host_class or Simulation)(world, policies, engine_seed, record_events=scenario.run.record_events, **kwargs)
     for agent_id, seat in sim.seats.items():
         if hasattr(seat.policy, "bind"):  # policies that need the host (e.g. the LLM policy's shared run state)
             seat.policy.bind(sim, agent_id, scenario)
@@ -254,8 +283,8 @@ def stored_run(
     """Run a scenario and store it: run row first, events as they come, metrics and status last.
 
     If the run is interrupted (Ctrl-C, SIGTERM) or fails, the row is marked
-    ``interrupted`` / ``failed`` with the reason and the events so far are kept;
-    the exception is re-raised for the caller to report.
+    ``interrupted`` / ``failed`` with the reason; the events, counters and
+    exchanges so far are kept; the exception is re-raised for the caller to report.
     """
     seed = scenario.seed if seed is None else seed
     if run_id is None:
@@ -273,19 +302,24 @@ def stored_run(
 
     sim = None
     try:
-        sim = build_simulation(scenario, seed, event_sink=lambda batch: store.append_events(run_id, batch))
+        sim = build_simulation(
+            scenario, seed, event_sink=lambda batch: store.append_events(run_id, batch),
+            exchange_sink=lambda rows: store.append_exchanges(run_id, rows),
+        )
         result = sim.run(max_time=scenario.run.max_time, progress=report)
     except BaseException as exc:
+        summary = None
         if sim is not None:
             sim.flush()  # keep the events logged before the failure
+            summary = {"events": sim.event_count, "sim_time": sim.engine.now, "counters": dict(sim.counters)}
         if isinstance(exc, KeyboardInterrupt):
-            store.fail_run(run_id, "interrupted", "interrupted by the user")
+            store.fail_run(run_id, "interrupted", "interrupted by the user", summary=summary)
         else:
-            store.fail_run(run_id, "failed", f"{type(exc).__name__}: {exc}")
+            store.fail_run(run_id, "failed", f"{type(exc).__name__}: {exc}", summary=summary)
         raise
     summary = {
         "events": result.events, "sim_time": result.sim_time, "wall_seconds": result.wall_seconds,
         "counters": result.counters, "reason": result.reason,
     }
-    store.finish_run(run_id, result.status, result.metrics, summary)
+    store.finish_run(run_id, result.status, result.metrics, summary, error=result.reason if result.status == "failed" else None)
     return run_id, result

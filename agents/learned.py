@@ -1,0 +1,172 @@
+"""The ``learned`` policy: plays a saved tabular or linear policy in any scenario.
+
+What a learner trained in the PettingZoo adapter (``simulator.rl``) goes back
+into ``agora run``, sweeps and the API as a file, e.g.::
+
+    agents:
+      q0: {policy: learned, params: {path: runs/public_goods_q0.npz}}
+
+The file is one ``numpy.savez`` archive: the arrays plus a JSON ``metadata``
+entry (format ``agora-learned-policy``, version 1)::
+
+    {"world": "public_goods",
+     "features": {"name": ..., "params": {...}},       # simulator.rl.worlds feature view
+     "kinds": {                                        # one entry per kind of action model
+       "contribution": {"type": "table", "array": "q_contribution",
+                        "states": ["0", "1", ...],     # state keys -> table rows
+                        "state": {"indices": [...], "bins": 3},
+                        "actions": [{"contribution": 0.0}, ...]},   # table columns
+       "punish": {"type": "fixed", "action": {"punish": {}}},
+       "effort": {"type": "linear", "array": "w_effort", "actions": [...]}},
+     "trained": {...}}                                 # free-form provenance
+
+A kind of action model is named by its sorted field names (``contribution``,
+``punish``, ``action``, ...). ``table``: the observation's features are binned
+into a state key (``state_key``) and the action is the legal column with the
+highest value (ties: the first), an unseen state takes row ``unseen`` (default:
+the first row); ``linear``: the legal action maximising ``W @ [features, 1]``;
+``fixed``: always that action. Greedy play is deterministic, so the same
+scenario and seed give the same run as the greedy rollout in the environment.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from agents.registry import register
+
+FORMAT = "agora-learned-policy"
+VERSION = 1
+
+
+class PolicyFileError(ValueError):
+    """A policy file that cannot be read or does not follow the format."""
+
+
+def save_policy(path: str | Path, metadata: dict[str, Any], arrays: dict[str, np.ndarray]) -> Path:
+    """Write a policy file: ``arrays`` plus ``metadata`` (format and version are added)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"format": FORMAT, "version": VERSION, **metadata}
+    with path.open("wb") as handle:  # a file handle: numpy would otherwise append .npz to the name
+        np.savez(handle, metadata=np.array(json.dumps(meta)), **{k: np.asarray(v, dtype=float) for k, v in arrays.items()})
+    return path
+
+
+def load_policy(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Read a policy file; raises ``PolicyFileError`` naming the file and what is wrong."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {k: archive[k] for k in archive.files}
+    except FileNotFoundError:
+        raise PolicyFileError(f"{path}: no such policy file") from None
+    except (OSError, ValueError) as exc:
+        raise PolicyFileError(f"{path}: not a policy file (a numpy .npz archive): {exc}") from None
+    if "metadata" not in arrays:
+        raise PolicyFileError(f"{path}: no 'metadata' entry; not an {FORMAT} file")
+    try:
+        meta = json.loads(str(arrays.pop("metadata")))
+    except json.JSONDecodeError as exc:
+        raise PolicyFileError(f"{path}: metadata is not JSON: {exc}") from None
+    if meta.get("format") != FORMAT or meta.get("version") != VERSION:
+        raise PolicyFileError(f"{path}: format {meta.get('format')!r} version {meta.get('version')!r}; expected {FORMAT!r} version {VERSION}")
+    for kind, entry in (meta.get("kinds") or {}).items():
+        kind_type = entry.get("type")
+        if kind_type not in ("table", "linear", "fixed"):
+            raise PolicyFileError(f"{path}: kinds.{kind}.type is {kind_type!r}; allowed: table, linear, fixed")
+        if kind_type != "fixed":
+            array = arrays.get(entry.get("array", ""))
+            if array is None:
+                raise PolicyFileError(f"{path}: kinds.{kind}.array names {entry.get('array')!r}, which the file lacks")
+            if array.ndim != 2 or array.shape[1 if kind_type == "table" else 0] != len(entry.get("actions") or []):
+                raise PolicyFileError(f"{path}: kinds.{kind}: array shape {array.shape} does not match {len(entry.get('actions') or [])} actions")
+    if not meta.get("kinds"):
+        raise PolicyFileError(f"{path}: metadata has no 'kinds' (what to play for each kind of action)")
+    return meta, arrays
+
+
+def state_key(features: np.ndarray, indices: list[int], bins: int, low: float = 0.0, high: float = 1.0) -> str:
+    """Bin the chosen features into ``bins`` equal cells of [low, high]; the key joins the cell numbers."""
+    if not indices:
+        return ""
+    x = (np.asarray(features, dtype=float)[list(indices)] - low) / (high - low)
+    cells = np.clip(np.floor(x * bins), 0, bins - 1).astype(int)
+    return ",".join(str(c) for c in cells)
+
+
+def kind_of(model: type[BaseModel]) -> str:
+    """The kind of an action model: its field names, sorted, joined by '+'."""
+    return "+".join(sorted(model.model_fields))
+
+
+def best_legal(values: np.ndarray, legal: np.ndarray) -> int:
+    """The index of the highest value among legal entries (ties: the first); all illegal: the highest."""
+    values = np.asarray(values, dtype=float)
+    legal = np.asarray(legal, dtype=bool)
+    if not legal.any():
+        legal = np.ones_like(legal)
+    return int(np.flatnonzero(legal)[np.argmax(values[legal])])
+
+
+def _accepts(model: type[BaseModel], action: dict[str, Any]) -> bool:
+    try:
+        model.model_validate(action)
+    except ValidationError:
+        return False
+    return True
+
+
+@register("learned")
+class LearnedPolicy:
+    """Play a saved tabular or linear policy (trained in the PettingZoo adapter) greedily."""
+
+    class Params(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        path: str = Field(description="the policy file (.npz with metadata), absolute or relative to the working directory")
+
+        @field_validator("path")
+        @classmethod
+        def _readable(cls, path: str) -> str:
+            try:
+                import gymnasium  # noqa: F401  (the feature views need the rl extra)
+            except ImportError:
+                raise ValueError("the learned policy needs the rl extra: pip install 'agora[rl]'") from None
+            try:
+                load_policy(path)
+            except PolicyFileError as exc:
+                raise ValueError(str(exc)) from None
+            return path
+
+    def __init__(self, params: Params, rng: np.random.Generator) -> None:
+        from simulator.rl.worlds import features_from  # late: the rl extra, only when the policy is used
+
+        self.path = params.path
+        self.meta, self.arrays = load_policy(params.path)
+        self.features = features_from(self.meta["features"])
+        self.kinds = self.meta["kinds"]
+        self.rows = {kind: {key: i for i, key in enumerate(entry.get("states") or [])} for kind, entry in self.kinds.items()}
+
+    def act(self, observation: dict[str, Any], action_model: type[BaseModel]) -> dict[str, Any]:
+        kind = kind_of(action_model)
+        entry = self.kinds.get(kind)
+        if entry is None:
+            raise ValueError(f"{self.path} has no policy for {kind!r} actions; it covers: {', '.join(self.kinds)}")
+        if entry["type"] == "fixed":
+            return entry["action"]
+        actions = entry["actions"]
+        x = self.features(observation)
+        if entry["type"] == "table":
+            state = entry.get("state") or {}
+            key = state_key(x, state.get("indices", []), state.get("bins", 1), self.features.low, self.features.high)
+            row = self.rows[kind].get(key, entry.get("unseen", 0))
+            values = self.arrays[entry["array"]][row]
+        else:
+            values = self.arrays[entry["array"]] @ np.append(x, 1.0)
+        legal = np.array([_accepts(action_model, a) for a in actions])
+        return actions[best_legal(values, legal)]
