@@ -5,6 +5,7 @@
     agora solve GAME_FILE [--method M] [--lam L] [--json]
     agora runs list [--limit N] [--world W] [--status S] [--json]
     agora runs show RUN_ID [--json] [--events N]
+    agora runs transcript RUN_ID [--agent A] [--json] [--full]
     agora market generate|baselines ...   (simulator/cli_market.py)
     agora serve [--host 127.0.0.1] [--port 8000] [--workers N]
 
@@ -98,6 +99,9 @@ def run(
     llm_cache: Optional[str] = typer.Option(
         None, "--llm-cache", help="LLM call cache: record (reuse + store), replay (a miss is an error, no network), off"
     ),
+EXIT_DEGRADED = 3  # `agora run`: the run ended 'degraded' (LLM fallbacks above llm.max_fallback_share)
+
+
     db: Optional[Path] = DbOption,
 ) -> None:
     """Run a scenario, store it, and print its metrics."""
@@ -134,8 +138,8 @@ def run(
         print(json.dumps(_run_json(stored), indent=2))
     else:
         _print_run(stored)
-    if result.status not in ("finished",):
-        raise typer.Exit(1)
+    if result.status != "finished":  # degraded: it ran, but too many decisions were not the model's own
+        raise typer.Exit(EXIT_DEGRADED if result.status == "degraded" else 1)
 
 
 @app.command()
@@ -257,7 +261,7 @@ def _print_run(stored: dict[str, Any]) -> None:
     )
     if stored.get("error"):
         out.print(f"error: {stored['error']}", markup=False)
-    if stored["status"] != "finished" and summary.get("reason"):
+    if stored["status"] != "finished" and summary.get("reason") and summary["reason"] != stored.get("error"):
         out.print(f"stopped: {summary['reason']}", markup=False, highlight=False)
     counters = summary.get("counters") or {}
     if counters.get("llm_calls"):  # LLM seats (agents/llm): spend and robustness at a glance
@@ -323,3 +327,69 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+@runs_app.command("transcript")
+def runs_transcript(
+    run_id: str = typer.Argument(...),
+    agent: Optional[str] = typer.Option(None, "--agent", help="only this agent's exchanges"),
+    as_json: bool = typer.Option(False, "--json", help="print a JSON list of every exchange, messages in full"),
+    full: bool = typer.Option(False, "--full", help="print every message sent, not only the last one"),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """Every LLM exchange of a stored run: messages sent, reply, action or error, tokens, latency, retries."""
+    from simulator.store import RunNotFound, Store
+
+    with Store(db) as store:
+        try:
+            store.get_run(run_id)
+        except RunNotFound:
+            fail(f"error: no run {run_id!r} in {store.path} (see `agora runs list`)")
+        agents = store.transcript_agents(run_id)
+        if agent is not None and agent not in agents:
+            known = ", ".join(list(agents)[:20]) or "none (this run made no LLM calls)"
+            fail(f"error: --agent {agent!r}: run {run_id} has no LLM exchanges for that agent; agents with exchanges: {known}")
+        rows, after = [], -1
+        while True:  # page through: a large run has many exchanges
+            page = store.transcript(run_id, agent=agent, after=after, limit=5000)
+            rows.extend(page)
+            if len(page) < 5000:
+                break
+            after = page[-1]["seq"]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        _print_exchange(row, full)
+    if not rows:
+        out.print("no LLM exchanges stored for this run", markup=False)
+
+
+def _print_exchange(row: dict[str, Any], full: bool) -> None:
+    retries = f", {row['attempts'] - 1} retries" if row.get("attempts", 1) > 1 else ""
+    out.print(
+        f"#{row['seq']} t={row['t']:g} {row['agent']} decision {row['decision']}{' re-ask' if row['attempt'] else ''}: "
+        f"{row['prompt_tokens']}+{row['completion_tokens']} tokens, {row['latency_ms']:g} ms{retries}"
+        f"{', from cache' if row['cached'] else ''}, seed {row.get('sampling_seed')}",
+        markup=False, highlight=False,
+    )
+    messages = row.get("messages") or []
+    for message in messages if full else messages[-1:]:
+        out.print(f"  {message.get('role')}: {message.get('content')}", markup=False, highlight=False)
+    for error in row.get("retry_errors") or []:
+        out.print(f"  retried after: {error}", markup=False, highlight=False)
+    out.print(f"  reply: {row.get('reply')}", markup=False, highlight=False)
+    if row.get("error"):
+        out.print(f"  error ({row.get('error_kind')}): {row['error']}", markup=False, highlight=False)
+    else:
+        out.print(f"  action: {json.dumps(row.get('action'))}", markup=False, highlight=False)
+
+
+    if counters.get("llm_decisions"):  # the failure policy (agents/llm/session.py): whose decisions these were
+        from agents.llm.session import describe_failures, failure_counts
+
+        decisions, failed = counters["llm_decisions"], counters.get("llm_failed", 0)
+        causes = failure_counts(counters)
+        out.print(
+            f"llm decisions: {decisions}, the model's own {decisions - failed} ({(decisions - failed) / decisions:.1%}), "
+            f"failed {failed}" + (f" ({describe_failures(causes)})" if causes else ""),
+            markup=False, highlight=False,
+        )

@@ -6,6 +6,9 @@ Tables (plain SQL, so PostgreSQL can be a drop-in later):
   overrides, Agora version, status, progress, timings, error, pid.
 - ``events``: the event log, ``(run_id, seq)`` keyed, data as JSON.
 - ``metrics``: ``(run_id, name)`` -> JSON value (welfare, payoffs, measures, theory).
+- ``exchanges``: the LLM transcript, one row per call: ``(run_id, seq)`` keyed,
+  with agent, decision (the agent's n-th), attempt (0 first ask, 1 re-ask),
+  tokens, latency, cache hit, and the messages, reply, action or error as JSON.
 
 Every write is its own transaction, so a run killed mid-way leaves earlier runs
 intact and its own rows consistent; on open, runs still marked ``running`` or
@@ -26,7 +29,7 @@ from typing import Any, Iterable, Iterator
 
 DEFAULT_DB = "agora.db"
 ACTIVE = ("queued", "running")
-FINAL = ("finished", "failed", "interrupted", "cancelled", "budget_exhausted")
+FINAL = ("finished", "failed", "interrupted", "cancelled", "budget_exhausted", "degraded", "limit_exceeded")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -67,6 +70,22 @@ CREATE TABLE IF NOT EXISTS metrics (
     PRIMARY KEY (run_id, name)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS runs_sweep ON runs (sweep_id);
+CREATE TABLE IF NOT EXISTS exchanges (
+    run_id            TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    seq               INTEGER NOT NULL,
+    agent             TEXT NOT NULL,
+    decision          INTEGER NOT NULL,
+    attempt           INTEGER NOT NULL,
+    t                 REAL NOT NULL,
+    error_kind        TEXT,
+    prompt_tokens     INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0,
+    latency_ms        REAL NOT NULL DEFAULT 0,
+    cached            INTEGER NOT NULL DEFAULT 0,
+    data              TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS exchanges_agent ON exchanges (run_id, agent, decision);
 CREATE TABLE IF NOT EXISTS sweeps (
     id            TEXT PRIMARY KEY,
     scenario_name TEXT NOT NULL,
@@ -217,10 +236,12 @@ class Store:
                 (status, status, time.time(), error, json.dumps(summary), run_id),
             )
 
-    def fail_run(self, run_id: str, status: str, error: str) -> None:
+    def fail_run(self, run_id: str, status: str, error: str, summary: dict[str, Any] | None = None) -> None:
+        """End an active run with ``status``; ``summary`` (events, counters so far) is kept if given."""
         self.db.execute(
-            "UPDATE runs SET status=?, finished_at=?, error=? WHERE id=? AND status IN ('queued','running')",
-            (status, time.time(), error, run_id),
+            "UPDATE runs SET status=?, finished_at=?, error=?, summary=COALESCE(?, summary)"
+            " WHERE id=? AND status IN ('queued','running')",
+            (status, time.time(), error, json.dumps(summary) if summary is not None else None, run_id),
         )
 
     def recover(self) -> list[str]:
@@ -291,6 +312,43 @@ class Store:
         self.db.execute(
             "INSERT INTO sweeps (id, scenario_name, world, source, scenario_text, spec, cells, n_cells, status,"
             " created_at, host, pid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+    # ------------------------------------------------------------------ LLM transcripts (agents/llm)
+    _EXCHANGE_COLUMNS = ("agent", "decision", "attempt", "t", "error_kind", "prompt_tokens", "completion_tokens", "latency_ms", "cached")
+
+    def append_exchanges(self, run_id: str, exchanges: list[dict[str, Any]]) -> None:
+        """Append transcript rows (dicts with the columns above; everything else goes in ``data``)."""
+        with self.transaction() as db:
+            start = db.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM exchanges WHERE run_id=?", (run_id,)).fetchone()[0]
+            rows = []
+            for seq, row in enumerate(exchanges, start):
+                data = {k: v for k, v in row.items() if k not in self._EXCHANGE_COLUMNS}
+                rows.append((run_id, seq, *(row.get(c) for c in self._EXCHANGE_COLUMNS[:-1]), int(bool(row.get("cached"))),
+                             json.dumps(data, separators=(",", ":"), default=str)))
+            db.executemany(
+                "INSERT INTO exchanges (run_id, seq, agent, decision, attempt, t, error_kind, prompt_tokens,"
+                " completion_tokens, latency_ms, cached, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+
+    def transcript(self, run_id: str, *, agent: str | None = None, after: int = -1, limit: int = 1000) -> list[dict[str, Any]]:
+        """A run's LLM exchanges in the order they were made (optionally one agent's), ``seq > after``."""
+        sql = "SELECT * FROM exchanges WHERE run_id=? AND seq>?" + (" AND agent=?" if agent is not None else "") + " ORDER BY seq LIMIT ?"
+        args = (run_id, after, agent, limit) if agent is not None else (run_id, after, limit)
+        rows = []
+        for r in self.db.execute(sql, args):
+            row = {k: r[k] for k in ("seq", *self._EXCHANGE_COLUMNS)}
+            row["cached"] = bool(row["cached"])
+            row.update(json.loads(r["data"]))
+            rows.append(row)
+        return rows
+
+    def transcript_agents(self, run_id: str) -> dict[str, int]:
+        """``{agent: number of exchanges}`` for a run, agents in order of their first exchange."""
+        rows = self.db.execute(
+            "SELECT agent, COUNT(*) AS n, MIN(seq) AS first FROM exchanges WHERE run_id=? GROUP BY agent ORDER BY first", (run_id,)
+        )
+        return {r["agent"]: r["n"] for r in rows}
+
             (sweep_id, scenario_name, world, source, scenario_text, json.dumps(spec), json.dumps(cells), len(cells),
              "running", time.time(), socket.gethostname(), os.getpid()),
         )

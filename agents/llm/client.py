@@ -20,6 +20,7 @@ import asyncio
 import email.utils
 import os
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -33,13 +34,43 @@ T = TypeVar("T")
 
 
 class LLMCallError(LLMError):
-    """A call that failed for good (after retries, or a non-retryable answer)."""
+    """A call that failed for good (after retries, or a non-retryable answer).
 
-    def __init__(self, message: str, status: int | None = None, attempts: int = 1, unreachable: bool = False) -> None:
+    ``kind`` classifies it for the failure policy (``FAILURE_KINDS``):
+    ``timeout``, ``connection``, ``http_4xx``, ``http_5xx``, ``context_length``
+    (the prompt does not fit the model's context window) or ``parse`` (a 200
+    whose body is not a chat completion).
+    """
+
+    def __init__(
+        self, message: str, status: int | None = None, attempts: int = 1, unreachable: bool = False, kind: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.attempts = attempts
         self.unreachable = unreachable  # no attempt ever connected: the server is down or the URL is wrong
+        self.kind = kind or status_kind(status)
+
+
+# Why a decision failed; every failed decision is counted under exactly one of these.
+FAILURE_KINDS = ("parse", "schema", "timeout", "http_4xx", "http_5xx", "connection", "context_length", "budget")
+
+# How OpenAI, vLLM, llama.cpp and Ollama word a prompt that does not fit the context window.
+_CONTEXT_LENGTH = re.compile(
+    r"context[_ ]length|context window|maximum context|context size|too many tokens|prompt is too long|exceeds? the (model'?s? )?context",
+    re.IGNORECASE,
+)
+
+
+def status_kind(status: int | None) -> str:
+    if status is None:
+        return "connection"
+    return "http_5xx" if status >= 500 else "http_4xx"
+
+
+def is_context_length(status: int, message: str, code: str | None) -> bool:
+    """A 400/413 answer that says the prompt is longer than the model's context window."""
+    return status in (400, 413, 422) and bool(_CONTEXT_LENGTH.search(f"{code or ''} {message}"))
 
 
 @dataclass
@@ -84,6 +115,11 @@ def run_sync(coro: Awaitable[T]) -> T:
     except BaseException:
         future.cancel()
         raise
+
+
+def run_soon(coro: Awaitable[Any]) -> None:
+    """Start a coroutine on the LLM loop without waiting for it (e.g. closing clients)."""
+    asyncio.run_coroutine_threadsafe(coro, _LOOP.loop())
 
 
 # --------------------------------------------------------------------------- client
@@ -156,6 +192,7 @@ class ChatClient:
         errors: list[str] = []
         connected = False
         started = time.perf_counter()
+        last_kind = "connection"
         for attempt in range(self.max_retries + 1):
             retry_after = None
             try:
@@ -163,17 +200,20 @@ class ChatClient:
             except httpx.TransportError as exc:  # timeouts, refused or dropped connections
                 errors.append(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
                 connected = connected or not isinstance(exc, httpx.ConnectError)
+                last_kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "connection"
             else:
                 connected = True
                 if response.status_code == 200:
                     return self._result(response, started, attempt + 1, errors)
-                message = _error_message(response)
+                message, code = _error_message(response)
                 if response.status_code != 429 and response.status_code < 500:
+                    kind = "context_length" if is_context_length(response.status_code, message, code) else "http_4xx"
                     raise LLMCallError(
                         f"{self.base_url}/chat/completions answered HTTP {response.status_code}: {message}",
-                        response.status_code, attempt + 1,
+                        response.status_code, attempt + 1, kind=kind,
                     )
                 errors.append(f"HTTP {response.status_code}: {message}")
+                last_kind = status_kind(response.status_code)
                 retry_after = retry_after_seconds(response.headers)
                 if retry_after is not None:
                     retry_after = min(retry_after, self.retry_after_max)
@@ -181,7 +221,7 @@ class ChatClient:
                 await asyncio.sleep(backoff_delay(attempt, self.backoff_base, self.backoff_max, retry_after, self.jitter))
         raise LLMCallError(
             f"{self.base_url}/chat/completions failed after {self.max_retries + 1} attempts; last error: {errors[-1]}",
-            None, self.max_retries + 1, unreachable=not connected,
+            None, self.max_retries + 1, unreachable=not connected, kind=last_kind,
         )
 
     def _result(self, response: httpx.Response, started: float, attempts: int, errors: list[str]) -> CallResult:
@@ -190,7 +230,7 @@ class ChatClient:
             choice = data["choices"][0]
             content = (choice.get("message") or {}).get("content") or ""
         except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise LLMCallError(f"{self.base_url}/chat/completions returned an unreadable body ({type(exc).__name__})", 200, attempts) from None
+            raise LLMCallError(f"{self.base_url}/chat/completions returned an unreadable body ({type(exc).__name__})", 200, attempts, kind="parse") from None
         usage = data.get("usage") or {}
         return CallResult(
             content=content,
@@ -202,12 +242,15 @@ class ChatClient:
         )
 
 
-def _error_message(response: httpx.Response) -> str:
+def _error_message(response: httpx.Response) -> tuple[str, str | None]:
+    """The server's error message (one line, at most 300 characters) and its ``code``, if any."""
+    code = None
     try:
         data = response.json()
         error = data.get("error", data) if isinstance(data, dict) else data
         message = error.get("message", error) if isinstance(error, dict) else error
+        code = str(error.get("code") or error.get("type") or "") or None if isinstance(error, dict) else None
         text = str(message)
     except ValueError:
         text = response.text
-    return " ".join(text.split())[:300] or response.reason_phrase
+    return " ".join(text.split())[:300] or response.reason_phrase, code

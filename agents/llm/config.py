@@ -23,13 +23,27 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Mode = Literal["json_schema", "json_object_schema", "json_object", "prompt"]
 CacheMode = Literal["record", "replay", "off"]
+OnError = Literal["fail", "fallback"]
 
 DEFAULT_CACHE_FILE = "agora_llm_cache.db"
+# The packaged SmolLM2 on a 2-core CPU took 145 s for its first call under load; hosted APIs answer in seconds.
+LOCAL_TIMEOUT = 600.0
+REMOTE_TIMEOUT = 60.0
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]", "0.0.0.0")
+
+
+def endpoint_timeout(base_url: str, timeout: float | None) -> float:
+    """The request timeout for an endpoint: the one set, else long for a loopback (local) server."""
+    if timeout is not None:
+        return timeout
+    host = urlsplit(base_url).hostname or ""
+    return LOCAL_TIMEOUT if host in LOOPBACK_HOSTS or host.startswith("127.") else REMOTE_TIMEOUT
 
 
 class LLMSettings(BaseModel):
@@ -48,9 +62,29 @@ class LLMSettings(BaseModel):
     temperature: float = Field(0.0, ge=0, le=2)
     top_p: float | None = Field(None, gt=0, le=1)
     max_tokens: int = Field(256, ge=1, le=32768, description="completion tokens per call")
-    seed: int | None = Field(None, description="sampling seed sent to the endpoint (if it supports one)")
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        """An http(s) URL with a host: a typo would otherwise "finish" the run on fallback moves."""
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018  (raises ValueError on a bad port)
+        except ValueError as exc:
+            raise ValueError(f"not a valid URL ({exc}); allowed: http:// or https:// URLs such as http://127.0.0.1:8080/v1") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+            raise ValueError("not an http(s) URL; allowed: http:// or https:// URLs such as http://127.0.0.1:8080/v1")
+        return value
+    seed: int | None = Field(
+        None, description="a fixed sampling seed sent with every call; by default each call's seed is drawn from the run seed"
+    )
+    send_seed: bool = Field(True, description="send the sampling seed in the request (off for endpoints that reject it)")
     extra_body: dict[str, Any] = Field(default_factory=dict, description="extra request fields, sent verbatim")
-    timeout: float = Field(60.0, gt=0, description="seconds per HTTP request")
+    timeout: float | None = Field(
+        None, gt=0,
+        description=f"seconds per HTTP request (default {LOCAL_TIMEOUT:g} for a loopback endpoint, a CPU-bound local "
+        f"model; {REMOTE_TIMEOUT:g} otherwise)",
+    )
     max_retries: int = Field(4, ge=0, le=20, description="retries on 429, 5xx and connection errors")
     backoff_base: float = Field(0.5, ge=0, description="first backoff delay in seconds (doubles each retry)")
     backoff_max: float = Field(30.0, ge=0, description="longest backoff delay in seconds")
@@ -75,6 +109,15 @@ class LLMRunSettings(LLMSettings):
     """The scenario's ``llm:`` block: seat defaults plus run-wide cache, budget and concurrency."""
 
     max_concurrency: int = Field(8, ge=1, le=1024, description="LLM requests in flight at once in this run")
+    on_error: OnError = Field(
+        "fallback",
+        description="a decision the model could not make (bad reply, HTTP error, timeout): fallback = play the world's "
+        "default action and count it; fail = end the run as failed at the first one",
+    )
+    max_fallback_share: float = Field(
+        0.0, ge=0, le=1,
+        description="largest share of LLM decisions that may fall back; above it the run ends 'degraded', not 'finished'",
+    )
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
     cache: CacheMode = Field("record", description="record: reuse and store replies; replay: a miss is an error; off")
     cache_path: str | None = Field(None, description=f"SQLite cache file (default: $AGORA_LLM_CACHE or ./{DEFAULT_CACHE_FILE})")

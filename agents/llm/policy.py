@@ -104,14 +104,19 @@ class LLMPolicy:
         if self.settings.history_window:
             self.history.append((user, reply))
 
-    def body(self, messages: list[dict[str, str]], model: type[BaseModel]) -> dict[str, Any]:
-        """The chat-completions request body (everything but the API key)."""
+    def body(self, messages: list[dict[str, str]], model: type[BaseModel], sampling_seed: int | None = None) -> dict[str, Any]:
+        """The chat-completions request body (everything but the API key).
+
+        ``seed`` is the fixed ``llm.seed`` if one is set, else this call's
+        ``sampling_seed`` (drawn from the run seed), unless ``send_seed`` is off.
+        """
         s = self.settings
         body: dict[str, Any] = {"model": s.model, "messages": messages, "temperature": s.temperature, "max_tokens": s.max_tokens}
         if s.top_p is not None:
             body["top_p"] = s.top_p
-        if s.seed is not None:
-            body["seed"] = s.seed
+        seed = s.seed if s.seed is not None else sampling_seed
+        if s.send_seed and seed is not None:
+            body["seed"] = seed
         fmt = response_format(s.mode, model)
         if fmt is not None:
             body["response_format"] = fmt

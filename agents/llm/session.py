@@ -2,21 +2,38 @@
 
 One ``LLMRun`` exists per hosting ``Simulation`` (looked up by the host, held
 weakly). Every LLM seat of the run registers with it, and the host hands it
-all the LLM decisions due at one simulated time (``decide``). They are then
+all the LLM decisions due at one decision point (``decide``). They are then
 sent concurrently, at most ``max_concurrency`` in flight, and the answers come
-back in request order; cache ordinals, budget checks, counters and log events
-are all computed on the simulation thread in that order, so a run's outcome
-never depends on network timing.
+back in request order; cache ordinals, sampling seeds, budget checks, counters
+and log events are all computed on the simulation thread in that order, so a
+run's outcome never depends on network timing.
 
 Per decision: one call; if the reply does not validate against the action
-model, one re-ask with the validation error; if that fails too, the host uses
-the world's default action (counted as a fallback). Counters added to the
-run's ``counters`` (and so to its stored summary): ``llm_calls`` (logical
-calls, cache hits included), ``llm_cache_hits``, ``llm_requests`` (HTTP
-attempts), ``llm_retries``, ``llm_errors``, ``llm_parse_errors``,
-``llm_reasks``, ``llm_prompt_tokens``, ``llm_completion_tokens`` and
-``llm_latency_ms`` (the latency of the calls that produced the replies, as
-recorded when they were first made).
+model, one re-ask with the validation error; if that fails too, the decision
+*failed*, classified as one of ``FAILURE_KINDS``. The failure policy
+(``llm.on_error``) then either ends the run as ``failed`` or lets the host play
+the world's default action (a logged ``fallback`` with its cause). At the end
+of a run that would be ``finished``, a fallback share above
+``llm.max_fallback_share`` makes it ``degraded`` instead; ``metrics["llm"]``
+reports the share of decisions that were the model's own. An endpoint nobody
+answers on ends the run as ``failed`` at once. Counters, tokens and events are
+in the run's summary however it ends.
+
+Replicates: each call's sampling ``seed`` is drawn from the seat's random
+stream, which the host derives from the run seed, so runs with different seeds
+send different seeds (independent samples at temperature > 0) and have
+different cache keys, while replaying one seed is exact.
+
+Every exchange (messages sent, reply, parsed action or error, tokens, latency,
+HTTP attempts) goes to the host's ``record_exchange`` (the run's transcript in
+the store), with the cache on or off.
+
+Counters added to the run's ``counters``: ``llm_calls`` (logical calls, cache
+hits included), ``llm_cache_hits``, ``llm_requests`` (HTTP attempts),
+``llm_retries``, ``llm_errors``, ``llm_parse_errors``, ``llm_reasks``,
+``llm_prompt_tokens``, ``llm_completion_tokens``, ``llm_latency_ms`` (as
+recorded when the calls were first made), ``llm_decisions``, ``llm_failed``
+and ``llm_failed_<kind>`` per failure kind.
 """
 
 from __future__ import annotations
@@ -25,15 +42,17 @@ import asyncio
 import os
 import weakref
 from collections import Counter
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
 from agents.llm.budget import Budget
 from agents.llm.cache import LLMCache, LLMCacheMiss, LLMError, call_key, request_hash
-from agents.llm.client import CallResult, ChatClient, LLMCallError, run_sync
-from agents.llm.config import LLMRunSettings, LLMSettings
+from agents.llm.client import FAILURE_KINDS, CallResult, ChatClient, LLMCallError, run_soon, run_sync
+from agents.llm.config import LLMRunSettings, LLMSettings, endpoint_timeout
 from agents.llm.structured import ParseFailure, parse_action, reask_text
+from simulator.run import RunStopped
 
 if TYPE_CHECKING:
     from agents.llm.policy import LLMPolicy
@@ -41,7 +60,9 @@ if TYPE_CHECKING:
 COUNTERS = (
     "llm_calls", "llm_cache_hits", "llm_requests", "llm_retries", "llm_errors",
     "llm_parse_errors", "llm_reasks", "llm_prompt_tokens", "llm_completion_tokens", "llm_latency_ms",
+    "llm_decisions", "llm_failed", *(f"llm_failed_{kind}" for kind in FAILURE_KINDS),
 )
+SEED_RANGE = 2**31 - 1  # llama.cpp and OpenAI take a 32-bit signed seed
 
 _RUNS: "weakref.WeakKeyDictionary[Any, LLMRun]" = weakref.WeakKeyDictionary()
 
@@ -53,6 +74,31 @@ def run_settings(block: dict[str, Any] | None) -> LLMRunSettings:
     except ValidationError as exc:
         problems = "; ".join(f"llm.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise LLMError(f"invalid llm settings: {problems}") from None
+
+
+class EndpointDown(RunStopped):
+    """No attempt of a call ever connected: the server is down or the URL is wrong; the run cannot go on."""
+
+
+@dataclass
+class Job:
+    """One call to make: whose, which decision, first ask or re-ask, and the request."""
+
+    seat: "LLMPolicy"
+    agent_id: str
+    decision: int
+    attempt: int  # 0: first ask, 1: the re-ask after an invalid reply
+    body: dict[str, Any]
+    sampling_seed: int
+
+
+def failure_counts(counters: dict[str, Any]) -> dict[str, int]:
+    """``{kind: n}`` of the failed decisions in a run's counters (kinds with none left out)."""
+    return {kind: int(counters.get(f"llm_failed_{kind}", 0)) for kind in FAILURE_KINDS if counters.get(f"llm_failed_{kind}")}
+
+
+def describe_failures(counts: dict[str, int]) -> str:
+    return ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 class LLMRun:
@@ -69,6 +115,7 @@ class LLMRun:
             self.counters.setdefault(name, 0)
         self.seats: dict[str, "LLMPolicy"] = {}
         self.ordinals: Counter[str] = Counter()
+        self.decisions: Counter[str] = Counter()  # per agent: the number of its next decision
         self._clients: dict[tuple, ChatClient] = {}
 
     @classmethod
@@ -79,6 +126,8 @@ class LLMRun:
             run = cls(run_settings(block), host)
             _RUNS[host] = run
             weakref.finalize(host, run.close).atexit = False
+            if hasattr(host, "on_finish"):
+                host.on_finish(run.finish)
         return run
 
     # ------------------------------------------------------------------ seats
@@ -105,19 +154,47 @@ class LLMRun:
 
     # ------------------------------------------------------------------ decisions
     def decide(self, requests: list[tuple[str, dict, type[BaseModel]]]) -> list[Any]:
-        """Actions for same-time requests, in request order (exceptions mark the ones that failed)."""
+        """Actions for one decision point's requests, in request order (exceptions mark the failed ones)."""
+        self.counters["llm_decisions"] += len(requests)
+        try:
+            results = self._decide(requests)
+        except RunStopped as stop:  # none of this decision point's actions is applied
+            if isinstance(stop, EndpointDown):
+                self._count_failures("connection", len(requests))
+            elif stop.status == "budget_exhausted":
+                self._count_failures("budget", len(requests))
+            raise
+        failed = [(agent_id, result) for (agent_id, _, _), result in zip(requests, results) if isinstance(result, Exception)]
+        for _, error in failed:
+            self._count_failures(getattr(error, "kind", "parse"), 1)
+        if failed and self.settings.on_error == "fail":
+            agent_id, error = failed[0]
+            counts = Counter(getattr(e, "kind", "parse") for _, e in failed)
+            raise RunStopped(
+                "failed",
+                f"{len(failed)} LLM decision(s) failed at t={self.now():g} ({describe_failures(dict(counts))}); "
+                f"first: agent {agent_id!r}: {error}. llm.on_error is 'fail'; set it to 'fallback' to play the "
+                "world's default action instead",
+            )
+        return results
+
+    def _decide(self, requests: list[tuple[str, dict, type[BaseModel]]]) -> list[Any]:
         seats = [self.seats[agent_id] for agent_id, _, _ in requests]
         conversations = [seat.conversation(agent_id, obs, model) for seat, (agent_id, obs, model) in zip(seats, requests)]
+        numbers = []
+        for agent_id, _, _ in requests:
+            numbers.append(self.decisions[agent_id])
+            self.decisions[agent_id] += 1
         first = self._complete([
-            (seat, agent_id, seat.body(messages, model))
-            for seat, (agent_id, _, model), messages in zip(seats, requests, conversations)
+            self._job(seat, agent_id, number, 0, messages, model)
+            for seat, (agent_id, _, model), messages, number in zip(seats, requests, conversations, numbers)
         ])
         results: list[Any] = [None] * len(requests)
         replies: list[str] = [""] * len(requests)
         again: list[tuple[int, ParseFailure]] = []
-        for i, ((agent_id, _, model), seat, response) in enumerate(zip(requests, seats, first)):
+        for i, ((agent_id, _, model), seat, (job, response)) in enumerate(zip(requests, seats, first)):
             replies[i] = response.get("content") or ""
-            outcome = self._outcome(agent_id, model, response, reask=False)
+            outcome = self._outcome(job, model, response)
             if isinstance(outcome, ParseFailure) and seat.settings.reask:
                 again.append((i, outcome))
             else:
@@ -130,105 +207,172 @@ class LLMRun:
                     {"role": "assistant", "content": replies[i]},
                     {"role": "user", "content": reask_text(str(failure))},
                 ]
-                jobs.append((seats[i], agent_id, seats[i].body(messages, model)))
+                jobs.append(self._job(seats[i], agent_id, numbers[i], 1, messages, model))
             second = self._complete(jobs)  # may stop the run (budget) before anything is sent
             self.counters["llm_reasks"] += len(again)
-            for (i, _), response in zip(again, second):
-                agent_id, _, model = requests[i]
+            for (i, _), (job, response) in zip(again, second):
                 replies[i] = response.get("content") or ""
-                results[i] = self._outcome(agent_id, model, response, reask=True)
+                results[i] = self._outcome(job, requests[i][2], response)
         for i, (seat, (agent_id, _, _)) in enumerate(zip(seats, requests)):
             answer = results[i].model_dump_json() if isinstance(results[i], BaseModel) else replies[i]
             seat.remember(conversations[i][-1]["content"], answer)
         return results
 
-    def _outcome(self, agent_id: str, model: type[BaseModel], response: dict[str, Any], reask: bool) -> Any:
+    def _job(self, seat: "LLMPolicy", agent_id: str, decision: int, attempt: int, messages: list, model: type[BaseModel]) -> Job:
+        sampling_seed = int(seat.rng.integers(0, SEED_RANGE))  # the seat's stream comes from the run seed
+        return Job(seat, agent_id, decision, attempt, seat.body(messages, model, sampling_seed), sampling_seed)
+
+    def _count_failures(self, kind: str, n: int) -> None:
+        self.counters["llm_failed"] += n
+        self.counters[f"llm_failed_{kind}"] = self.counters.get(f"llm_failed_{kind}", 0) + n
+
+    def _outcome(self, job: Job, model: type[BaseModel], response: dict[str, Any]) -> Any:
+        """The parsed action, or the exception that says why there is none; logged and put in the transcript."""
         if response.get("error"):
             self.counters["llm_errors"] += 1
-            self.log("llm_error", agent_id, error=response["error"][:500])
-            return LLMCallError(response["error"])
-        try:
-            return parse_action(response.get("content"), model)
-        except ParseFailure as failure:
-            self.counters["llm_parse_errors"] += 1
-            self.log("llm_parse_error", agent_id, error=str(failure)[:500], reply=(response.get("content") or "")[:300], reask=reask)
-            return failure
+            kind = response.get("error_kind") or "connection"
+            self.log("llm_error", job.agent_id, error=response["error"][:500], cause=kind)
+            outcome: Any = LLMCallError(response["error"], kind=kind)
+        else:
+            try:
+                outcome = parse_action(response.get("content"), model)
+            except ParseFailure as failure:
+                self.counters["llm_parse_errors"] += 1
+                self.log(
+                    "llm_parse_error", job.agent_id, error=str(failure)[:500], cause=failure.kind,
+                    reply=(response.get("content") or "")[:300], reask=job.attempt > 0,
+                )
+                outcome = failure
+        self._transcribe(job, response, outcome)
+        return outcome
+
+    def _transcribe(self, job: Job, response: dict[str, Any], outcome: Any) -> None:
+        host = self.host
+        record = getattr(host, "record_exchange", None)
+        if record is None:
+            return
+        usage = response.get("usage") or {}
+        failed = isinstance(outcome, Exception)
+        record({
+            "agent": job.agent_id, "decision": job.decision, "attempt": job.attempt, "t": self.now(),
+            "model": job.body.get("model"), "sampling_seed": job.sampling_seed,
+            "messages": job.body.get("messages", []),
+            "params": {k: v for k, v in job.body.items() if k not in ("messages", "response_format")},
+            "reply": response.get("content"),
+            "action": None if failed else outcome.model_dump(mode="json"),
+            "error": str(outcome)[:2000] if failed else None,
+            "error_kind": getattr(outcome, "kind", None) if failed else None,
+            "prompt_tokens": int(usage.get("prompt_tokens") or 0),
+            "completion_tokens": int(usage.get("completion_tokens") or 0),
+            "latency_ms": round(float(response.get("latency_ms") or 0.0), 1),
+            "attempts": int(response.get("attempts") or 1),
+            "retry_errors": response.get("retry_errors") or [],
+            "cached": bool(response.get("cached")),
+            "cache_mode": self.settings.cache,
+        })
+
+    def finish(self, status: str, reason: str | None, metrics: dict[str, Any]) -> tuple[str, str | None]:
+        """At the end of the run: the model's share of decisions in ``metrics["llm"]``, and ``degraded`` if too low."""
+        c = self.counters
+        decisions, failed = int(c["llm_decisions"]), int(c["llm_failed"])
+        counts = failure_counts(c)
+        share = failed / decisions if decisions else 0.0
+        metrics["llm"] = {
+            "decisions": decisions, "own_decisions": decisions - failed,
+            "own_share": round(1.0 - share, 6) if decisions else None, "fallback_share": round(share, 6),
+            "failures": counts,
+        }
+        limit = self.settings.max_fallback_share
+        if status == "finished" and share > limit:
+            status = "degraded"
+            reason = (
+                f"{failed} of {decisions} LLM decisions ({share:.1%}) fell back to the world's default action "
+                f"({describe_failures(counts)}), more than llm.max_fallback_share {limit:g} allows"
+            )
+        return status, reason
 
     # ------------------------------------------------------------------ calls
-    def _complete(self, jobs: list[tuple["LLMPolicy", str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    def _complete(self, jobs: list[Job]) -> list[tuple[Job, dict[str, Any]]]:
         """One reply per job (cache first, then the network, concurrently), in job order."""
         self.budget.reserve(len(jobs))
         responses: list[dict[str, Any] | None] = [None] * len(jobs)
         misses: list[tuple[int, str, int]] = []
-        for i, (seat, agent_id, body) in enumerate(jobs):
+        for i, job in enumerate(jobs):
             if self.cache is None:  # no cache: no keys to compute
                 misses.append((i, "", 0))
                 continue
-            digest = request_hash(body)
+            # The sampling seed is part of the key even when it is not sent, so replicates never share replies.
+            digest = request_hash({"request": job.body, "sampling_seed": job.sampling_seed})
             ordinal = self.ordinals[digest]
             self.ordinals[digest] += 1
             key = call_key(digest, ordinal)
             cached = self.cache.get(key)
             if cached is not None and (not cached.get("error") or self.cache.mode == "replay"):
-                responses[i] = cached
+                responses[i] = {**cached, "cached": True}
                 self.counters["llm_cache_hits"] += 1
-            elif self.cache is not None and self.cache.mode == "replay":
+            elif self.cache.mode == "replay":
                 raise LLMCacheMiss(
-                    f"LLM cache miss in replay mode: no recorded reply for agent {agent_id!r} at t={self.now():g} "
-                    f"(model {body.get('model')!r}, occurrence #{ordinal} of this request, key {key[:16]}) in "
-                    f"{self.cache.path}. The prompt, model, parameters or earlier replies differ from the recorded "
-                    "run; record it again with --llm-cache record, or run with --llm-cache off"
+                    f"LLM cache miss in replay mode: no recorded reply for agent {job.agent_id!r} at t={self.now():g} "
+                    f"(model {job.body.get('model')!r}, occurrence #{ordinal} of this request, key {key[:16]}) in "
+                    f"{self.cache.path}. The prompt, model, parameters, seed or earlier replies differ from the "
+                    "recorded run; record it again with --llm-cache record, or run with --llm-cache off"
                 )
             else:
                 misses.append((i, key, ordinal))
+        unreachable: LLMCallError | None = None
         if misses:
             outcomes = run_sync(self._fetch([jobs[i] for i, _, _ in misses]))
-            for outcome in outcomes:
-                if isinstance(outcome, LLMCallError) and outcome.unreachable:
-                    raise LLMError(
-                        f"cannot reach the LLM endpoint: {outcome}. Start the server (for the packaged "
-                        "SmolLM2: python -m agents.llm.local --port 8080) or fix llm.base_url"
-                    )
             for (i, key, ordinal), outcome in zip(misses, outcomes):
                 if isinstance(outcome, CallResult):
-                    response = {"content": outcome.content, "usage": outcome.usage, "latency_ms": outcome.latency_ms, "error": None}
-                    attempts = outcome.attempts
+                    response = {"content": outcome.content, "usage": outcome.usage, "latency_ms": outcome.latency_ms,
+                                "error": None, "attempts": outcome.attempts, "retry_errors": outcome.errors}
                 else:
-                    response = {"content": None, "usage": {}, "latency_ms": 0.0, "error": str(outcome)}
-                    attempts = getattr(outcome, "attempts", 1)
-                self.counters["llm_requests"] += attempts
-                self.counters["llm_retries"] += attempts - 1
-                if self.cache is not None:
-                    self.cache.put(key, jobs[i][2], ordinal, response)
+                    unreachable = unreachable or (outcome if outcome.unreachable else None)
+                    response = {"content": None, "usage": {}, "latency_ms": 0.0, "error": str(outcome),
+                                "error_kind": outcome.kind, "attempts": outcome.attempts}
+                self.counters["llm_requests"] += response["attempts"]
+                self.counters["llm_retries"] += response["attempts"] - 1
+                if self.cache is not None and not (isinstance(outcome, LLMCallError) and outcome.unreachable):
+                    self.cache.put(key, jobs[i].body, ordinal, response)
                 responses[i] = response
-        for (seat, agent_id, body), response in zip(jobs, responses):
+        for job, response in zip(jobs, responses):
             usage = response.get("usage") or {}
             prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
             latency = round(float(response.get("latency_ms") or 0.0), 1)
+            attempts = int(response.get("attempts") or 1)
             self.budget.spend_tokens(prompt + completion)
             self.counters["llm_calls"] += 1
             self.counters["llm_prompt_tokens"] += prompt
             self.counters["llm_completion_tokens"] += completion
             self.counters["llm_latency_ms"] = round(self.counters["llm_latency_ms"] + latency, 1)
-            self.log("llm_call", agent_id, model=body.get("model"), prompt_tokens=prompt, completion_tokens=completion, latency_ms=latency)
-        return responses  # type: ignore[return-value]
+            retried = {"retries": attempts - 1, "retry_errors": [e[:200] for e in response.get("retry_errors") or []]} if attempts > 1 else {}
+            self.log("llm_call", job.agent_id, model=job.body.get("model"), prompt_tokens=prompt,
+                     completion_tokens=completion, latency_ms=latency, **retried)
+        if unreachable is not None:
+            raise EndpointDown(
+                "failed",
+                f"cannot reach the LLM endpoint: {unreachable}. Start the server (for the packaged SmolLM2: "
+                "python -m agents.llm.local --port 8080) or fix llm.base_url",
+            )
+        return list(zip(jobs, responses))  # type: ignore[arg-type]
 
-    async def _fetch(self, jobs: list[tuple["LLMPolicy", str, dict[str, Any]]]) -> list[Any]:
+    async def _fetch(self, jobs: list[Job]) -> list[CallResult | LLMCallError]:
         limit = asyncio.Semaphore(self.settings.max_concurrency)
 
         async def one(settings: LLMSettings, body: dict[str, Any]) -> Any:
             async with limit:
                 return await self._client(settings).complete(body)
 
-        outcomes = await asyncio.gather(*(one(seat.settings, body) for seat, _, body in jobs), return_exceptions=True)
+        outcomes = await asyncio.gather(*(one(job.seat.settings, job.body) for job in jobs), return_exceptions=True)
         return [o if isinstance(o, (CallResult, LLMCallError)) else LLMCallError(f"{type(o).__name__}: {o}") for o in outcomes]
 
     def _client(self, s: LLMSettings) -> ChatClient:
-        key = (s.base_url, s.api_key_env, s.timeout, s.max_retries, s.backoff_base, s.backoff_max, s.retry_after_max)
+        timeout = endpoint_timeout(s.base_url, s.timeout)
+        key = (s.base_url, s.api_key_env, timeout, s.max_retries, s.backoff_base, s.backoff_max, s.retry_after_max)
         client = self._clients.get(key)
         if client is None:
             client = ChatClient(
-                s.base_url, api_key=os.environ.get(s.api_key_env) if s.api_key_env else None, timeout=s.timeout,
+                s.base_url, api_key=os.environ.get(s.api_key_env) if s.api_key_env else None, timeout=timeout,
                 max_retries=s.max_retries, backoff_base=s.backoff_base, backoff_max=s.backoff_max,
                 retry_after_max=s.retry_after_max, max_connections=max(8, self.settings.max_concurrency),
             )
@@ -239,13 +383,12 @@ class LLMRun:
         """Close the HTTP clients (on the LLM loop, without waiting) and the cache."""
         clients, self._clients = list(self._clients.values()), {}
         if clients:
-            from agents.llm.client import _LOOP
 
             async def shut() -> None:
                 for client in clients:
                     await client.aclose()
 
-            asyncio.run_coroutine_threadsafe(shut(), _LOOP.loop())
+            run_soon(shut())
         if self.cache is not None:
             self.cache.close()
             self.cache = None

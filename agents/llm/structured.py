@@ -125,7 +125,15 @@ def extract_json(text: str) -> str:
 
 
 class ParseFailure(ValueError):
-    """A reply that is not a valid action; the message says why, field by field."""
+    """A reply that is not a valid action; the message says why, field by field.
+
+    ``kind`` classifies it for the failure policy: ``parse`` (empty, not JSON,
+    not an object) or ``schema`` (JSON that the action model rejects).
+    """
+
+    def __init__(self, message: str, kind: str = "parse") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def parse_action(text: str | None, model: type[BaseModel]) -> BaseModel:
@@ -142,7 +150,7 @@ def parse_action(text: str | None, model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ParseFailure(describe_validation(exc)) from None
+        raise ParseFailure(describe_validation(exc), kind="schema") from None
 
 
 def describe_validation(exc: ValidationError, limit: int = 5) -> str:

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import BaseModel, ConfigDict, Field
 
 from api import services
 from api.deps import PoolDep, SettingsDep, StoreDep
@@ -62,6 +63,43 @@ def get_events(
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> dict:
     return services.events_page(store, run_id, after=after, limit=limit)
+
+
+class Exchange(BaseModel):
+    """One LLM call of a run (agents/llm): what was sent, what came back, what it cost."""
+
+    model_config = ConfigDict(extra="allow")  # messages, params, reply, action, error, retry_errors, ...
+    seq: int
+    agent: str
+    decision: int = Field(description="the agent's n-th decision, from 0")
+    attempt: int = Field(description="0: first ask; 1: the re-ask after an invalid reply")
+    t: float = Field(description="simulated time")
+    error_kind: str | None = Field(None, description="parse, schema, timeout, http_4xx, http_5xx, connection, context_length")
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    cached: bool
+
+
+class TranscriptPage(BaseModel):
+    items: list[Exchange]
+    agents: dict[str, int] = Field(description="every agent with exchanges in this run, and how many")
+    next_after: int | None = Field(None, description="pass as ?after= for the next page; null when no more are stored now")
+
+
+@router.get("/{run_id}/transcript", response_model=TranscriptPage, summary="The run's LLM exchanges, a page at a time")
+def get_transcript(
+    run_id: RunId,
+    store: StoreDep,
+    agent: Annotated[str | None, Query(max_length=200, description="only this agent's exchanges")] = None,
+    after: Annotated[int, Query(ge=-1, le=2**53, description="return exchanges with seq > after")] = -1,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict:
+    """Stored with the run whatever the cache setting: messages sent, reply, parsed action or error,
+    tokens, latency, HTTP attempts and whether the reply came from the cache."""
+    store.get_run(run_id)  # 404 for an unknown run
+    items = store.transcript(run_id, agent=agent, after=after, limit=limit)
+    return {"items": items, "agents": store.transcript_agents(run_id), "next_after": items[-1]["seq"] if len(items) == limit else None}
 
 
 def _existing_run(run_id: RunId, store: StoreDep) -> str:

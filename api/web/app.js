@@ -4,11 +4,12 @@
 //   /ui/new                             start a run from a shipped scenario
 //   /ui/runs/{id}                       a run (live progress over SSE, metrics, plots, scenario)
 //   /ui/runs/{id}/conversations[/{c}]   a marketplace run, one customer's conversation
+//   /ui/runs/{id}/transcript[/{agent}]  an LLM run, one agent's exchanges with the model
 //   /ui/sweeps/{id}                     a sweep (figures, tidy table, CSV)
 // Every request carries the API key (asked once when the server answers 401) as a bearer token.
 "use strict";
 
-const STATUSES = ["queued", "running", "finished", "failed", "interrupted", "cancelled", "budget_exhausted"];
+const STATUSES = ["queued", "running", "finished", "degraded", "failed", "interrupted", "cancelled", "budget_exhausted"];
 const ACTIVE = new Set(["queued", "running"]);
 const KEY_NAME = "agora.apiKey";
 const main = () => document.getElementById("main");
@@ -438,10 +439,13 @@ async function renderRun(id) {
         <dt>Queued</dt><dd>${esc(seconds(run.queued_seconds))}</dd><dt>Duration</dt><dd>${esc(seconds(run.duration))}</dd>
         <dt>Events</dt><dd>${esc(num(s.events))}</dd><dt>Simulated time</dt><dd>${esc(num(s.sim_time))}</dd>
         <dt>Version</dt><dd>${esc(run.version)}</dd>
+        ${llmFacts(s.counters || {})}
         ${run.sweep_id ? `<dt>Sweep</dt><dd><a href="/ui/sweeps/${esc(run.sweep_id)}">${esc(run.sweep_id)}</a></dd>` : ""}
       </dl>
       ${run.error ? `<p class="field-error">${esc(run.error)}</p>` : ""}
+      ${s.reason && run.status !== "finished" ? `<p class="field-error" id="stop-reason">${esc(s.reason)}</p>` : ""}
       <p>${market ? `<a id="conversations-link" class="button" href="/ui/runs/${esc(run.id)}/conversations">Customer conversations</a> ` : ""}
+        ${s.counters?.llm_calls ? `<a id="transcript-link" class="button" href="/ui/runs/${esc(run.id)}/transcript">LLM transcript</a> ` : ""}
         <a href="#" data-download="/runs/${esc(run.id)}" data-name="run-${esc(run.id)}.json">JSON</a> ·
         <a href="#" data-download="/runs/${esc(run.id)}/events?limit=5000" data-name="run-${esc(run.id)}-events.json">events (first 5,000)</a></p>
     </div>
@@ -648,6 +652,64 @@ async function renderConversations(id, customerId) {
   ready("conversation");
 }
 
+// ---------------------------------------------------------------- LLM transcripts
+
+function llmFacts(c) {
+  if (!c.llm_decisions) return "";
+  const own = c.llm_decisions - (c.llm_failed || 0);
+  const kinds = Object.keys(c).filter((k) => k.startsWith("llm_failed_") && c[k]).map((k) => `${k.slice(11)} ${c[k]}`);
+  return `<dt>LLM decisions</dt><dd id="llm-own">${esc(num(own))} of ${esc(num(c.llm_decisions))} the model's own</dd>
+    <dt>LLM failures</dt><dd id="llm-failures">${esc(kinds.join(", ") || "none")}</dd>
+    <dt>LLM tokens</dt><dd>${esc(num((c.llm_prompt_tokens || 0) + (c.llm_completion_tokens || 0)))}</dd>`;
+}
+
+async function transcriptOf(id, agent, cap = 5000) {
+  const rows = [];
+  let after = -1;
+  let agents = {};
+  for (;;) {
+    const page = await api.json(`/runs/${encodeURIComponent(id)}/transcript?agent=${encodeURIComponent(agent)}&after=${after}&limit=1000`);
+    agents = page.agents;
+    rows.push(...page.items);
+    if (page.next_after === null || page.next_after === undefined || rows.length >= cap) return { rows, agents };
+    after = page.next_after;
+  }
+}
+
+function exchangeEntry(x) {
+  const head = [`t=${num(x.t)}`, `decision ${x.decision}${x.attempt ? " · re-ask" : ""}`, `${num(x.prompt_tokens)} + ${num(x.completion_tokens)} tokens`,
+    `${num(x.latency_ms)} ms`, x.attempts > 1 ? `${x.attempts - 1} retries` : "", x.cached ? "from cache" : "", `seed ${x.sampling_seed ?? "–"}`]
+    .filter(Boolean).map((part) => `<span class="t">${esc(part)}</span>`).join("");
+  const messages = (x.messages || []).map((m) => `<div class="msg"><b>${esc(m.role)}</b><pre>${esc(m.content)}</pre></div>`).join("");
+  const verdict = x.error
+    ? `<p class="exchange-error"><span class="badge status-failed">${esc(x.error_kind || "error")}</span> ${esc(x.error)}</p>`
+    : `<p>Action: <code>${esc(JSON.stringify(x.action))}</code></p>`;
+  const retries = (x.retry_errors || []).map((e) => `<li>${esc(e)}</li>`).join("");
+  return `<li class="entry exchange${x.error ? " rejected" : ""}" data-seq="${esc(x.seq)}">${head}
+    <details><summary>${esc((x.messages || []).length)} messages sent</summary>${messages}</details>
+    ${retries ? `<ul class="retries">${retries}</ul>` : ""}
+    <div class="msg"><b>reply</b><pre class="reply">${esc(x.reply ?? "(no reply)")}</pre></div>${verdict}</li>`;
+}
+
+async function renderTranscript(id, agentId) {
+  const run = await api.json(`/runs/${encodeURIComponent(id)}`);
+  const first = await api.json(`/runs/${encodeURIComponent(id)}/transcript?limit=1`);
+  const names = Object.keys(first.agents);
+  const selected = agentId && first.agents[agentId] !== undefined ? agentId : names[0];
+  const { rows } = selected ? await transcriptOf(id, selected) : { rows: [] };
+  setTitle(`Transcript of run ${run.id}`);
+  const list = names.map((a) => `<li${a === selected ? ` class="selected"` : ""}><a href="/ui/runs/${esc(run.id)}/transcript/${encodeURIComponent(a)}">${esc(a)}</a>
+    <span class="muted">${esc(num(first.agents[a]))} exchanges</span></li>`).join("");
+  const body = selected
+    ? `<h2>${esc(selected)} <span class="muted">${esc(num(rows.length))} exchanges</span></h2>
+       ${rows.length >= 5000 ? `<p class="muted">Only the first 5,000 exchanges are shown; all are at /runs/${esc(run.id)}/transcript.</p>` : ""}
+       <ol class="timeline" id="exchanges">${rows.map(exchangeEntry).join("")}</ol>`
+    : `<p class="muted">This run stored no LLM exchanges.</p>`;
+  main().innerHTML = `<h1>LLM transcript <span class="muted">run <a href="/ui/runs/${esc(run.id)}">${esc(run.id)}</a> · ${esc(run.scenario_name)}</span> ${badge(run.status)}</h1>
+    <div class="convo"><ul class="customers" id="agents">${list}</ul><div class="thread">${body}</div></div>`;
+  ready("transcript");
+}
+
 // ---------------------------------------------------------------- sweeps
 
 function cell(v) {
@@ -798,6 +860,7 @@ async function route() {
     if (path === "/" || path === "/ui") return await renderList();
     if (parts[1] === "new") return await renderNew();
     if (parts[1] === "runs" && parts[2] && parts[3] === "conversations") return await renderConversations(parts[2], parts[4]);
+    if (parts[1] === "runs" && parts[2] && parts[3] === "transcript") return await renderTranscript(parts[2], parts[4]);
     if (parts[1] === "runs" && parts[2]) return await renderRun(parts[2]);
     if (parts[1] === "sweeps" && parts[2]) return await renderSweep(parts[2]);
     main().innerHTML = `<div class="card problem"><h2>No such page</h2><p><a href="/">Back to the runs</a></p></div>`;

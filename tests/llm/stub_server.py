@@ -4,8 +4,10 @@ A real HTTP server (``http.server.ThreadingHTTPServer`` in a thread): clients
 talk to it over TCP exactly as to a hosted API. By default it answers every
 ``POST /v1/chat/completions`` with a JSON object that conforms to the schema
 in the request (``response_format``'s schema, else the first JSON Schema found
-in the messages), choosing among allowed values by a hash of the messages, so
-the same request always gets the same reply whatever the timing. Knobs:
+in the messages), choosing among allowed values by a hash of the messages
+(and, when ``temperature`` > 0, of the request's sampling ``seed``, as a real
+sampler would), so the same request always gets the same reply whatever the
+timing. Knobs:
 
 - ``latency``: seconds to wait before answering each request;
 - ``malformed_rate``: fraction of replies that are broken JSON (decided by a
@@ -14,6 +16,10 @@ the same request always gets the same reply whatever the timing. Knobs:
   (e.g. ``[429, 500, 503]``); ``fail_every``: every k-th request fails with
   ``fail_status``; both send ``Retry-After: retry_after`` when it is set;
 - ``responder``: a function ``body -> content`` that replaces the default;
+- ``context_limit``: prompts longer than this many tokens (characters / 4) get
+  HTTP 400 with OpenAI's ``context_length_exceeded`` error;
+- ``die_after``: after this many requests the server dies: it stops listening
+  and drops every connection without answering, as a killed process would;
 - ``api_key``: if set, requests without ``Authorization: Bearer <key>`` get 401.
 
 Every request's body, status, headers and arrival time are kept in
@@ -111,7 +117,8 @@ def schema_reply(body: dict[str, Any]) -> str:
     schema = find_schema(body)
     if schema is None:
         return "I do not know what to answer."
-    return json.dumps(instance(schema, _digest(body.get("messages"))))
+    sampled = (body.get("temperature") or 0) > 0  # at temperature 0 the seed does not matter
+    return json.dumps(instance(schema, _digest(body.get("messages"), f"seed={body.get('seed')}" if sampled else "")))
 
 
 class _Server(ThreadingHTTPServer):
@@ -128,6 +135,8 @@ class StubServer:
     retry_after: float | None = None
     responder: Callable[[dict[str, Any]], str] | None = None
     api_key: str | None = None
+    context_limit: int | None = None
+    die_after: int | None = None
     port: int = 0
     requests: list[dict[str, Any]] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
@@ -140,6 +149,7 @@ class StubServer:
         self._lock = threading.Lock()
         self._count = 0
         self._in_flight = 0
+        self._dead = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -161,7 +171,11 @@ class StubServer:
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
-                status, payload, extra = stub._answer(self.path, dict(self.headers), raw)
+                answer = stub._answer(self.path, dict(self.headers), raw)
+                if answer is None:  # dead: hang up without a word
+                    self.close_connection = True
+                    return
+                status, payload, extra = answer
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -190,11 +204,27 @@ class StubServer:
         self.stop()
 
     # ------------------------------------------------------------------ behaviour
-    def _answer(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def _die(self) -> None:
+        self._dead.set()
+        server, self._server = self._server, None
+        if server is not None:
+            server.socket.close()  # stop listening now: new connections are refused (serve_forever shrugs off the closed socket)
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    def _answer(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, Any], dict[str, str]] | None:
         with self._lock:
+            if self._dead.is_set() or (self.die_after is not None and self._count >= self.die_after):
+                dying = not self._dead.is_set()
+                self._dead.set()
+            else:
+                dying = None
             index = self._count
             self._count += 1
             self.times.append(time.monotonic())  # arrival times, in arrival order
+        if dying is not None:
+            if dying:
+                self._die()
+            return None
         try:
             body = json.loads(raw or b"{}")
         except ValueError:
@@ -212,6 +242,14 @@ class StubServer:
         finally:
             with self._lock:
                 self._in_flight -= 1
+        if self._dead.is_set():  # killed while this request was in flight
+            return None
+        prompt_tokens = sum(len(m.get("content") or "") for m in body.get("messages", [])) // 4
+        if self.context_limit is not None and prompt_tokens > self.context_limit:
+            message = (f"This model's maximum context length is {self.context_limit} tokens. However, your messages "
+                       f"resulted in {prompt_tokens} tokens. Please reduce the length of the messages.")
+            error = {"message": message, "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}
+            return self._record(body, headers, 400, {"error": error}, {})
         status = None
         if index < len(self.fail_statuses):
             status = self.fail_statuses[index]
@@ -223,7 +261,6 @@ class StubServer:
         content = (self.responder or schema_reply)(body)
         if self.malformed_rate and (_digest(body.get("messages"), "malformed") % 10_000) / 10_000 < self.malformed_rate:
             content = "Sure! Here is my answer: {" + content.lstrip("{")[: max(0, len(content) // 2)]
-        prompt_tokens = sum(len(m.get("content") or "") for m in body.get("messages", [])) // 4
         payload = {
             "id": f"stub-{index}",
             "object": "chat.completion",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
@@ -37,7 +38,7 @@ def is_json(text: str | None) -> bool:
 
 def test_malformed_replies_are_reasked_then_fall_back_and_are_counted(stub):
     server = stub(malformed_rate=0.3)
-    result = run_scenario(load_scenario_text(pd_text(server.base_url, rounds=30)), seed=3)
+    result = run_scenario(load_scenario_text(pd_text(server.base_url, rounds=30, max_fallback_share=1.0)), seed=3)
     assert result.status == "finished"
     assert result.metrics["measures"]["rounds"] == 30
     c = result.counters
@@ -83,9 +84,9 @@ def test_429_and_500_are_retried_honouring_retry_after(stub):
 def test_retries_give_up_and_the_decision_falls_back(stub):
     server = stub(fail_statuses=[500] * 3)
     result = run_scenario(load_scenario_text(pd_text(server.base_url, rounds=2, max_concurrency=1, max_retries=2)), seed=1)
-    assert result.status == "finished"
+    assert result.status == "degraded"  # the strict default: any fallback is reported, not passed as data
     assert server.statuses[:4] == [500, 500, 500, 200]
-    assert result.counters["llm_errors"] == 1 and result.counters["fallbacks"] == 1
+    assert result.counters["llm_errors"] == 1 and result.counters["fallbacks"] == 1 == result.counters["llm_failed_http_5xx"]
 
 
 def test_a_client_error_is_not_retried(stub):
@@ -236,9 +237,11 @@ def test_an_unreachable_endpoint_ends_the_run_with_a_clear_error(stub, tmp_path)
     server.stop()  # nothing listens on that port any more
     text = pd_text(base_url, rounds=3, max_retries=2)
     with Store(tmp_path / "runs.db") as store:
-        with pytest.raises(LLMError, match="cannot reach the LLM endpoint.*failed after 3 attempts"):
-            stored_run(load_scenario_text(text), text, store, seed=1)
-        assert store.list_runs()[0]["status"] == "failed"
+        run_id, result = stored_run(load_scenario_text(text), text, store, seed=1)
+        stored = store.get_run(run_id)
+    assert result.status == stored["status"] == "failed"
+    assert re.search("cannot reach the LLM endpoint.*failed after 3 attempts", stored["summary"]["reason"])
+    assert result.counters["llm_requests"] == 6 and result.counters["llm_failed_connection"] == 2
 
 
 @pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
