@@ -32,6 +32,7 @@ scenario and seed give the same run as the greedy rollout in the environment.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,7 @@ def state_key(features: np.ndarray, indices: list[int], bins: int, low: float = 
     return ",".join(str(c) for c in cells)
 
 
+@lru_cache(maxsize=None)
 def kind_of(model: type[BaseModel]) -> str:
     """The kind of an action model: its field names, sorted, joined by '+'."""
     return "+".join(sorted(model.model_fields))

@@ -194,3 +194,18 @@ def test_observations_are_inside_their_spaces_for_every_agent():
         assert env.observation_space(agent).contains(observation)
         assert isinstance(observation, np.ndarray) and observation.dtype == np.float32
         env.step(None if termination or truncation else env.action_space(agent).sample(info["action_mask"]))
+
+
+def test_an_amount_without_a_grid_is_a_box_and_passes_the_api_test():
+    scenario = load_scenario("scenarios/public_goods_simultaneous.yaml", [("world.step", None), ("world.rounds", 5)])[0]
+    env = agora_env(scenario, learners=["cc1"])
+    space = env.action_space("cc1")
+    assert space.shape == (1,) and space.low[0] == 0 and space.high[0] == 10
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        api_test(env, num_cycles=20)
+    env.reset(seed=1)
+    for agent in env.agent_iter():
+        _, _, termination, truncation, _ = env.last()
+        env.step(None if termination or truncation else np.array([3.25], dtype=np.float32))
+    assert env.metrics()["measures"]["mean_contribution_by_agent"]["cc1"] == pytest.approx(0.325)
