@@ -175,8 +175,7 @@ class AgoraAECEnv(AECEnv):
             return
         self._cumulative_rewards[agent] = 0.0
         self._clear_rewards()
-        observation, model = self.requests[agent]
-        error = None
+        _, model = self.requests[agent]
         try:
             raw = action_spaces.decode(self.codecs[agent], model, action)
         except Exception as exc:  # e.g. an unparsable JSON text or a wrong Dict entry: a fallback like any invalid action

@@ -209,3 +209,34 @@ def test_an_amount_without_a_grid_is_a_box_and_passes_the_api_test():
         _, _, termination, truncation, _ = env.last()
         env.step(None if termination or truncation else np.array([3.25], dtype=np.float32))
     assert env.metrics()["measures"]["mean_contribution_by_agent"]["cc1"] == pytest.approx(0.325)
+
+
+def test_a_learner_trains_against_an_llm_seat(tmp_path):
+    """bob is an LLM behind an OpenAI-compatible stub on 127.0.0.1; only bob's decisions reach it."""
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "llm"))
+    from stub_server import StubServer
+
+    from simulator.scenario import load_scenario_text
+
+    with StubServer() as server:
+        text = yaml.safe_dump({
+            "world": {"type": "matrix_game", "game": "prisoners_dilemma", "players": ["alice", "bob"], "rounds": 6},
+            "agents": {"alice": "tit_for_tat", "bob": "llm"},
+            "llm": {"base_url": server.base_url, "model": "stub", "cache": "off"},
+        })
+        env = agora_env(load_scenario_text(text), learners=["alice"])
+        requests_before = len(server.requests)  # building the env probes the world, not the model
+        env.reset(seed=1)
+        for agent in env.agent_iter():
+            _, _, termination, truncation, _ = env.last()
+            env.step(None if termination or truncation else 1)  # alice always defects
+        measures = env.metrics()["measures"]
+    assert len(server.requests) - requests_before == 6
+    assert measures["action_frequencies"]["alice"] == {"cooperate": 0.0, "defect": 1.0}
+    assert sum(measures["action_frequencies"]["bob"].values()) == pytest.approx(1.0)
+    assert env.sim.counters["decisions"] == 12
