@@ -369,6 +369,36 @@ class _Vertices:
     degenerate: bool
 
 
+# A k x k system is trusted in floating point when its condition number is below _COND_FLOAT
+# (then the solution has about 16 - log10(cond) correct digits, >= 4 here); between that and
+# _COND_EXACT it is solved again in exact rational arithmetic; beyond, it is singular to working
+# precision (rescaling the payoffs to [1, 2] already rounds at 1e-16, so an exactly singular
+# system shows a condition number near 1e16 and exact arithmetic on the rounded entries would
+# wrongly call it regular). A determinant is no such test: it scales as the k-th power of the entries
+# (von Stengel's 6x6 game with 75 equilibria has a vertex whose system has determinant 4.3e-15
+# after rescaling to [1, 2] but condition number 2.3e7).
+_COND_FLOAT = 1e12
+_COND_EXACT = 1e14
+
+
+def _well_posed(systems: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which of the stacked systems ``systems[t] z = 1`` are nonsingular, and their solutions.
+
+    Well-conditioned systems keep their float solution; ill-conditioned ones are solved with
+    ``fractions.Fraction`` (floats are exact binary rationals, so this decides singularity exactly).
+    """
+    cond = np.linalg.cond(systems)
+    ok = cond < _COND_FLOAT
+    z = z.copy()
+    for t in np.flatnonzero(~ok & (cond < _COND_EXACT)):
+        k = systems.shape[1]
+        exact = _solve_rational([[Fraction(float(v)) for v in row] for row in systems[t]], [Fraction(1)] * k)
+        if exact is not None:
+            ok[t] = True
+            z[t] = [float(v) for v in exact]
+    return ok, z
+
+
 def _vertices(M: np.ndarray, tol: float, full_labels: bool) -> _Vertices:
     """Enumerate the vertices of the best-response polytope ``{z >= 0: M z <= 1}``.
 
@@ -376,7 +406,9 @@ def _vertices(M: np.ndarray, tol: float, full_labels: bool) -> _Vertices:
     ``M[I, J] z_J = 1``; it is feasible iff ``z_J >= 0`` and ``M[:, J] z_J <= 1``.
     All support pairs of one size ``k`` are solved in one batched
     ``np.linalg.solve`` (stacked ``k x k`` systems); singular systems are
-    skipped (every vertex has a nonsingular defining system). A feasible point
+    skipped (every vertex has a nonsingular defining system). Singularity is
+    judged by the condition number, and borderline systems are solved again in
+    exact rational arithmetic (:func:`_well_posed`), never by a determinant threshold. A feasible point
     with a zero in its support or more than ``k`` tight rows has more than
     ``c`` labels: the polytope (hence the game) is degenerate (von Stengel
     2007, Def. 3.2 and Thm 3.6).
@@ -402,16 +434,16 @@ def _vertices(M: np.ndarray, tol: float, full_labels: bool) -> _Vertices:
                 try:  # fast path: no exactly singular system in the batch (generic games)
                     z = np.linalg.solve(sub, np.ones((len(idx), k, 1)))[..., 0]
                     ok = np.isfinite(z).all(axis=1)
-                except np.linalg.LinAlgError:
-                    ok = np.abs(np.linalg.det(sub)) > 1e-13
+                except np.linalg.LinAlgError:  # some system is exactly singular: solve the others
+                    ok = np.linalg.cond(sub) < _COND_EXACT
                     z = np.zeros((len(idx), k))
                     if ok.any():
                         z[ok] = np.linalg.solve(sub[ok], np.ones((int(ok.sum()), k, 1)))[..., 0]
             keep = ok & (z >= -tol).all(axis=1)
             if not keep.any():
                 continue
-            if k > 1:  # near-singular systems give meaningless solutions: drop them (few survivors to check)
-                keep[keep] = np.abs(np.linalg.det(sub[keep])) > 1e-13
+            if k > 1:  # judge the few candidates by conditioning, never by determinant size
+                keep[keep], z[keep] = _well_posed(sub[keep], z[keep])
             ri, ci, z = ri[keep], ci[keep], z[keep]
             lhs = np.einsum("nrk,nk->nr", MC[ci], z)  # (N, r) = M[:, J] z_J
             feasible = (lhs <= 1.0 + tol).all(axis=1)
