@@ -37,7 +37,6 @@ Usage::
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -133,12 +132,10 @@ class AgoraAECEnv(AECEnv):
         self.sim: SteppedSimulation | None = None
         self.agents: list[str] = []
 
-    # ------------------------------------------------------------------ spaces
-    @functools.lru_cache(maxsize=None)
+    # ------------------------------------------------------------------ spaces (the same object on every call)
     def observation_space(self, agent: str) -> spaces.Space:
         return self.observation_spaces[agent]
 
-    @functools.lru_cache(maxsize=None)
     def action_space(self, agent: str) -> spaces.Space:
         return self.action_spaces[agent]
 
