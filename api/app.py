@@ -19,22 +19,24 @@ from fastapi.openapi.utils import get_openapi
 
 from api import errors, routes
 from api.deps import require_api_key
-from api.middleware import BodyLimitMiddleware
+from api import trust
+from api.middleware import BodyLimitMiddleware, TrustedHostMiddleware
 from api.schemas import Problem
 from api.settings import Settings
 from api.solver import Solver
-from api.worker import RunPool
+from api.worker import Limits, RunPool
 from simulator.store import Store, _version
 
 log = logging.getLogger("agora.api")
 
 # Error responses every operation may give, documented with the Problem schema.
 COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": Problem, "description": "the body is not valid JSON"},
+    400: {"model": Problem, "description": "the body is not valid JSON, or the Host header is not allowed (AGORA_API_ALLOWED_HOSTS)"},
     401: {"model": Problem, "description": "AGORA_API_KEY is set and the bearer key is missing or wrong"},
     404: {"model": Problem, "description": "no such run, scenario or route"},
     413: {"model": Problem, "description": "the body is larger than AGORA_API_MAX_BODY"},
-    422: {"model": Problem, "description": "invalid request or scenario; `errors` lists field paths (and lines)"},
+    422: {"model": Problem, "description": "invalid request or scenario, or one the server's trust settings refuse; "
+                                           "`errors` lists field paths (and lines, or the setting that would allow it)"},
     500: {"model": Problem, "description": "a server fault, logged with the incident id given in `detail`"},
 }
 
@@ -48,9 +50,11 @@ def create_app(settings: Settings | None = None, *, start_pool: bool = True) -> 
             recovered = store.recover()
         if recovered:
             log.warning("marked %d run(s) of a stopped process as interrupted: %s", len(recovered), ", ".join(recovered))
-        pool = RunPool(settings.db, settings.api_workers, settings.api_max_queue, settings.api_cancel_grace)
+        pool = RunPool(settings.db, settings.api_workers, settings.api_max_queue, settings.api_cancel_grace,
+                       Limits.from_settings(settings))
         app.state.pool = pool
-        app.state.solver = Solver(settings.api_solve_timeout)
+        app.state.solver = Solver(settings.api_solve_timeout, settings.api_solve_workers, settings.api_solve_queue,
+                                  settings.api_solve_small, trust.worker_env(settings))
         if start_pool:
             pool.start()
         try:
@@ -69,6 +73,7 @@ def create_app(settings: Settings | None = None, *, start_pool: bool = True) -> 
     app.state.settings = settings
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware, max_body=settings.api_max_body)
+    app.add_middleware(TrustedHostMiddleware, allowed=settings.api_allowed_hosts)  # outermost: before anything else runs
     # The bearer check (and its security scheme in the OpenAPI document) only when a key is set.
     guarded = [Depends(require_api_key)] if settings.api_key is not None else []
     for module in routes.modules():

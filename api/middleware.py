@@ -66,3 +66,41 @@ class BodyLimitMiddleware:
             if started:
                 raise
             await self._response(scope)(scope, receive, send)
+
+
+class TrustedHostMiddleware:
+    """400 problem unless the ``Host`` header names one of ``allowed`` (``AGORA_API_ALLOWED_HOSTS``).
+
+    A web page on another site can make a browser send requests to a server on
+    the developer's loopback address under the attacker's own name (DNS
+    rebinding); such a request carries ``Host: attacker.example`` and is refused
+    here before any route runs. ``*`` allows every name.
+    """
+
+    def __init__(self, app: ASGIApp, allowed: tuple[str, ...]) -> None:
+        self.app = app
+        self.allowed = {name.lower() for name in allowed}
+
+    def _host_ok(self, scope: Scope) -> bool:
+        if "*" in self.allowed:
+            return True
+        client = scope.get("client") or ("", 0)
+        if client[0] == "testclient":  # an in-process ASGI call (Starlette's TestClient): no socket, no browser
+            return True
+        for name, value in scope.get("headers", ()):
+            if name == b"host":
+                host = value.decode("latin-1").strip().lower()
+                if host.startswith("["):  # [::1]:8000
+                    host = host[1:].split("]", 1)[0]
+                elif host.count(":") == 1:
+                    host = host.split(":", 1)[0]
+                return host in self.allowed
+        return False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or self._host_ok(scope):
+            await self.app(scope, receive, send)
+            return
+        detail = ("the Host header is not a name this server answers to; allowed: "
+                  f"{', '.join(sorted(self.allowed))} (set AGORA_API_ALLOWED_HOSTS on the server to add names)")
+        await problem_response(Request(scope), 400, "host-not-allowed", detail, title="Host not allowed")(scope, receive, send)

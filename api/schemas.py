@@ -23,6 +23,7 @@ class FieldProblem(BaseModel):
     column: int | None = None
     text: str | None = Field(None, description="the same line `agora validate` prints")
     type: str | None = None
+    setting: str | None = Field(None, description="for a refusal of the trust boundary: the server setting that would allow it")
 
 
 class Problem(BaseModel):
@@ -94,7 +95,8 @@ class Run(BaseModel):
     scenario_name: str
     world: str
     seed: int
-    status: str = Field(description="queued, running, finished, failed, interrupted, cancelled, budget_exhausted")
+    status: str = Field(description="queued, running, finished, failed, interrupted, cancelled, budget_exhausted, "
+                        "limit_exceeded (a per-run limit of the server; results so far kept)")
     progress: float = Field(description="fraction done, 0..1")
     overrides: list[list[Any]] = Field(description="[field, value] pairs applied to the scenario")
     created_at: float = Field(description="Unix time the run was submitted")

@@ -16,13 +16,17 @@ from typing import Any
 
 import yaml
 
+from api import trust
 from api.errors import ProblemException, scenario_errors
 from api.schemas import RunCreate, ScenarioInput
+from api.settings import Settings
+from api.trust import Untrusted
 from api.worker import QueueFull, RunPool
-from simulator.scenario import Problem, Scenario, ScenarioError, load_scenario_text, parse_override
+from simulator.parsing import parse_document, parse_value
+from simulator.scenario import Scenario, ScenarioError, load_scenario_text, parse_override
 from simulator.store import FINAL, Store
 
-MAX_YAML_NODES = 200_000  # after alias expansion: refuses "billion laughs" documents
+MAX_YAML_NODES = 100_000  # after alias expansion (AGORA_MAX_YAML_NODES): refuses "billion laughs" documents
 
 _local = threading.local()
 
@@ -66,56 +70,70 @@ def shipped_scenario(folder: Path, name: str) -> Path:
     raise ProblemException(404, "scenario-not-found", f"no shipped scenario {name!r}; available: {available}", title="Scenario not found")
 
 
-def check_yaml_size(text: str, source: str) -> None:
-    """Refuse YAML whose alias expansion is huge (the body limit alone cannot catch it)."""
-    try:
-        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        if "nesting depth" in str(getattr(exc, "problem", "")):  # libyaml's limit; pure-Python YAML would recurse
-            mark = exc.problem_mark
-            raise ScenarioError([Problem(source, mark.line + 1 if mark else None, mark.column + 1 if mark else None, "",
-                                         "the YAML is nested too deeply")]) from None
-        return  # load_scenario_text reports it with its line and column
-    except RecursionError:
-        raise ScenarioError([Problem(source, None, None, "", "the YAML is nested too deeply")]) from None
-    count, stack = 0, [root] if root is not None else []
-    while stack:
-        node = stack.pop()
-        count += 1
-        if count > MAX_YAML_NODES:
-            raise ScenarioError([Problem(source, None, None, "", f"the YAML expands to more than {MAX_YAML_NODES:,} nodes (aliases?)")])
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                stack.extend((key, value))
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
+def check_yaml_size(text: str, source: str, max_nodes: int = MAX_YAML_NODES) -> None:
+    """Refuse YAML whose alias expansion, nesting or node count passes the server's limit
+    (``simulator.parsing``, the CLI's parser, with ``AGORA_MAX_YAML_NODES``)."""
+    parse_document(text, source, max_nodes=max_nodes)
 
 
-def load_input(body: ScenarioInput, scenarios: Path) -> tuple[Scenario, str, list[tuple[str, Any]]]:
-    """The scenario of a request (text, object or shipped file) validated exactly as `agora run` does."""
-    overrides = [parse_override(item) for item in body.overrides]
+def untrusted_problem(exc: Untrusted) -> ProblemException:
+    count = len(exc.refusals)
+    detail = (f"the server's settings refuse {count} field{'s' if count != 1 else ''} of this scenario: "
+              + "; ".join(f"{r.path}: {r.message} (setting: {r.setting})" for r in exc.refusals[:5]))
+    return ProblemException(422, "untrusted-scenario", detail, title="Refused by the server's trust settings",
+                            errors=[r.to_dict() for r in exc.refusals])
+
+
+def parse_overrides(items: list[str], settings: Settings) -> list[tuple[str, Any]]:
+    """``key=value`` overrides under the server's size and YAML-node limits."""
+    size = trust.size_of_overrides(items)
+    if size > settings.max_overrides:
+        raise untrusted_problem(Untrusted([trust.Refusal(
+            "overrides", f"{size:,} bytes of overrides; allowed: at most {settings.max_overrides:,}", "AGORA_MAX_OVERRIDES")]))
+    overrides = []
+    for item in items:
+        key, _, raw = item.partition("=")
+        if raw.strip():
+            parse_value(raw, key.strip(), max_nodes=settings.max_yaml_nodes)
+        overrides.append(parse_override(item))
+    return overrides
+
+
+def input_text(body: ScenarioInput, scenarios: Path) -> tuple[str, str, Path | None]:
+    """The scenario text of a request, its source name, and (for a shipped file) its folder."""
     if body.file is not None:
         path = shipped_scenario(scenarios, body.file)
-        text, source = path.read_text(), path.name
-    elif isinstance(body.scenario, str):
-        text, source = body.scenario, "<scenario>"
-    else:
-        text, source = yaml.safe_dump(body.scenario, sort_keys=False, allow_unicode=True), "<scenario>"
-    check_yaml_size(text, source)
+        return path.read_text(), path.name, path.parent
+    if isinstance(body.scenario, str):
+        return body.scenario, "<scenario>", None
+    return yaml.safe_dump(body.scenario, sort_keys=False, allow_unicode=True), "<scenario>", None
+
+
+def load_input(body: ScenarioInput, settings: Settings) -> tuple[Scenario, str, list[tuple[str, Any]]]:
+    """The scenario of a request (text, object or shipped file), validated as `agora run` does and then
+    checked against the server's trust settings and limits (``api/trust.py``): an untrusted scenario."""
+    overrides = parse_overrides(body.overrides, settings)
+    text, source, folder = input_text(body, settings.scenarios)
+    check_yaml_size(text, source, settings.max_yaml_nodes)
+    scenario = load_scenario_text(text, source, overrides, trust.context(settings, folder))
     try:
-        scenario = load_scenario_text(text, source, overrides)
-    except RecursionError:
-        raise ScenarioError([Problem(source, None, None, "", "the scenario is nested too deeply")]) from None
+        trust.check(trust.scenario_data(scenario), settings)
+    except Untrusted as exc:
+        raise untrusted_problem(exc) from None
     if body.name:
         scenario.name = body.name
     return scenario, text, overrides
 
 
-def validate(body: ScenarioInput, scenarios: Path) -> dict[str, Any]:
+def validate(body: ScenarioInput, settings: Settings) -> dict[str, Any]:
     try:
-        scenario, _, _ = load_input(body, scenarios)
+        scenario, _, _ = load_input(body, settings)
     except ScenarioError as exc:
         return {"valid": False, "problems": scenario_errors(exc)}
+    except ProblemException as exc:
+        if exc.kind != "untrusted-scenario":
+            raise
+        return {"valid": False, "problems": exc.errors or []}
     return {"valid": True, "name": scenario.name, "world": scenario.world_type, "problems": []}
 
 
@@ -154,8 +172,8 @@ def run_view(run: dict[str, Any], *, with_text: bool = False) -> dict[str, Any]:
     return view
 
 
-def submit(store: Store, pool: RunPool, body: RunCreate, scenarios: Path) -> dict[str, Any]:
-    scenario, text, overrides = load_input(body, scenarios)
+def submit(store: Store, pool: RunPool, body: RunCreate, settings: Settings) -> dict[str, Any]:
+    scenario, text, overrides = load_input(body, settings)
     if pool.full():
         raise _queue_full(pool)
     seed = scenario.seed if body.seed is None else body.seed

@@ -1,21 +1,37 @@
-"""``POST /solve`` runs the code of ``agora solve`` (``simulator.solve``) in a separate process.
+"""``POST /solve`` runs the code of ``agora solve`` (``simulator.solve``) in a pool of solver processes.
 
 Equilibrium computation can take exponential time (support enumeration on a
-large game), so the solve runs in a one-process ``multiprocessing`` pool and
-is abandoned after ``timeout`` seconds: the pool is terminated (which kills
-the computation) and a fresh one is made for the next request. The server's
-own threads never run a solver.
+large game), so every solve runs in a separate process and is abandoned
+after ``timeout`` seconds *counted from when a process takes it* (time spent
+waiting for a free process does not count): that process is killed and a
+fresh one started. The server's own threads never run a solver.
+
+Two lanes, so that a trivial game is never stuck behind hard ones: games with
+at most ``small`` action profiles go to a process of their own; all others
+share ``workers`` processes. A lane whose processes are busy and whose
+``queue`` waiting places are taken answers ``SolverBusy`` (the route's 503
+with ``Retry-After``). Processes die with the server (``PR_SET_PDEATHSIG``).
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import threading
+from multiprocessing.connection import Connection
 from typing import Any
 
 
 class SolveTimeout(Exception):
     pass
+
+
+class SolverBusy(Exception):
+    """Every solver process of the lane is busy and its waiting places are taken."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def solve_text(text: str, source: str, method: str, lam: float) -> dict[str, Any]:
@@ -36,34 +52,150 @@ def solve_text(text: str, source: str, method: str, lam: float) -> dict[str, Any
     }
 
 
-class Solver:
-    """A lazily started one-process pool with a per-call timeout."""
+def _solver_main(conn: Connection, parent_pid: int, env: dict[str, str] | None) -> None:
+    from api.worker import die_with_parent
 
-    def __init__(self, timeout: float) -> None:
-        self.timeout = timeout
-        self._lock = threading.Lock()
-        self._pool: Any = None
+    die_with_parent(parent_pid)
+    if env is not None:
+        os.environ.clear()
+        os.environ.update(env)
+    import simulator.solve  # noqa: F401  (import once, before the first job's clock starts)
 
-    def _get_pool(self) -> Any:
-        with self._lock:
-            if self._pool is None:
-                self._pool = mp.get_context("spawn").Pool(1)
-            return self._pool
-
-    def solve(self, text: str, source: str, method: str, lam: float) -> dict[str, Any]:
-        pool = self._get_pool()
-        pending = pool.apply_async(solve_text, (text, source, method, lam))
+    conn.send(("ready",))
+    while True:
         try:
-            return pending.get(self.timeout)
-        except mp.TimeoutError:
-            with self._lock:
-                if self._pool is pool:
-                    self._pool = None
-            pool.terminate()
-            raise SolveTimeout(f"the game was not solved within {self.timeout:g} s (AGORA_API_SOLVE_TIMEOUT)") from None
+            text, source, method, lam = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            reply = ("ok", solve_text(text, source, method, lam))
+        except (ValueError, RuntimeError) as exc:
+            reply = ("error", type(exc).__name__, str(exc))
+        except Exception as exc:  # noqa: BLE001  (reported, the route answers a 500 with an incident id)
+            reply = ("fault", type(exc).__name__, str(exc))
+        conn.send(reply)
+
+
+class _Process:
+    def __init__(self, ctx: Any, env: dict[str, str] | None) -> None:
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(target=_solver_main, args=(child, os.getpid(), env), name="agora-solver", daemon=True)
+        self.process.start()
+        child.close()
+        self.ready = False
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        if not self.ready and self.conn.poll(timeout):
+            self.conn.recv()
+            self.ready = True
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+
+class _Lane:
+    """``workers`` solver processes (started lazily) and at most ``queue`` callers waiting for one."""
+
+    def __init__(self, name: str, workers: int, queue: int, ctx: Any, env: dict[str, str] | None) -> None:
+        self.name, self.workers, self.queue, self.ctx, self.env = name, workers, queue, ctx, env
+        self.idle: list[_Process] = []
+        self.started = 0
+        self.waiting = 0
+        self.cond = threading.Condition()
+        self.closed = False
+
+    def acquire(self, wait: float) -> _Process:
+        with self.cond:
+            if self.idle:
+                return self.idle.pop()
+            if self.started < self.workers:
+                self.started += 1
+                make = True
+            elif self.waiting >= self.queue:
+                raise SolverBusy(f"all {self.workers} {self.name} solver process(es) are busy and {self.waiting} solve(s) "
+                                 "are waiting (AGORA_API_SOLVE_WORKERS, AGORA_API_SOLVE_QUEUE); retry later", retry_after=5)
+            else:
+                make = False
+                self.waiting += 1
+                try:
+                    if not self.cond.wait_for(lambda: self.idle or self.closed, timeout=wait) or self.closed:
+                        raise SolverBusy(f"no {self.name} solver process became free within {wait:g} s; retry later", retry_after=5)
+                    return self.idle.pop()
+                finally:
+                    self.waiting -= 1
+        if make:
+            try:
+                return _Process(self.ctx, self.env)
+            except Exception:
+                with self.cond:
+                    self.started -= 1
+                raise
+        raise AssertionError("unreachable")
+
+    def release(self, process: _Process | None) -> None:
+        """Give back a process (None: it was killed; a fresh one is started on demand)."""
+        with self.cond:
+            if process is None or self.closed:
+                self.started -= 1
+                if process is not None:
+                    process.kill()
+            else:
+                self.idle.append(process)
+            self.cond.notify()
 
     def close(self) -> None:
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.terminate()
+        with self.cond:
+            self.closed = True
+            idle, self.idle = self.idle, []
+            self.cond.notify_all()
+        for process in idle:
+            process.kill()
+
+
+class Solver:
+    """The solver pool with its two lanes and a per-job timeout."""
+
+    def __init__(self, timeout: float, workers: int = 2, queue: int = 2, small: int = 64,
+                 env: dict[str, str] | None = None) -> None:
+        self.timeout, self.small = timeout, small
+        ctx = mp.get_context("spawn")
+        self._lanes = {"small": _Lane("small-game", 1, max(queue, 4), ctx, env), "general": _Lane("general", workers, queue, ctx, env)}
+
+    def solve(self, text: str, source: str, method: str, lam: float, profiles: int | None = None) -> dict[str, Any]:
+        lane = self._lanes["small" if profiles is not None and profiles <= self.small else "general"]
+        process = lane.acquire(wait=self.timeout * 2)
+        try:
+            process.wait_ready()
+            process.conn.send((text, source, method, lam))
+            if not process.conn.poll(self.timeout):  # the clock starts when the process has the job
+                lane.release(None)
+                process.kill()
+                process = None
+                raise SolveTimeout(f"the game was not solved within {self.timeout:g} s (AGORA_API_SOLVE_TIMEOUT)")
+            reply = process.conn.recv()
+        except (EOFError, OSError, BrokenPipeError):
+            if process is not None:
+                process.kill()
+                lane.release(None)
+            raise RuntimeError("the solver process died while solving this game") from None
+        except BaseException:
+            if process is not None:
+                lane.release(process)
+            raise
+        lane.release(process)
+        if reply[0] == "ok":
+            return reply[1]
+        if reply[0] == "error":
+            raise ValueError(reply[2])
+        raise SolverFault(f"{reply[1]}: {reply[2]}")
+
+    def close(self) -> None:
+        for lane in self._lanes.values():
+            lane.close()
+
+
+class SolverFault(Exception):
+    """The solver failed unexpectedly (the route answers 500 with an incident id)."""

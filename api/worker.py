@@ -1,17 +1,31 @@
-"""The run pool: a fixed number of worker processes fed from a FIFO queue.
+"""The run pool: a fixed number of worker processes fed from one FIFO queue.
 
 The API creates a run row with status ``queued`` and hands its id to
-``RunPool.submit``; a dispatcher thread gives queued ids to idle workers, one
-run per worker at a time, and each worker executes it with
-``simulator.run.stored_run`` — the same code path as ``agora run`` — which
-writes progress, events and metrics to the shared SQLite store.
+``RunPool.submit``; a dispatcher thread gives queued jobs to idle workers, one
+at a time per worker, and each worker executes a run with
+``simulator.run.stored_run`` -- the same code path as ``agora run`` -- which
+writes progress, events and metrics to the shared SQLite store. Sweep cells
+go through the same queue and workers (``SweepExecutor``, a
+``concurrent.futures.Executor`` for ``simulator.sweep.execute_sweep``), so runs
+and sweeps share one worker budget (``AGORA_API_WORKERS``).
 
 Processes, not threads: a CPU-bound run never blocks the API. Workers are
-started with the ``spawn`` method (forking a threaded server is unsafe) and
-ask the kernel to kill them when the server dies (``PR_SET_PDEATHSIG``), so
-after a ``kill -9`` of the server no orphan keeps writing; the runs they held
-are then ``running`` rows with a dead pid, which ``Store.recover`` marks
-``interrupted`` when the server (or the CLI) next opens the store.
+started with the ``spawn`` method (forking a threaded server is unsafe), ask
+the kernel to kill them when the server dies (``PR_SET_PDEATHSIG``), and
+replace their environment with the scrubbed one of ``api.trust.worker_env``
+before they run anything. After a ``kill -9`` of the server no orphan keeps
+writing; the runs they held are then ``running`` rows with a dead pid, which
+``Store.recover`` marks ``interrupted`` when the server (or the CLI) next
+opens the store.
+
+Limits (``Limits``, from ``api/settings.py``): the worker's progress callback
+ends a run that passes ``AGORA_RUN_MAX_SECONDS`` or ``AGORA_RUN_MAX_EVENTS``
+with ``RunStopped("limit_exceeded")``, so its metrics and events so far are
+stored; the dispatcher polls each busy worker's resident memory and kills a
+worker above ``AGORA_RUN_MAX_MEMORY`` (or one that has not stopped
+``cancel_grace`` seconds after its time limit), marking the run
+``limit_exceeded`` with the events flushed so far. An address-space limit
+(``RLIMIT_AS``) is a backstop against an allocation faster than the polling.
 
 Cancelling: a queued run is dropped from the queue and marked ``cancelled``.
 A running run's worker gets a ``cancel`` message on its pipe; the worker polls
@@ -30,24 +44,74 @@ import os
 import signal
 import threading
 import time
+import uuid
 from collections import deque
-from dataclasses import dataclass
+from concurrent.futures import CancelledError, Executor, Future
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 log = logging.getLogger("agora.api.worker")
 WORKER_NICENESS = 5
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 class QueueFull(Exception):
     """The run queue holds ``max_queue`` runs already."""
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What a worker enforces on every run and sweep cell (``api/settings.py`` names them)."""
+
+    max_seconds: float = 300.0
+    max_events: int = 2_000_000
+    max_memory_mib: int = 1024
+    env: dict[str, str] | None = None       # the scrubbed environment (None: keep the server's, for in-process tests)
+    context: dict[str, Any] | None = None   # validation context of untrusted scenarios
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> "Limits":
+        from api import trust
+
+        return cls(settings.run_max_seconds, settings.run_max_events, settings.run_max_memory, trust.worker_env(settings),
+                   trust.context(settings))
+
+
+class LimitExceeded(Exception):
+    pass
+
+
+def _limiter(limits: Limits | None, started: float) -> Callable[[float, int], None]:
+    """A progress check that stops a run past its time or event cap (``RunStopped`` keeps its results)."""
+    from simulator.run import RunStopped
+
+    def check(fraction: float, events: int) -> None:
+        if limits is None or fraction >= 1.0:
+            return
+        if time.monotonic() - started > limits.max_seconds:
+            raise RunStopped("limit_exceeded", f"ran longer than {limits.max_seconds:g} s (AGORA_RUN_MAX_SECONDS)")
+        if events > limits.max_events:
+            raise RunStopped("limit_exceeded", f"logged more than {limits.max_events:,} events (AGORA_RUN_MAX_EVENTS)")
+
+    return check
+
+
+def prepare_untrusted(limits: Limits | None, scenario: Any) -> None:
+    """Point packaged prompt names at the package's files. (The trust check itself ran when the run or sweep
+    was submitted or resumed, on the same text and overrides the worker validates here.)"""
+    if limits is None:
+        return
+    from api import trust
+
+    trust.resolve_prompts(scenario)
+
+
 # --------------------------------------------------------------------------- worker process side
 
 
-def _die_with_parent(parent_pid: int) -> None:
+def die_with_parent(parent_pid: int) -> None:
     """Have the kernel SIGKILL this process when its parent dies (Linux), and check it has not already."""
     try:
         import ctypes
@@ -61,12 +125,32 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def execute_run(store: Any, run_id: str, conn: Connection | None = None, parent_pid: int | None = None) -> str:
+def _confine(limits: Limits | None) -> None:
+    """Scrub the environment and cap the address space (a backstop to the dispatcher's memory polling)."""
+    if limits is None:
+        return
+    if limits.env is not None:
+        os.environ.clear()
+        os.environ.update(limits.env)
+    try:
+        import resource
+
+        with open("/proc/self/statm") as f:
+            baseline = int(f.read().split()[0]) * PAGE
+        cap = baseline + 2 * limits.max_memory_mib * (1 << 20)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    except (OSError, ValueError, ImportError):
+        pass
+
+
+def execute_run(store: Any, run_id: str, conn: Connection | None = None, parent_pid: int | None = None,
+                limits: Limits | None = None) -> str:
     """Execute one queued run from the store with ``stored_run``; returns its final status.
 
     ``conn`` is polled for a ``("cancel", run_id)`` message from the progress
-    callback. Anything that goes wrong is recorded on the run row by
-    ``stored_run`` (or here, for a scenario that no longer validates).
+    callback, which also enforces ``limits``. Anything that goes wrong is
+    recorded on the run row by ``stored_run`` (or here, for a scenario that
+    no longer validates or passes the trust check).
     """
     from simulator.run import RunStopped, stored_run
     from simulator.scenario import ScenarioError, load_scenario_text
@@ -76,7 +160,8 @@ def execute_run(store: Any, run_id: str, conn: Connection | None = None, parent_
         return row["status"]  # cancelled (or taken) while it waited
     overrides = [tuple(item) for item in row["overrides"]]
     try:
-        scenario = load_scenario_text(row["scenario_text"], "<scenario>", overrides)
+        scenario = load_scenario_text(row["scenario_text"], "<scenario>", overrides, limits.context if limits else None)
+        prepare_untrusted(limits, scenario)
     except ScenarioError as exc:
         store.fail_run(run_id, "failed", f"invalid scenario: {exc}")
         return "failed"
@@ -86,6 +171,7 @@ def execute_run(store: Any, run_id: str, conn: Connection | None = None, parent_
         if kind == "cancel" and target == run_id:
             store.fail_run(run_id, "cancelled", "cancelled before it started")
             return "cancelled"
+    limit = _limiter(limits, time.monotonic())
 
     def progress(fraction: float, events: int) -> None:
         nonlocal stopping, raised
@@ -102,16 +188,35 @@ def execute_run(store: Any, run_id: str, conn: Connection | None = None, parent_
         if stopping and fraction < 1.0:
             raised = True
             raise RunStopped("cancelled", "cancelled by DELETE /runs/{id}")
+        try:
+            limit(fraction, events)
+        except RunStopped:
+            raised = True
+            raise
 
     try:
         stored_run(scenario, row["scenario_text"], store, seed=row["seed"], overrides=overrides, progress=progress, run_id=run_id)
+    except MemoryError:  # the address-space backstop: stored_run marked it failed; say which limit
+        store.db.execute("UPDATE runs SET status='limit_exceeded', error=? WHERE id=? AND status='failed'",
+                         (f"used more than its memory (AGORA_RUN_MAX_MEMORY={limits.max_memory_mib if limits else '?'} MiB)", run_id))
     except Exception as exc:  # stored_run has marked the row failed with the reason
         log.warning("run %s failed: %s: %s", run_id, type(exc).__name__, exc)
     return store.get_run(run_id)["status"]
 
 
-def _worker_main(db_path: str, conn: Connection, parent_pid: int) -> None:
-    _die_with_parent(parent_pid)
+def _call(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any], limits: Limits | None) -> Any:
+    """A sweep cell (``simulator.sweep.run_cell``) under the worker's trust check and limits."""
+    from functools import partial
+
+    if limits is not None:
+        kwargs = {**kwargs, "context": limits.context, "prepare": partial(prepare_untrusted, limits),
+                  "progress": _limiter(limits, time.monotonic())}
+    return fn(*args, **kwargs)
+
+
+def _worker_main(db_path: str, conn: Connection, parent_pid: int, limits: Limits | None = None) -> None:
+    die_with_parent(parent_pid)
+    _confine(limits)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which stops the pool
     try:
         os.nice(WORKER_NICENESS)  # CPU-bound runs yield to the server, which stays responsive
@@ -128,11 +233,22 @@ def _worker_main(db_path: str, conn: Connection, parent_pid: int) -> None:
             return
         if message[0] == "stop":
             return
+        if message[0] == "call":
+            _, job_id, fn, args, kwargs = message
+            try:
+                reply = ("result", job_id, True, _call(fn, args, kwargs, limits))
+            except BaseException as exc:  # noqa: BLE001  (reported to the caller's future)
+                reply = ("result", job_id, False, f"{type(exc).__name__}: {exc}")
+            try:
+                conn.send(reply)
+            except (BrokenPipeError, OSError):
+                return
+            continue
         if message[0] != "run":
             continue  # a cancel for a run that already ended
         run_id = message[1]
         try:
-            status = execute_run(store, run_id, conn, parent_pid)
+            status = execute_run(store, run_id, conn, parent_pid, limits)
         except Exception as exc:  # e.g. the store stayed locked: record it, keep the worker
             log.exception("run %s could not be executed", run_id)
             try:
@@ -150,25 +266,51 @@ def _worker_main(db_path: str, conn: Connection, parent_pid: int) -> None:
 
 
 @dataclass
+class _Job:
+    """A queued run (``future`` None) or a call (a sweep cell, answered through ``future``)."""
+
+    id: str
+    future: Future | None = None
+    call: tuple | None = None   # (fn, args, kwargs)
+    tag: str | None = None      # the sweep it belongs to
+    cap: int | None = None      # at most this many of the tag's jobs at once
+
+
+@dataclass
 class _Worker:
     process: Any
     conn: Connection
-    run_id: str | None = None
+    job: _Job | None = None
+    started: float | None = None
     cancel_deadline: float | None = None
     ready: bool = False
 
+    @property
+    def run_id(self) -> str | None:
+        return self.job.id if self.job is not None and self.job.future is None else None
+
+
+def _rss(pid: int | None) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
+
 
 class RunPool:
-    """``workers`` processes executing queued runs, at most ``max_queue`` waiting."""
+    """``workers`` processes executing queued runs and sweep cells, at most ``max_queue`` runs waiting."""
 
-    def __init__(self, db_path: str | Path, workers: int = 2, max_queue: int = 10_000, cancel_grace: float = 5.0) -> None:
+    def __init__(self, db_path: str | Path, workers: int = 2, max_queue: int = 10_000, cancel_grace: float = 5.0,
+                 limits: Limits | None = None) -> None:
         self.db_path = str(db_path)
         self.size = workers
         self.max_queue = max_queue
         self.cancel_grace = cancel_grace
+        self.limits = limits
         self._ctx = mp.get_context("spawn")
         self._lock = threading.Lock()
-        self._queue: deque[str] = deque()
+        self._queue: deque[_Job] = deque()
         self._workers: list[_Worker] = []
         self._wake_r, self._wake_w = self._ctx.Pipe(duplex=False)
         self._stop = threading.Event()
@@ -184,19 +326,34 @@ class RunPool:
         with self._lock:
             if len(self._queue) >= self.max_queue:
                 raise QueueFull(f"{len(self._queue)} runs are already queued (AGORA_API_MAX_QUEUE={self.max_queue})")
-            self._queue.append(run_id)
+            self._queue.append(_Job(run_id))
         self._wake()
 
-    def full(self) -> bool:
+    def submit_call(self, fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any], tag: str | None = None,
+                    cap: int | None = None) -> Future:
+        """Queue ``fn(*args, **kwargs)`` for a worker (behind the runs queued before it); its result comes in the future."""
+        future: Future = Future()
         with self._lock:
-            return len(self._queue) >= self.max_queue
+            if self._stop.is_set():
+                raise QueueFull("the server is stopping")
+            self._queue.append(_Job(uuid.uuid4().hex, future, (fn, args, kwargs), tag, cap))
+        self._wake()
+        return future
+
+    def room(self) -> int:
+        with self._lock:
+            return self.max_queue - len(self._queue)
+
+    def full(self) -> bool:
+        return self.room() <= 0
 
     def cancel(self, run_id: str) -> str | None:
         """``"dequeued"`` (was waiting; the caller marks it cancelled), ``"signalled"`` (running), or None (not ours)."""
         with self._lock:
-            if run_id in self._queue:
-                self._queue.remove(run_id)
-                return "dequeued"
+            for job in self._queue:
+                if job.future is None and job.id == run_id:
+                    self._queue.remove(job)
+                    return "dequeued"
             for worker in self._workers:
                 if worker.run_id == run_id:
                     if worker.cancel_deadline is None:
@@ -209,9 +366,23 @@ class RunPool:
                     return "signalled"
         return None
 
+    def cancel_tag(self, tag: str) -> int:
+        """Cancel every queued and running call of a sweep; returns how many."""
+        with self._lock:
+            queued = [job for job in self._queue if job.tag == tag]
+            for job in queued:
+                self._queue.remove(job)
+            running = [w for w in self._workers if w.job is not None and w.job.tag == tag]
+            for worker in running:
+                worker.cancel_deadline = time.monotonic()  # the dispatcher kills it at once
+        for job in queued:
+            job.future.cancel()
+        self._wake()
+        return len(queued) + len(running)
+
     def counts(self) -> tuple[int, int]:
         with self._lock:
-            return len(self._queue), sum(1 for w in self._workers if w.run_id is not None)
+            return len(self._queue), sum(1 for w in self._workers if w.job is not None)
 
     def worker_pids(self) -> list[int]:
         with self._lock:
@@ -234,7 +405,7 @@ class RunPool:
     def _spawn(self) -> _Worker:
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(
-            target=_worker_main, args=(self.db_path, child_conn, os.getpid()), name="agora-run-worker", daemon=True
+            target=_worker_main, args=(self.db_path, child_conn, os.getpid(), self.limits), name="agora-run-worker", daemon=True
         )
         process.start()  # from this long-lived thread: PDEATHSIG is tied to the thread that forked
         child_conn.close()
@@ -256,25 +427,43 @@ class RunPool:
                             self._wake_r.recv_bytes()
                     else:
                         self._on_message(conn)
-                self._enforce_cancel_deadlines()
+                self._enforce_deadlines()
         except Exception:  # the dispatcher must never die silently
             log.exception("run pool dispatcher failed")
         finally:
             self._shutdown()
+
+    def _next_job(self) -> _Job | None:
+        """The first queued job whose sweep is below its own worker cap (runs have none)."""
+        busy: dict[str, int] = {}
+        for worker in self._workers:
+            if worker.job is not None and worker.job.tag is not None:
+                busy[worker.job.tag] = busy.get(worker.job.tag, 0) + 1
+        for job in self._queue:
+            if job.tag is None or job.cap is None or busy.get(job.tag, 0) < job.cap:
+                self._queue.remove(job)
+                return job
+        return None
 
     def _dispatch(self) -> None:
         with self._lock:
             for worker in self._workers:
                 if not self._queue:
                     return
-                if worker.ready and worker.run_id is None:
-                    run_id = self._queue.popleft()
-                    try:
-                        worker.conn.send(("run", run_id))
-                    except (BrokenPipeError, OSError):
-                        self._queue.appendleft(run_id)
-                        continue
-                    worker.run_id, worker.cancel_deadline = run_id, None
+                if not (worker.ready and worker.job is None):
+                    continue
+                job = self._next_job()
+                if job is None:
+                    return
+                if job.future is not None and not job.future.set_running_or_notify_cancel():
+                    continue  # cancelled while it waited
+                message = ("run", job.id) if job.future is None else ("call", job.id, *job.call)
+                try:
+                    worker.conn.send(message)
+                except (BrokenPipeError, OSError):
+                    self._queue.appendleft(job)
+                    continue
+                worker.job, worker.started, worker.cancel_deadline = job, time.monotonic(), None
 
     def _on_message(self, conn: Connection) -> None:
         worker = next((w for w in self._workers if w.conn is conn), None)
@@ -285,32 +474,60 @@ class RunPool:
         except (EOFError, OSError):
             self._replace(worker, f"the worker process died (exit code {worker.process.exitcode})")
             return
+        except Exception as exc:  # a result that cannot be unpickled
+            message = ("result", worker.job.id if worker.job else None, False, f"{type(exc).__name__}: {exc}")
         with self._lock:
             if message[0] == "ready":
                 worker.ready = True
             elif message[0] == "done" and message[1] == worker.run_id:
-                worker.run_id, worker.cancel_deadline = None, None
+                worker.job, worker.cancel_deadline = None, None
+            elif message[0] == "result" and worker.job is not None and message[1] == worker.job.id:
+                future, worker.job, worker.cancel_deadline = worker.job.future, None, None
+                _, _, ok, value = message
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_result({"status": "failed", "error": value})
 
-    def _enforce_cancel_deadlines(self) -> None:
+    def _enforce_deadlines(self) -> None:
+        """Kill workers past a cancel's grace, past their run's time limit (plus grace), or above the memory cap."""
         now = time.monotonic()
         for worker in list(self._workers):
-            if worker.run_id is not None and worker.cancel_deadline is not None and now > worker.cancel_deadline:
-                log.warning("run %s did not stop within %.1fs of its cancel; killing its worker", worker.run_id, self.cancel_grace)
-                self._replace(worker, f"cancelled: the run did not stop within {self.cancel_grace:g}s, so its worker was killed", status="cancelled")
+            if worker.job is None:
+                continue
+            if worker.cancel_deadline is not None and now > worker.cancel_deadline:
+                if worker.run_id is not None:
+                    log.warning("run %s did not stop within %.1fs of its cancel; killing its worker", worker.run_id, self.cancel_grace)
+                self._replace(worker, f"cancelled: the run did not stop within {self.cancel_grace:g}s, so its worker was killed",
+                              status="cancelled")
+            elif self.limits is not None and worker.started is not None and now - worker.started > self.limits.max_seconds + self.cancel_grace:
+                self._replace(worker, f"ran longer than {self.limits.max_seconds:g} s (AGORA_RUN_MAX_SECONDS) and did not stop; "
+                              "its worker was killed", status="limit_exceeded")
+            elif self.limits is not None and _rss(worker.process.pid) > self.limits.max_memory_mib * (1 << 20):
+                self._replace(worker, f"used more than {self.limits.max_memory_mib:,} MiB of memory (AGORA_RUN_MAX_MEMORY); "
+                              "its worker was killed", status="limit_exceeded")
 
     def _replace(self, worker: _Worker, reason: str, status: str = "failed") -> None:
-        """Kill a worker, record its run, and start a fresh worker in its place."""
+        """Kill a worker, record its run (or answer its call), and start a fresh worker in its place."""
         if worker.process.is_alive():
             worker.process.kill()
         worker.process.join(5)
         worker.conn.close()
-        if worker.run_id is not None:
-            if worker.cancel_deadline is not None:
+        job = worker.job
+        if job is not None and job.future is None:
+            if worker.cancel_deadline is not None and status != "limit_exceeded":
                 status = "cancelled"
-            self._store.fail_run(worker.run_id, status, reason)
+            self._store.fail_run(job.id, status, reason)
+        elif job is not None and not job.future.done():
+            if status == "cancelled":
+                job.future.set_exception(CancelledError(reason))
+            elif status == "limit_exceeded":
+                job.future.set_result({"status": "limit_exceeded", "metrics": {}, "summary": {"reason": reason}})
+            else:
+                job.future.set_result({"status": "failed", "error": reason})
         with self._lock:
             index = self._workers.index(worker)
-            self._workers[index] = self._spawn() if not self._stop.is_set() else worker
+            self._workers[index] = self._spawn() if not self._stop.is_set() else _Worker(worker.process, worker.conn)
 
     def _shutdown(self) -> None:
         with self._lock:
@@ -323,6 +540,22 @@ class RunPool:
             worker.process.join(5)
             if worker.run_id is not None:
                 self._store.fail_run(worker.run_id, "interrupted", "the server stopped while the run was executing")
-        for run_id in queued:
-            self._store.fail_run(run_id, "interrupted", "the server stopped before the run started")
+            elif worker.job is not None and not worker.job.future.done():
+                worker.job.future.set_exception(RuntimeError("the server stopped while the cell was executing"))
+        for job in queued:
+            if job.future is None:
+                self._store.fail_run(job.id, "interrupted", "the server stopped before the run started")
+            elif job.future.cancel() is False and not job.future.done():
+                job.future.set_exception(RuntimeError("the server stopped before the cell started"))
         self._store.close()
+
+
+class SweepExecutor(Executor):
+    """``execute_sweep``'s executor on the server's ``RunPool``: cells queue behind runs, share its workers,
+    its limits and its trust check, and at most ``cap`` cells of this sweep run at once."""
+
+    def __init__(self, pool: RunPool, sweep_id: str, cap: int | None = None) -> None:
+        self.pool, self.sweep_id, self.cap = pool, sweep_id, cap
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        return self.pool.submit_call(fn, args, kwargs, tag=self.sweep_id, cap=self.cap)

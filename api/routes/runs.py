@@ -33,7 +33,7 @@ _plot_lock = threading.Lock()  # matplotlib's state is not thread-safe
 def submit_run(body: RunCreate, response: Response, store: StoreDep, pool: PoolDep, settings: SettingsDep) -> dict:
     """Validate the scenario (422 with field paths and line numbers if it is wrong), store the run as
     ``queued`` and queue it for a worker. Follow ``Location`` or ``GET /runs/{id}/stream``."""
-    run = services.submit(store, pool, body, settings.scenarios)
+    run = services.submit(store, pool, body, settings)
     response.headers["Location"] = f"/runs/{run['id']}"
     return run
 

@@ -26,4 +26,4 @@ def get_scenario(name: Annotated[str, Path(pattern=SCENARIO_FILE)], settings: Se
 @router.post("/validate", response_model=ValidationResult, summary="Check a scenario as `agora validate` does")
 def validate_scenario(body: ScenarioInput, settings: SettingsDep) -> dict:
     """200 either way; ``valid`` is false and ``problems`` lists file, line, column and field of each problem."""
-    return services.validate(body, settings.scenarios)
+    return services.validate(body, settings)

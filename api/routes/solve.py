@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -10,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from api import services
 from api.deps import SettingsDep
 from api.errors import ProblemException, scenario_errors
-from api.schemas import SCENARIO_FILE
-from api.solver import SolveTimeout
+from api.schemas import SCENARIO_FILE, Problem
+from api.solver import SolverBusy, SolveTimeout
 from simulator.scenario import ScenarioError
 from simulator.solve import METHODS, load_game_text
 
@@ -60,22 +61,35 @@ def _game_text(body: SolveRequest, settings: Any) -> tuple[str, str]:
     return json.dumps(body.game), "<game>"
 
 
-@router.post("/solve", response_model=SolveResult, summary="Equilibria and welfare of a game (as `agora solve`)")
+@router.post(
+    "/solve", response_model=SolveResult, summary="Equilibria and welfare of a game (as `agora solve`)",
+    responses={503: {"model": Problem, "description": "every solver process is busy (AGORA_API_SOLVE_WORKERS); retry after Retry-After seconds"}},
+)
 def solve(body: SolveRequest, request: Request, settings: SettingsDep) -> dict:
     """422 with file/line/field problems for a bad game, or when the method does not fit the game or
-    the computation takes longer than ``AGORA_API_SOLVE_TIMEOUT`` seconds."""
+    the computation takes longer than ``AGORA_API_SOLVE_TIMEOUT`` seconds (counted from when a solver
+    process takes the job); 503 with ``Retry-After`` when every solver process is busy."""
     text, source = _game_text(body, settings)
     try:
-        services.check_yaml_size(text, source)
-        load_game_text(text, source)  # quick check here: line/field problems without a round trip
+        services.check_yaml_size(text, source, settings.max_yaml_nodes)
+        game = load_game_text(text, source)  # quick check here: line/field problems without a round trip
     except ScenarioError as exc:
         raise ProblemException(422, "invalid-game", "the game has problems: " + "; ".join(str(p) for p in exc.problems[:5]),
                                title="Invalid game", errors=scenario_errors(exc)) from None
-    except RecursionError:
-        raise ProblemException(422, "invalid-game", "the game is nested too deeply", title="Invalid game") from None
+    except (RecursionError, ValueError) as exc:
+        message = "the game is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ProblemException(422, "invalid-game", message, title="Invalid game") from None
+    actions = getattr(game, "actions", None) or []
+    profiles = math.prod(len(a) for a in actions) if actions else None
+    if profiles is not None and profiles > settings.max_profiles:
+        raise ProblemException(422, "untrusted-scenario", f"the game has {profiles:,} action profiles; allowed: at most "
+                               f"{settings.max_profiles:,} (setting: AGORA_MAX_PROFILES)", title="Refused by the server's limits",
+                               errors=[{"path": "game", "message": f"{profiles:,} action profiles", "setting": "AGORA_MAX_PROFILES"}])
     try:
-        return request.app.state.solver.solve(text, source, body.method, body.lam)
+        return request.app.state.solver.solve(text, source, body.method, body.lam, profiles=profiles)
     except SolveTimeout as exc:
         raise ProblemException(422, "solve-timeout", f"{exc}; try method 'pure' or a smaller game", title="Game too hard to solve in time") from None
+    except SolverBusy as exc:
+        raise ProblemException(503, "solver-busy", str(exc), title="Solver busy", headers={"Retry-After": str(exc.retry_after)}) from None
     except (ValueError, RuntimeError) as exc:
         raise ProblemException(422, "cannot-solve", str(exc), title="Cannot solve this game this way") from None

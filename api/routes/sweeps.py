@@ -1,23 +1,29 @@
 """``/sweeps``: submit a sweep (202 + Location), follow it, get its tidy table and its figures.
 
 The same code as ``agora sweep`` / ``agora plot``: ``simulator.sweep`` plans
-and runs the cells (a process pool of ``AGORA_API_WORKERS`` processes, in a
-background thread of the server; each finished cell is a stored run with
-``sweep_id``), ``simulator.plots`` draws the figures.
+and runs the cells and ``simulator.plots`` draws the figures. Cells run on the
+server's run pool (``api.worker.SweepExecutor``): they queue behind the runs
+submitted before them, share the ``AGORA_API_WORKERS`` worker processes, their
+limits and scrubbed environment, and die with the server. A submitted sweep is
+untrusted like a run (``api/trust.py``), every point of it included, and at
+most ``AGORA_MAX_CELLS`` cells. ``DELETE /sweeps/{id}`` cancels one.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from api import services
+from api import services, trust
 from api.deps import SettingsDep, StoreDep
 from api.errors import ProblemException
 from api.schemas import RUN_ID, Problem, ScenarioInput
+from api.trust import Refusal, Untrusted
+from simulator.scenario import ScenarioError
 from simulator.store import Store, SweepNotFound
 
 router = APIRouter(prefix="/sweeps", tags=["sweeps"])
@@ -29,14 +35,15 @@ PlotName = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="fi
 class SweepCreate(ScenarioInput):
     """A scenario with a ``sweep:`` block (YAML text, JSON object or a shipped file such as sweep_matrix_game)."""
 
-    workers: int | None = Field(None, ge=1, le=64, description="worker processes (default: AGORA_API_WORKERS)")
+    workers: int | None = Field(None, ge=1, le=256, description="most cells of this sweep running at once, at most "
+                                "AGORA_API_WORKERS (default: all the server's run workers, shared with runs)")
 
 
 class Sweep(BaseModel):
     id: str
     scenario_name: str
     world: str
-    status: str = Field(description="running, finished, failed (some cells failed), interrupted")
+    status: str = Field(description="running, finished, failed (some cells failed), interrupted, cancelled")
     n_cells: int
     done: int = Field(description="cells with a finished run")
     progress: float = Field(description="done / n_cells")
@@ -74,7 +81,8 @@ def _sweep(store: Store, sweep_id: str) -> dict[str, Any]:
 
 
 def _start(request: Request, settings: Any, sweep_id: str, workers: int | None) -> None:
-    """Run the sweep's missing cells in a background thread (one per sweep)."""
+    """Run the sweep's missing cells from a background thread (one per sweep) on the server's run pool."""
+    from api.worker import SweepExecutor
     from simulator.sweep import execute_sweep
 
     threads: dict[str, threading.Thread] | None = getattr(request.app.state, "sweep_threads", None)
@@ -82,37 +90,108 @@ def _start(request: Request, settings: Any, sweep_id: str, workers: int | None) 
         threads = request.app.state.sweep_threads = {}
     if sweep_id in threads and threads[sweep_id].is_alive():
         raise ProblemException(409, "sweep-running", f"sweep {sweep_id!r} is running already", title="Sweep running")
+    executor = SweepExecutor(request.app.state.pool, sweep_id, cap=workers)
 
     def work() -> None:
         with Store(settings.db, recover=False) as store:
             try:
-                execute_sweep(sweep_id, store=store, executor="process", workers=workers or settings.api_workers)
+                execute_sweep(sweep_id, store=store, executor=executor)
             except Exception as exc:  # recorded on the sweep; the server goes on
-                store.set_sweep_status(sweep_id, "interrupted", f"{type(exc).__name__}: {exc}")
+                if store.get_sweep(sweep_id)["status"] not in ("cancelled",):
+                    store.set_sweep_status(sweep_id, "interrupted", f"{type(exc).__name__}: {exc}")
 
     thread = threading.Thread(target=work, name=f"sweep-{sweep_id}", daemon=True)
     threads[sweep_id] = thread
     thread.start()
 
 
-@router.post("", status_code=202, response_model=Sweep, summary="Submit a sweep")
+def _check_workers(workers: int | None, settings: Any, field: str) -> None:
+    if workers is not None and workers > settings.api_workers:
+        raise services.untrusted_problem(Untrusted([Refusal(
+            field, f"{workers} workers; allowed: at most {settings.api_workers} (the server's run workers, shared by runs and sweeps)",
+            "AGORA_API_WORKERS")]))
+
+
+def _cell_count(text: str, source: str, overrides: list[tuple[str, Any]]) -> int:
+    """Cells of a sweep from its raw text, before any cell is validated (0 if the block is not valid yet)."""
+    from simulator.parsing import parse_document
+    from simulator.scenario import apply_overrides
+    from simulator.sweep import SweepSpec
+
+    data, _ = parse_document(text, source)
+    if not isinstance(data, dict):
+        return 0
+    try:
+        data = apply_overrides(data, overrides)
+        spec = SweepSpec.model_validate(data.get("sweep"))
+    except (ValueError, ScenarioError):
+        return 0
+    return spec.n_points() * spec.seeds
+
+
+@router.post(
+    "", status_code=202, response_model=Sweep, summary="Submit a sweep",
+    responses={503: {"model": Problem, "description": "the run queue has no room for the sweep's cells; retry after Retry-After seconds"}},
+)
 def submit_sweep(body: SweepCreate, request: Request, response: Response, store: StoreDep, settings: SettingsDep) -> dict:
-    """Validate the scenario and its ``sweep:`` block (422 with lines if wrong), store the sweep and run its
-    cells in the background. Follow ``Location``; each finished cell is a run with this ``sweep_id``."""
-    from simulator.scenario import parse_override
+    """Validate the scenario and its ``sweep:`` block (422 with lines if wrong) and check it against the
+    server's trust settings and limits, store the sweep and queue its cells on the server's run workers.
+    Follow ``Location``; each finished cell is a run with this ``sweep_id``."""
     from simulator.sweep import create_sweep, plan_sweep
 
-    overrides = [parse_override(item) for item in body.overrides]
-    if body.file is not None:
-        path = services.shipped_scenario(settings.scenarios, body.file)
-        text, source = path.read_text(), path.name
-    else:
-        _, text, _ = services.load_input(ScenarioInput(scenario=body.scenario), settings.scenarios)
-        source = "<scenario>"
-    plan = plan_sweep(text=text, source=source, overrides=overrides, name=body.name)
+    _check_workers(body.workers, settings, "body.workers")
+    overrides = services.parse_overrides(body.overrides, settings)
+    text, source, folder = services.input_text(body, settings.scenarios)
+    services.check_yaml_size(text, source, settings.max_yaml_nodes)
+    cells = _cell_count(text, source, overrides)
+    if cells > settings.max_cells:
+        raise services.untrusted_problem(Untrusted([Refusal(
+            "sweep", f"{cells:,} cells (points x seeds); allowed: at most {settings.max_cells:,}", "AGORA_MAX_CELLS")]))
+    plan = plan_sweep(text=text, source=source, overrides=overrides, name=body.name, context=trust.context(settings, folder))
+    _check_points(plan.text, plan.source, plan.cells, settings)
+    if request.app.state.pool.room() < len(plan.cells):
+        raise ProblemException(503, "queue-full", f"the run queue has no room for {len(plan.cells):,} more cells; retry later",
+                               title="Run queue full", headers={"Retry-After": "5"})
     sweep_id = create_sweep(plan, store)
     _start(request, settings, sweep_id, body.workers)
     response.headers["Location"] = f"/sweeps/{sweep_id}"
+    return _view(store.get_sweep(sweep_id))
+
+
+def _check_points(text: str, source: str, cells: list[dict[str, Any]], settings: Any) -> None:
+    """The trust check on the sweep's base scenario and on every point of it (a point may set any field)."""
+    from simulator.parsing import parse_document
+    from simulator.scenario import apply_overrides
+
+    data, _ = parse_document(text, source)
+    base = {k: v for k, v in data.items() if k != "sweep"}
+    found = trust.refusals(base, settings)
+    for cell in cells:
+        if found:
+            break
+        if cell["seed_index"] == 0:
+            found = [Refusal(f"sweep point {json.dumps(cell['params'])[:200]}: {r.path}", r.message, r.setting)
+                     for r in trust.refusals(apply_overrides(base, list(cell["params"].items())), settings)]
+    if found:
+        raise services.untrusted_problem(Untrusted(found))
+
+
+@router.delete(
+    "/{sweep_id}", response_model=Sweep, summary="Cancel a running sweep",
+    responses={409: {"model": Problem, "description": "the sweep is not running in this server"}},
+)
+def cancel_sweep(sweep_id: SweepId, request: Request, store: StoreDep) -> dict:
+    """Drop its queued cells, kill the workers running its cells, and mark it ``cancelled``; the cells
+    that finished stay stored (``POST /sweeps/{id}/resume`` runs the rest later)."""
+    sweep = _sweep(store, sweep_id)
+    thread = (getattr(request.app.state, "sweep_threads", None) or {}).get(sweep_id)
+    if thread is None or not thread.is_alive():
+        raise ProblemException(409, "sweep-not-running", f"sweep {sweep_id!r} is {sweep['status']}, not running in this server",
+                               title="Sweep not running")
+    store.set_sweep_status(sweep_id, "cancelled", "cancelled by DELETE /sweeps/{id}")
+    request.app.state.pool.cancel_tag(sweep_id)
+    thread.join(15)
+    store.set_sweep_status(sweep_id, "cancelled", "cancelled by DELETE /sweeps/{id}")
     return _view(store.get_sweep(sweep_id))
 
 
@@ -131,12 +210,17 @@ def get_sweep(sweep_id: SweepId, store: StoreDep) -> dict:
     responses={409: {"model": Problem, "description": "the sweep is running or has finished every cell"}},
 )
 def resume_sweep(sweep_id: SweepId, request: Request, response: Response, store: StoreDep, settings: SettingsDep,
-                 workers: Annotated[int | None, Query(ge=1, le=64)] = None) -> dict:
+                 workers: Annotated[int | None, Query(ge=1, le=256)] = None) -> dict:
     sweep = _sweep(store, sweep_id)
     if sweep["status"] == "finished":
         raise ProblemException(409, "sweep-finished", f"sweep {sweep_id!r} has finished every cell", title="Sweep finished")
     if sweep["status"] == "running":
         raise ProblemException(409, "sweep-running", f"sweep {sweep_id!r} is running (process {sweep['pid']})", title="Sweep running")
+    _check_workers(workers, settings, "query.workers")
+    if len(sweep["cells"]) > settings.max_cells:
+        raise services.untrusted_problem(Untrusted([Refusal(
+            "sweep", f"{len(sweep['cells']):,} cells; allowed: at most {settings.max_cells:,}", "AGORA_MAX_CELLS")]))
+    _check_points(sweep["scenario_text"], sweep["source"], sweep["cells"], settings)  # it may come from the CLI
     store.set_sweep_status(sweep_id, "running")
     _start(request, settings, sweep_id, workers)
     response.headers["Location"] = f"/sweeps/{sweep_id}"

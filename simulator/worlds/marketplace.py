@@ -123,8 +123,15 @@ class MarketplaceConfig(BaseModel):
     def _source(self, info: ValidationInfo) -> "MarketplaceConfig":
         if (self.data is None) == (self.synthetic is None):
             raise ValueError("give exactly one of 'data' (a data directory) or 'synthetic' (domain, customers, businesses, seed)")
-        if self.data is not None:
-            path = resolve_data_dir(self.data, (info.context or {}).get("scenario_dir"))
+        context = info.context or {}
+        if self.data is not None and "data_roots" in context:  # an untrusted scenario (the API)
+            path, root = resolve_untrusted_data_dir(self.data, context["data_roots"], context.get("scenario_dir"))
+            try:
+                self._market = market_data.load(path)
+            except market_data.MarketDataError as exc:  # name files relative to the root, never the server's paths
+                raise ValueError(str(exc).replace(str(root) + "/", "").replace(str(root), ".")) from None
+        elif self.data is not None:
+            path = resolve_data_dir(self.data, context.get("scenario_dir"))
             try:
                 self._market = market_data.load(path)
             except market_data.MarketDataError as exc:
@@ -156,6 +163,28 @@ def resolve_data_dir(text: str, scenario_dir: Path | None = None) -> Path:
         if path.is_dir():
             return path
     raise ValueError(f"data directory {text!r} not found (tried {', '.join(str(p) for p in tried)})")
+
+
+def resolve_untrusted_data_dir(text: str, roots: list[Path], scenario_dir: Path | None = None) -> tuple[Path, Path]:
+    """A data directory named by an untrusted scenario, and the root it lies under.
+
+    Only relative paths, looked up under each allowed root (and the shipped
+    scenario's own folder, when the scenario is a shipped file); the resolved
+    folder (symlinks followed) must lie inside an allowed root. The error names
+    neither the roots nor what exists on the server.
+    """
+    roots = [Path(r).resolve() for r in roots]
+    if not roots:
+        raise ValueError("this server reads no market data directories; allowed: a 'synthetic:' market "
+                         "(the server's AGORA_DATA_ROOT would allow data folders under it)")
+    bases = ([Path(scenario_dir)] if scenario_dir is not None else []) + roots
+    for base in bases if not Path(text).is_absolute() else []:
+        path = (base / text).resolve()
+        root = next((r for r in roots if path.is_relative_to(r)), None)
+        if root is not None and path.is_dir():
+            return path, root
+    raise ValueError(f"data directory {text!r} is not a folder under the server's data root; allowed: a relative path "
+                     "to a folder under AGORA_DATA_ROOT (a server setting)")
 
 
 # --------------------------------------------------------------------------- actions

@@ -67,7 +67,8 @@ def db_path(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def client(db_path) -> Iterator[TestClient]:
     """The app in-process with a 2-worker pool (its lifespan runs: pool started and stopped)."""
-    app = create_app(Settings(db=db_path, api_workers=2, api_max_body=64 * 1024, api_cancel_grace=3.0))
+    # max_rounds raised: the long runs these tests cancel have 10,000,000 rounds (the API's default limit is 100,000).
+    app = create_app(Settings(db=db_path, api_workers=2, api_max_body=64 * 1024, api_cancel_grace=3.0, max_rounds=10**7))
     with TestClient(app) as c:
         yield c
 

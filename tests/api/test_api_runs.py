@@ -178,7 +178,7 @@ def test_plots_are_drawn_by_simulator_plots(client, db_path):
     assert client.get(f"/runs/{run['id']}/plots/payoffs.gif").status_code == 422
 
 
-def test_a_run_stuck_in_a_policy_call_is_killed_after_the_grace_period(client):
+def test_a_run_stuck_in_a_policy_call_is_killed_after_the_grace_period(client, monkeypatch):
     """An LLM seat waiting on an endpoint that never answers cannot poll for the cancel: its worker is killed."""
     import socket
     import threading
@@ -201,6 +201,7 @@ def test_a_run_stuck_in_a_policy_call_is_killed_after_the_grace_period(client):
     thread.start()
     try:
         port = listener.getsockname()[1]
+        monkeypatch.setattr(client.app.state.settings, "llm_endpoints", (f"http://127.0.0.1:{port}/v1",))  # allow it
         scenario = {
             "name": "stuck_llm",
             "world": {"type": "matrix_game", "game": "prisoners_dilemma", "players": ["alice", "bob"], "rounds": 5},

@@ -19,6 +19,7 @@ from simulator.cli import app as cli_app
 from simulator.store import Store
 
 LONG = ["world.rounds=10000000", "world.continuation=1", "run.record_events=false"]
+LONG_RUNS = {"AGORA_MAX_ROUNDS": "10000000"}  # the API's default limit is 100,000 rounds
 
 
 def plain(value):
@@ -108,7 +109,7 @@ def test_200_runs_from_50_concurrent_clients_all_complete(server):
 
 def test_kill_9_then_restart(tmp_path):
     db = tmp_path / "agora.db"
-    server = Server(db, workers=1).start()
+    server = Server(db, workers=1, env=LONG_RUNS).start()
     try:
         with httpx.Client(base_url=server.url, timeout=30) as c:
             done = [c.post("/runs", json={"file": "prisoners_dilemma", "seed": s}).json()["id"] for s in range(3)]
@@ -131,7 +132,7 @@ def test_kill_9_then_restart(tmp_path):
         assert time.monotonic() < deadline, "worker processes outlived the killed server"
         time.sleep(0.05)
 
-    restarted = Server(db, workers=1).start()
+    restarted = Server(db, workers=1, env=LONG_RUNS).start()
     try:
         with httpx.Client(base_url=restarted.url, timeout=30) as c:
             for run_id, run in before.items():
