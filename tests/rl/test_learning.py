@@ -131,3 +131,35 @@ def test_a_linear_policy_plays_the_action_with_the_highest_score(tmp_path):
     assert policy.act({**base, "history": [["cooperate", "defect"]]}, model) == {"action": "defect"}
     assert policy.act({**base, "history": [["defect", "cooperate"]]}, model) == {"action": "cooperate"}
     assert policy.act({"round": 0, "max_rounds": 10, "history": []}, model) == {"action": "cooperate"}
+
+
+def test_the_saved_policy_plays_in_a_sweep(tmp_path):
+    import csv
+
+    trainer = trained(True, 11)
+    files = trainer.save(tmp_path / "policies")
+    data = yaml.safe_load(EXAMPLE.read_text())
+    for seat, path in files.items():
+        data["agents"][seat] = {"policy": "learned", "params": {"path": str(path)}}
+    data["sweep"] = {"grid": {"world.institutions.punishment.enabled": [True, False]}, "seeds": 1}
+    scenario = tmp_path / "sweep.yaml"
+    scenario.write_text(yaml.safe_dump(data))
+    db = tmp_path / "sweep.db"
+    done = subprocess.run([AGORA, "sweep", str(scenario), "--workers", "1", "--json", "-q", "--db", str(db)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["status"] == "finished" and summary["failed"] == 0 and summary["ran"] == 2
+    table = tmp_path / "table.csv"
+    subprocess.run([AGORA, "sweeps", "table", summary["sweep_id"], "--out", str(table), "--db", str(db)],
+                   capture_output=True, text=True, timeout=120, check=True)
+    rows = {row["world.institutions.punishment.enabled"]: row for row in csv.DictReader(table.open())}
+    assert set(rows) == {"True", "False"}
+    trainer.greedy_episode(seed=int(rows["True"]["seed"]))  # punishment on: what the environment plays
+    expected = trainer.env.metrics()["measures"]["mean_contribution_by_agent"]
+    for seat in LEARNERS:
+        assert float(rows["True"][f"measures.mean_contribution_by_agent.{seat}"]) == pytest.approx(expected[seat], abs=1e-12)
+        # punishment off: never punished, so always the greedy action of the "not punished" state
+        learner = trainer.learners[seat]
+        unpunished = learner.actions[int(np.argmax(learner.table["0"]))]["contribution"] / 10.0
+        assert float(rows["False"][f"measures.mean_contribution_by_agent.{seat}"]) == pytest.approx(unpunished, abs=1e-12)
