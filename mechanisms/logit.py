@@ -16,12 +16,12 @@ predictor and a Newton corrector on
 
     F_i(w, lam) = w_i - lam v_i(sigma) + logsumexp(lam v_i(sigma)) = 0   (each player i).
 
-Branch at symmetric bifurcations: in symmetric games the principal branch can
-meet a pitchfork (e.g. a 2x2 coordination game at the ``lam`` where uniform play
-loses stability); arclength continuation through a pitchfork keeps the branch
-it is on, the *symmetric* one, which is a valid QRE branch but need not be the
-one Gambit's tracer leaves by. :func:`logit_branch` returns the points so a caller
-can see which was followed.
+Which branch: on asymmetric games the points equal Gambit's ``logit_solve_lambda``
+to 1e-8 and the limit equals Gambit's ``logit_solve`` to 1e-6 (tests/mechanisms/test_nplayer.py).
+In symmetric games the continuation keeps the symmetric branch through
+symmetry-breaking (pitchfork) bifurcations, where Gambit's tracer leaves for an
+asymmetric branch; both are valid QRE. :func:`logit_branch` returns the points so
+a caller can see which was followed.
 
 :func:`logit_solve` stops once the branch point's regret is small, then polishes
 on its supports (``mechanisms.nash_refine``) and returns a Nash equilibrium whose
@@ -156,7 +156,7 @@ def logit_qre_at(payoffs: np.ndarray, lam: float, max_steps: int = 100_000) -> N
     system, z, tangent = last
     w = z[:-1] + (lam - z[-1]) / tangent[-1] * tangent[:-1] if tangent[-1] > 0 else z[:-1]
     for _ in range(100):
-        dw = np.linalg.solve(system.J(w, lam)[:, :-1], -system.F(w, lam))
+        dw = np.linalg.lstsq(system.J(w, lam)[:, :-1], -system.F(w, lam), rcond=None)[0]  # singular at a bifurcation
         w = w + dw
         if np.abs(dw).max() < 1e-12:
             break

@@ -26,7 +26,8 @@ Algorithms and references
   Roughgarden (2008), "Computing correlated equilibria in multi-player games".
 * Logit QRE: McKelvey & Palfrey (1995), "Quantal response equilibria for
   normal form games", GEB 10, eq. (4); the principal branch from lambda = 0
-  (Turocy 2005, "A dynamic homotopy interpretation of the logit QRE").
+  (Turocy 2005, "A dynamic homotopy interpretation of the logit QRE"); which
+  branch in symmetric games: see :func:`logit_qre`. N players: ``mechanisms.logit``.
 """
 
 from __future__ import annotations
@@ -977,6 +978,15 @@ def logit_qre(A: np.ndarray, B: np.ndarray | None = None, lam: float = 1.0, max_
 
     Payoffs are used as given (no rescaling), so ``lam`` is in units of 1 / payoff.
     Never loops forever: at most ``max_iter`` steps (``RuntimeError`` beyond).
+
+    Which branch: on asymmetric games this is the branch Gambit's ``logit_solve_lambda``
+    follows (same points to 1e-8). In *symmetric* games (``B = A^T``) the continuation keeps
+    the symmetric branch ``x = y`` through symmetry-breaking bifurcations, where Gambit's
+    tracer leaves it for an asymmetric branch (on random 3x3 symmetric games from lambda about
+    0.6 to 1.1; the 1.372 of issue 19 is one such case). Both are valid QRE (fixed-point
+    residual below 1e-12, checked in tests/mechanisms/test_nplayer.py); this one is the
+    symmetric QRE of the symmetric game. At a bifurcation point itself the Jacobian is
+    singular and the final corrector falls back to least squares.
     """
     A, B = _bimatrix_args(A, B)
     m, n = A.shape
@@ -1032,7 +1042,7 @@ def logit_qre(A: np.ndarray, B: np.ndarray | None = None, lam: float = 1.0, max_
         h = min(max(max_step, 0.1 * z[-1]), step * 1.5)  # longer steps once lambda is large (play settles)
     w = z[:-1] + (lam - z[-1]) / tangent[-1] * tangent[:-1] if tangent[-1] > 0 else z[:-1]
     for _ in range(100):
-        dw = np.linalg.solve(J(w, lam)[:, :-1], -F(w, lam))
+        dw = np.linalg.lstsq(J(w, lam)[:, :-1], -F(w, lam), rcond=None)[0]  # lstsq: singular at a bifurcation
         w = w + dw
         if np.abs(dw).max() < tol:
             break
