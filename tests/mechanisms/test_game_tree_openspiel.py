@@ -101,3 +101,16 @@ def test_cfr_plus_and_lp_strategies_on_kuhn_by_openspiels_measure(kuhn_os):
     assert result.exploitability == pytest.approx(theirs, abs=1e-10)
     lp = sf.zero_sum_lp(game)
     assert os_exploitability.exploitability(kuhn_os, to_tabular(kuhn_os, game, lp.behaviour)) == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("name, checkpoints", [("kuhn_poker", (10, 50, 200)), ("leduc_poker", (10, 20))])
+def test_cfr_plus_tracks_openspiels_cfr_plus_iteration_by_iteration(name, checkpoints):
+    """Same algorithm (regret matching+, alternating updates, linear averaging): the same average strategies."""
+    os_game = pyspiel.load_game(name)
+    game = from_openspiel(os_game)
+    ours = dict(cfr.cfr_plus(game, iterations=max(checkpoints), check_every=10).history)
+    solver = pyspiel.CFRPlusSolver(os_game)
+    for t in range(1, max(checkpoints) + 1):
+        solver.evaluate_and_update_policy()
+        if t in checkpoints:
+            assert ours[t] == pytest.approx(pyspiel.exploitability(os_game, solver.average_policy()), abs=1e-9), f"iteration {t}"
