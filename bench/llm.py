@@ -10,11 +10,17 @@ replies with a scripted, sensible marketplace action read off the observation
 menu prices, pay, finish). Replies depend only on the request, so both runs
 must give identical metrics; the cache is off so every call goes to the server.
 
-    .venv/bin/python bench/llm.py                      # 32 vs 1, 100 customers, 100 ms
-    .venv/bin/python bench/llm.py --customers 20 --concurrency 8
+    .venv/bin/python bench/llm.py                      # 32 vs 1 at 100 customers, then 1,000 customers at 256
+    .venv/bin/python bench/llm.py --window 0 --spread 5 --big-customers 0   # without the decision window
 
-Prints the wall time of each run, the speed-up ratio and whether the metrics
-are identical.
+Customers arrive staggered over ``--spread`` simulated seconds, so few
+decisions fall at exactly the same time; ``llm.batch_window`` (``--window``)
+gathers those within one window into one concurrent batch. Prints, per run,
+the wall time, the sequential lower bound (calls x stub latency) and the CPU
+milliseconds per decision of this process (prompt rendering, validation,
+HTTP client, the engine); then the speed-up of concurrency 32 over 1 (goal
+>= 25x, identical metrics) and the large run's lower bound over its wall time
+(goal >= 100x). Both are ratios: absolute times depend on the machine's load.
 """
 
 from __future__ import annotations
@@ -109,19 +115,21 @@ def _business(obs: dict[str, Any], past: list[dict[str, Any]]) -> dict[str, Any]
     return {"kind": "send_message", "to": message["from"], "message": {"kind": "order_proposal", "items": items, "total": total}}
 
 
-def run(base_url: str, customers: int, businesses: int, concurrency: int) -> tuple[float, Any]:
+def run(base_url: str, customers: int, businesses: int, concurrency: int, window: float = 0.0, spread: float = 0.0) -> tuple[float, float, Any]:
+    """One run; returns (wall seconds, CPU seconds of this process, result)."""
     overrides = [
         ("llm.base_url", base_url), ("llm.cache", "off"), ("llm.max_concurrency", concurrency),
         ("llm.mode", "json_schema"), ("llm.history_window", 4), ("llm.budget", {}),
+        ("llm.batch_window", window), ("llm.max_fallback_share", 1.0), ("world.arrival_spread", spread),
         ("world.synthetic", {"domain": "restaurants", "customers": customers, "businesses": businesses, "seed": 7}),
         ("world.search", {"mechanism": "lexical", "page_size": 5}),
         ("world.latency", {"search": 0.5, "message": 0.2, "fetch": 0.05, "action": 0.05}),
         ("world.deadline", 20.0),
     ]
     scenario, _ = load_scenario(ROOT / "scenarios" / "llm_marketplace.yaml", overrides)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     result = run_scenario(scenario, seed=1)
-    return time.perf_counter() - started, result
+    return time.perf_counter() - started, time.process_time() - cpu, result
 
 
 @contextlib.contextmanager
@@ -149,24 +157,44 @@ def stub_process(latency: float) -> Iterator[str]:
         process.wait(timeout=10)
 
 
+def describe(label: str, wall: float, cpu: float, result: Any, latency: float) -> float:
+    """Print one run's line; return its sequential lower bound (calls x stub latency) over its wall time."""
+    c = result.counters
+    bound = c["llm_calls"] * latency
+    print(f"  {label}: {wall:8.2f} s wall, {c['llm_calls']} calls, lower bound one at a time {bound:8.1f} s "
+          f"({bound / wall:6.1f}x under it), CPU {1000 * cpu / max(1, c['decisions']):.2f} ms per decision, "
+          f"status {result.status}, fallbacks {c['fallbacks']}")
+    return bound / wall
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100)
     parser.add_argument("--businesses", type=int, default=300)
     parser.add_argument("--latency", type=float, default=0.1, help="seconds per call at the stub server")
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--spread", type=float, default=5.0, help="customers arrive at uniform times in [0, spread] (world.arrival_spread)")
+    parser.add_argument("--window", type=float, default=0.3, help="llm.batch_window in simulated time (0: exact decision times)")
+    parser.add_argument("--big-customers", type=int, default=1000, help="customers in the large staggered run (0: skip it)")
+    parser.add_argument("--big-concurrency", type=int, default=256)
     args = parser.parse_args()
+    print(f"marketplace, all seats policy: llm; stub latency {args.latency * 1000:.0f} ms/call; arrivals spread over "
+          f"[0, {args.spread:g}]; llm.batch_window {args.window:g}")
     with stub_process(args.latency) as base_url:
-        wide_s, wide = run(base_url, args.customers, args.businesses, args.concurrency)
-        narrow_s, narrow = run(base_url, args.customers, args.businesses, 1)
-    same = json.dumps(wide.metrics, sort_keys=True) == json.dumps(narrow.metrics, sort_keys=True)
-    m = wide.metrics["measures"]
-    print(f"marketplace: {args.customers} customers, {args.businesses} businesses, all seats policy: llm; stub latency {args.latency * 1000:.0f} ms/call")
-    print(f"  calls {wide.counters['llm_calls']} (fallbacks {wide.counters['fallbacks']}), decisions {wide.counters['decisions']}, "
-          f"customers paid {m['customers_paid']}, satisfied {m['customers_satisfied']}, welfare {wide.metrics['welfare']:.2f}")
-    print(f"  max_concurrency {args.concurrency:>3}: {wide_s:8.2f} s   status {wide.status}")
-    print(f"  max_concurrency   1: {narrow_s:8.2f} s   status {narrow.status}")
-    print(f"  speed-up: {narrow_s / wide_s:.1f}x   identical metrics: {same}   identical calls: {wide.counters['llm_calls'] == narrow.counters['llm_calls']}")
+        print(f"{args.customers} customers, {args.businesses} businesses:")
+        wide_s, wide_cpu, wide = run(base_url, args.customers, args.businesses, args.concurrency, args.window, args.spread)
+        describe(f"max_concurrency {args.concurrency:>3}", wide_s, wide_cpu, wide, args.latency)
+        narrow_s, narrow_cpu, narrow = run(base_url, args.customers, args.businesses, 1, args.window, args.spread)
+        describe("max_concurrency   1", narrow_s, narrow_cpu, narrow, args.latency)
+        same = json.dumps(wide.metrics, sort_keys=True) == json.dumps(narrow.metrics, sort_keys=True)
+        m = wide.metrics["measures"]
+        print(f"  customers paid {m['customers_paid']}, satisfied {m['customers_satisfied']}, welfare {wide.metrics['welfare']:.2f}")
+        print(f"  RATIO concurrency {args.concurrency} vs 1: {narrow_s / wide_s:.1f}x (goal >= 25x)   identical metrics: {same}")
+        if args.big_customers:
+            print(f"{args.big_customers} customers, {args.businesses} businesses, max_concurrency {args.big_concurrency}:")
+            big_s, big_cpu, big = run(base_url, args.big_customers, args.businesses, args.big_concurrency, args.window, args.spread)
+            ratio = describe(f"max_concurrency {args.big_concurrency:>3}", big_s, big_cpu, big, args.latency)
+            print(f"  RATIO sequential lower bound / wall: {ratio:.1f}x (goal >= 100x)")
 
 
 if __name__ == "__main__":

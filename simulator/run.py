@@ -97,6 +97,11 @@ class Simulation:
         self.exchange_sink = exchange_sink
         self.exchanges: list[dict] = []  # LLM exchanges (agents/llm) not yet handed to the sink
         self._finish_hooks: list[FinishHook] = []
+        # Decision window (llm.batch_window): deferred decision points, their agents, and the open window's id.
+        self.batch_window = 0.0
+        self._window: list[list[tuple[str, dict, type[BaseModel]]]] = []
+        self._window_agents: set[str] = set()
+        self._window_id = 0
 
     # ------------------------------------------------------------------ Host
     def wake(self, *, at: float | None = None, after: float | None = None) -> None:
@@ -142,8 +147,41 @@ class Simulation:
         acting = self.world.acting()
         if not acting:
             return
+        deferred = self.batch_window > 0 and any(hasattr(self.seats[a].policy, "act_batch") for a in acting)
+        if deferred and any(a in self._window_agents for a in acting):
+            self._close_window(self._window_id)  # an agent decides again: settle its pending decision first
         requests = [(agent_id, self.world.observe(agent_id), self.world.action_model(agent_id)) for agent_id in acting]
-        actions = {agent_id: self._validated(agent_id, model, raw) for (agent_id, _, model), raw in zip(requests, self.decide_all(requests))}
+        if deferred:
+            self._defer(requests)
+        else:
+            self._apply(requests, self.decide_all(requests))
+
+    def _defer(self, requests: list[tuple[str, dict, type[BaseModel]]]) -> None:
+        """Join the open decision window, opening one (closing at now + batch_window) if there is none.
+
+        A batching policy's decisions (the LLM's) that fall within one window
+        are asked together when it closes and applied then, each decision
+        point's batch in the order it arose: agents observe when they are due
+        and act up to ``batch_window`` later. Deterministic, as it depends on
+        simulated time only.
+        """
+        if not self._window:
+            self._window_id += 1
+            window = self._window_id
+            self.engine.schedule(lambda: self._close_window(window), at=self.engine.now + self.batch_window, priority=DECIDE_PRIORITY + 1)
+        self._window.append(requests)
+        self._window_agents.update(agent_id for agent_id, _, _ in requests)
+
+    def _close_window(self, window: int) -> None:
+        if window != self._window_id or not self._window:
+            return  # closed early, when one of its agents was due again
+        points, self._window, self._window_agents = self._window, [], set()
+        answers = iter(self.decide_all([request for point in points for request in point]))
+        for point in points:
+            self._apply(point, [next(answers) for _ in point])
+
+    def _apply(self, requests: list[tuple[str, dict, type[BaseModel]]], raws: list[Any]) -> None:
+        actions = {agent_id: self._validated(agent_id, model, raw) for (agent_id, _, model), raw in zip(requests, raws)}
         if self.record_events:
             for agent_id, action in actions.items():
                 self.log("action", agent_id, **action.model_dump(mode="json"))

@@ -1,6 +1,6 @@
 """LLM agents: one OpenAI-compatible policy (``policy: llm``) for every world.
 
-Modules: ``config`` (settings), ``client`` (async httpx chat client with
+Modules: ``config`` (settings), ``client`` (async aiohttp chat client with
 retries), ``structured`` (action schema in, validated action out), ``cache``
 (SQLite record / replay), ``budget`` (calls and tokens per run), ``session``
 (what a run's LLM seats share), ``policy`` (the registered policy),

@@ -109,6 +109,11 @@ class LLMRunSettings(LLMSettings):
     """The scenario's ``llm:`` block: seat defaults plus run-wide cache, budget and concurrency."""
 
     max_concurrency: int = Field(8, ge=1, le=1024, description="LLM requests in flight at once in this run")
+    batch_window: float = Field(
+        0.0, ge=0,
+        description="simulated time: LLM decisions due within one window go out together when it closes and are "
+        "applied then (agents act up to this much later); 0 = each decision point on its own",
+    )
     on_error: OnError = Field(
         "fallback",
         description="a decision the model could not make (bad reply, HTTP error, timeout): fallback = play the world's "

@@ -128,6 +128,8 @@ class LLMRun:
             weakref.finalize(host, run.close).atexit = False
             if hasattr(host, "on_finish"):
                 host.on_finish(run.finish)
+            if hasattr(host, "batch_window"):
+                host.batch_window = run.settings.batch_window
         return run
 
     # ------------------------------------------------------------------ seats
@@ -249,7 +251,7 @@ class LLMRun:
     def _transcribe(self, job: Job, response: dict[str, Any], outcome: Any) -> None:
         host = self.host
         record = getattr(host, "record_exchange", None)
-        if record is None:
+        if record is None or getattr(host, "exchange_sink", None) is None:  # nothing stores it: skip the work
             return
         usage = response.get("usage") or {}
         failed = isinstance(outcome, Exception)
