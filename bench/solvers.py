@@ -12,6 +12,13 @@ are solved by
 * ``pygambit.nash.enummixed_solve`` in its default exact rational mode and
   with ``rational=False`` (C++ double precision).
 
+Then the N-player section (``--n-player-games`` per shape, 0 to skip): random
+3- and 4-player games with integer payoffs in [-5, 5] and no pure equilibrium,
+solved by ``mechanisms.logit.logit_solve`` (Agora's logit limit, polished and
+verified to regret <= 1e-9 x payoff range) and by pygambit's ``logit_solve``
+and ``simpdiv_solve`` (from the uniform profile); "same" counts the games where
+Agora's equilibrium equals Gambit's logit one within 1e-6.
+
 It prints the mean time per game of each, the ratios (peer time / Agora
 time: above 1 means Agora is faster), and the number of equilibria each
 found in total, so a faster but incomplete answer shows up. Agora's set is
@@ -60,6 +67,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[4, 6, 8, 10])
     parser.add_argument("--nashpy-max", type=int, default=8, help="largest size nashpy is run on")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--n-player-games", type=int, default=3, help="games per N-player shape (0: skip)")
     args = parser.parse_args()
 
     import nashpy
@@ -118,6 +126,45 @@ def main() -> None:
             flush=True,
         )
     print("targets: nashpy/agora >= 20x at 8x8; gambit/agora >= 1x at 8x8 and 10x10 (complete = same set as rational Gambit)")
+    if args.n_player_games and pygambit is not None:
+        n_player_section(args.n_player_games, args.seed, pygambit)
+
+
+def n_player_section(per_shape: int, seed: int, pygambit) -> None:
+    """Agora's logit limit vs Gambit's logit and simpdiv on N-player games without pure equilibria."""
+    from mechanisms.logit import logit_solve
+    from mechanisms.normal_form import pure_equilibria, regret
+
+    print()
+    header = (f"{'shape':>8} {'agora':>9} {'g-logit':>9} {'g-simpdiv':>9} | {'g-logit/agora':>13} {'simpdiv/agora':>13} | "
+              f"verified  same")
+    print(header)
+    print("-" * len(header))
+    rng = np.random.default_rng(seed)
+    for shape in [(2, 2, 2), (3, 3, 3), (2, 2, 2, 2), (3, 3, 3, 3)]:
+        games = []
+        while len(games) < per_shape:
+            u = rng.integers(-5, 6, (len(shape),) + shape)
+            if not pure_equilibria(u):
+                games.append(u)
+        t_ours = t_logit = t_simpdiv = 0.0
+        verified = same = 0
+        for u in games:
+            dt, result = _timed(logit_solve, u)
+            t_ours += dt
+            if len(result) and regret(u, result[0].strategies).max() <= 1e-9 * (u.max() - u.min()):
+                verified += 1
+            game = pygambit.Game.from_arrays(*[u[i] for i in range(len(shape))])
+            dt, theirs = _timed(pygambit.nash.logit_solve, game)
+            t_logit += dt
+            if len(result) and theirs.equilibria:
+                g = [np.array([float(theirs.equilibria[0][s]) for s in p.strategies]) for p in game.players]
+                same += max(np.abs(a - b).max() for a, b in zip(result[0].strategies, g)) < 1e-6
+            dt, _ = _timed(pygambit.nash.simpdiv_solve, game.mixed_strategy_profile(rational=True))
+            t_simpdiv += dt
+        k = len(games)
+        print(f"{'x'.join(map(str, shape)):>8} {t_ours / k:>9.4f} {t_logit / k:>9.4f} {t_simpdiv / k:>9.4f} | "
+              f"{t_logit / t_ours:>12.2f}x {t_simpdiv / t_ours:>12.2f}x | {verified}/{k}     {same}/{k}", flush=True)
 
 
 if __name__ == "__main__":
