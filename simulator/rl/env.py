@@ -23,7 +23,9 @@ it) and the engine runs on to the next decision point that needs a learner.
   ``truncations`` when the next event lies past ``run.max_time``.
 * ``reset(seed=...)`` seeds everything through the scenario seed (default: the
   scenario's own), so an episode with seed s is ``agora run --seed s`` with the
-  learner's actions in the learner seats.
+  learner's actions in the learner seats. One difference: the LLM decision
+  window (``llm.batch_window``) is not applied here; every decision is applied
+  at its decision point, as with the default window of 0.
 
 Usage::
 
