@@ -26,6 +26,7 @@ from simulator.parsing import parse_document, parse_value
 from simulator.scenario import Scenario, ScenarioError, load_scenario_text, parse_override
 from simulator.store import FINAL, Store
 
+STORE_MAX_SEED = 2**63 - 1
 MAX_YAML_NODES = 100_000  # after alias expansion (AGORA_MAX_YAML_NODES): refuses "billion laughs" documents
 
 _local = threading.local()
@@ -177,6 +178,9 @@ def submit(store: Store, pool: RunPool, body: RunCreate, settings: Settings) -> 
     if pool.full():
         raise _queue_full(pool)
     seed = scenario.seed if body.seed is None else body.seed
+    if seed > STORE_MAX_SEED:  # a 64-bit seed validates, but the store's INTEGER column holds 63 bits
+        raise ProblemException(422, "invalid-scenario", f"seed: {seed} is too large; allowed: 0 .. {STORE_MAX_SEED} (2**63 - 1)",
+                               title="Invalid scenario", errors=[{"path": "seed", "message": f"allowed: 0 .. {STORE_MAX_SEED}"}])
     run_id = store.create_run(
         scenario_name=scenario.name, world=scenario.world_type, scenario_text=text, seed=seed,
         overrides=overrides, status="queued",
