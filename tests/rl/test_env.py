@@ -240,3 +240,17 @@ def test_a_learner_trains_against_an_llm_seat(tmp_path):
     assert measures["action_frequencies"]["alice"] == {"cooperate": 0.0, "defect": 1.0}
     assert sum(measures["action_frequencies"]["bob"].values()) == pytest.approx(1.0)
     assert env.sim.counters["decisions"] == 12
+
+
+def test_the_parallel_env_steps_one_decision_batch_at_a_time():
+    env = agora_parallel_env(scenario_of("off_switch"))
+    _, infos = env.reset(seed=4)
+    acting = lambda: {a for a in env.agents if infos[a]["acting"]}  # noqa: E731
+    assert acting() == {"robot"}
+    _, rewards, _, _, infos = env.step({"robot": 2, "human": None})  # robot: wait -> the human decides next
+    assert acting() == {"human"} and rewards == {"robot": 0.0, "human": 0.0}
+    utility = infos["human"]["observation"]["utility"]
+    _, rewards, _, _, infos = env.step({"robot": None, "human": 0})  # allow: both get U
+    assert acting() == {"robot"} and rewards == {"robot": pytest.approx(utility), "human": pytest.approx(utility)}
+    _, rewards, _, _, infos = env.step({"robot": 1, "human": None})  # off: 0, and the robot acts again
+    assert acting() == {"robot"} and rewards == {"robot": 0.0, "human": 0.0}
