@@ -17,6 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+MAX_PARTICIPANTS = 10_000  # per side: the baselines compare every customer with every business
+
 market_app = typer.Typer(help="Marketplace data sets: generate them, compute welfare baselines.", no_args_is_help=True)
 out = Console()
 
@@ -30,14 +32,16 @@ def _fail(message: str) -> None:
 def generate(
     out_dir: Path = typer.Argument(..., help="directory to write customers/ and businesses/ into"),
     domain: str = typer.Option("restaurants", "--domain", help="restaurants or contractors"),
-    customers: int = typer.Option(10, "--customers", min=1, help="number of customers"),
-    businesses: int = typer.Option(30, "--businesses", min=1, help="number of businesses"),
-    seed: int = typer.Option(0, "--seed", min=0, help="random seed"),
+    customers: int = typer.Option(10, "--customers", min=1, max=MAX_PARTICIPANTS, help=f"number of customers (at most {MAX_PARTICIPANTS:,})"),
+    businesses: int = typer.Option(30, "--businesses", min=1, max=MAX_PARTICIPANTS, help=f"number of businesses (at most {MAX_PARTICIPANTS:,})"),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**64 - 1, help="random seed, 0 .. 2**64-1"),
     force: bool = typer.Option(False, "--force", help="write into a non-empty directory"),
 ) -> None:
     """Generate a seeded synthetic market in Magentic Marketplace's data layout."""
     from simulator import market_data  # lazy: keeps `agora --help` fast
 
+    if out_dir.exists() and not out_dir.is_dir():
+        _fail(f"{out_dir} exists and is not a directory; allowed: a new or empty directory (or --force for a non-empty one)")
     if out_dir.exists() and any(out_dir.iterdir()) and not force:
         _fail(f"{out_dir} is not empty (use --force to write into it anyway)")
     started = time.perf_counter()
@@ -48,7 +52,7 @@ def generate(
     try:
         market_data.write(out_dir, data)
     except OSError as exc:
-        _fail(f"cannot write {out_dir}: {exc.strerror}")
+        _fail(f"cannot write {exc.filename or out_dir}: {exc.strerror}")
     typer.echo(f"wrote {customers} customers and {businesses} businesses to {out_dir} in {time.perf_counter() - started:.2f} s", err=True)
 
 

@@ -45,6 +45,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from scipy import sparse
 
+from simulator.parsing import ScenarioError, parse_document, read_text
+
 
 class MarketDataError(ValueError):
     """A data file is invalid: ``file``, ``field`` and ``message`` say where and why."""
@@ -114,11 +116,11 @@ class MarketData:
 
 def _load_file(path: Path, model: type[BaseModel]) -> BaseModel:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise MarketDataError(path, "", f"cannot read file: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise MarketDataError(path, "", f"invalid YAML: {exc}") from None
+        raw, _ = parse_document(read_text(path), str(path))  # the one parse path: bounded, UTF-8, unique keys
+    except ScenarioError as exc:
+        problem = exc.problems[0]
+        where = f"{path}:{problem.line}:{problem.column}" if problem.line is not None else path
+        raise MarketDataError(where, "", problem.message) from None
     if not isinstance(raw, dict):
         raise MarketDataError(path, "", f"expected a mapping of fields ({', '.join(model.model_fields)}), got {type(raw).__name__}")
     try:

@@ -22,15 +22,15 @@ from __future__ import annotations
 
 import copy
 import difflib
-from dataclasses import dataclass
+import math
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agents import registry as policy_registry
 from simulator import worlds as world_registry
+from simulator.parsing import MAX_DEPTH, MAX_INT, Problem, ScenarioError, parse_document, parse_value, read_text
 
 
 class PolicySpec(BaseModel):
@@ -53,7 +53,7 @@ class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = None
     description: str = ""
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=MAX_INT, description="random seed, 0 .. 2**64 - 1")
     world: dict[str, Any]
     agents: dict[str, PolicySpec | str] = Field(default_factory=dict)
     run: RunOptions = Field(default_factory=RunOptions)
@@ -76,84 +76,43 @@ class Scenario(BaseModel):
         return None
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a scenario, located as precisely as we can."""
-
-    file: str
-    line: int | None
-    column: int | None
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        where = self.file
-        if self.line is not None:
-            where += f":{self.line}:{self.column}"
-        field = f" {self.path}:" if self.path else ""
-        return f"{where}:{field} {self.message}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "line": self.line, "column": self.column, "path": self.path, "message": self.message}
-
-
-class ScenarioError(ValueError):
-    """A scenario file is invalid; ``problems`` says where and why."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
-
-
 # --------------------------------------------------------------------------- YAML with positions
 
 
-def _positions(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict[tuple, tuple[int, int]]:
-    """Map each field path in a composed YAML tree to its (line, column), 1-based.
-
-    For a mapping entry the position is that of its key, which is where a user
-    looks for a misspelt or mistyped field.
-    """
-    out = {} if out is None else out
-    out.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = key_node.value
-            out[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            _positions(value_node, path + (key,), out)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _positions(item, path + (index,), out)
-    return out
-
-
 def parse_yaml(text: str, source: str) -> tuple[Any, dict[tuple, tuple[int, int]]]:
-    """Parse YAML text, returning the data and a path -> (line, column) map."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        raise ScenarioError([Problem(source, line, column, "", f"invalid YAML: {exc.problem or exc}")]) from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError([Problem(source, None, None, "", f"invalid YAML: {exc}")]) from None
-    return data, (_positions(node) if node is not None else {})
+    """Parse YAML text, returning the data and a path -> (line, column) map.
+
+    The one parse path (``simulator.parsing``): alias bombs, duplicate keys,
+    over-deep nesting and non-finite numbers are refused with file:line:column.
+    """
+    return parse_document(text, source)
 
 
 # --------------------------------------------------------------------------- overrides
 
 
+MAX_OVERRIDE_CHARS = 65_536  # one --set key=value, key and value together
+
+
 def parse_override(text: str) -> tuple[str, Any]:
-    """``"world.rounds=20"`` -> ``("world.rounds", 20)``; the value is parsed as YAML."""
+    """``"world.rounds=20"`` -> ``("world.rounds", 20)``; the value is parsed as YAML by the same rules as a file."""
     key, sep, raw = text.partition("=")
-    if not sep or not key.strip():
-        raise ScenarioError([Problem("--set", None, None, "", f"expected key=value, got {text!r}")])
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError as exc:
-        raise ScenarioError([Problem("--set", None, None, key, f"value is not valid YAML: {exc}")]) from None
-    return key.strip(), value
+    key = key.strip()
+    if not sep or not key:
+        raise ScenarioError([Problem("--set", None, None, "", f"expected key=value, got {_clip(text)!r}; allowed: dotted.path=value, e.g. world.rounds=20")])
+    if len(text) > MAX_OVERRIDE_CHARS:
+        raise ScenarioError([Problem("--set", None, None, _clip(key), f"override is {len(text):,} characters long; allowed: at most {MAX_OVERRIDE_CHARS:,}")])
+    parts = key.split(".")
+    if any(not part.strip() or part != part.strip() for part in parts):
+        raise ScenarioError([Problem("--set", None, None, _clip(key), "empty or space-padded part in the dotted path; allowed: dotted.path=value, e.g. world.rounds=20")])
+    if len(parts) > MAX_DEPTH:
+        raise ScenarioError([Problem("--set", None, None, _clip(key), f"path has {len(parts)} parts; allowed: at most {MAX_DEPTH}")])
+    value = parse_value(raw, key) if raw.strip() else ""
+    return key, value
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def apply_overrides(data: dict[str, Any], overrides: Iterable[tuple[str, Any]]) -> dict[str, Any]:
@@ -254,10 +213,47 @@ class _Locator:
 
     def from_validation(self, exc: ValidationError, model: type[BaseModel], prefix: tuple = ()) -> list[Problem]:
         problems = []
-        for error in exc.errors():
+        for error in _union_errors_merged(exc.errors()):
             loc = prefix + tuple(p for p in error["loc"] if not _is_union_tag(p))
             problems.append(self.problem(loc, _describe_error(error, model, tuple(error["loc"]))))
         return problems
+
+
+def _union_errors_merged(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One error per value that failed a union (``PolicySpec | str``), not one per member.
+
+    If the value had the shape of one member (a mapping for ``PolicySpec``),
+    that member's errors are the ones that matter and the others' "should be a
+    valid string" are dropped; if it fitted none, their messages are joined:
+    "Input should be a valid dictionary ... or a valid string (got 42)".
+    """
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    out: list[Any] = []
+    for error in errors:
+        loc = tuple(error["loc"])
+        tag = next((i for i, part in enumerate(loc) if _is_union_tag(part)), None)
+        if tag is None:
+            out.append(error)
+            continue
+        if loc[:tag] not in groups:
+            groups[loc[:tag]] = []
+            out.append(loc[:tag])  # placeholder: keeps the errors in order
+        groups[loc[:tag]].append(dict(error, member_depth=len(loc) - tag - 1))
+    merged = []
+    for item in out:
+        if isinstance(item, dict):
+            merged.append(item)
+            continue
+        members = groups[item]
+        deep = [e for e in members if e["member_depth"] > 0]
+        if deep:
+            merged.extend(deep)
+        elif len(members) == 1:
+            merged.append(members[0])
+        else:
+            wants = [e["msg"].removeprefix("Input should be ") for e in members]
+            merged.append(dict(members[0], msg="Input should be " + " or ".join(wants), type="union"))
+    return merged
 
 
 def _is_union_tag(part: Any) -> bool:
@@ -265,13 +261,43 @@ def _is_union_tag(part: Any) -> bool:
     return isinstance(part, str) and (part[:1].isupper() or part in ("str", "int", "float", "bool"))
 
 
+_NOT_FINITE = "not a finite number; allowed: finite numbers (no nan, inf)"
+
+
+def _non_finite(value: Any, path: tuple) -> list[tuple]:
+    """Field paths holding NaN or infinity in validated data.
+
+    The parser refuses ``.nan`` and ``.inf``, but pydantic turns the strings
+    ``"nan"`` and ``"inf"`` into floats, so validated models are checked too.
+    """
+    found, stack = [], [(value, path)]
+    while stack:
+        item, at = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                found.append(at)
+        elif isinstance(item, BaseModel):
+            stack.extend((getattr(item, name, None), at + (name,)) for name in type(item).model_fields)
+        elif isinstance(item, dict):
+            stack.extend((v, at + (k,)) for k, v in item.items())
+        elif isinstance(item, (list, tuple)):
+            stack.extend((v, at + (i,)) for i, v in enumerate(item))
+    return sorted(found, key=str)
+
+
 def validate_scenario(
     data: Any,
     source: str = "<scenario>",
     positions: dict[tuple, tuple[int, int]] | None = None,
     overrides: Iterable[tuple[str, Any]] = (),
+    context: dict[str, Any] | None = None,
 ) -> Scenario:
-    """Validate raw scenario data (after applying overrides) into a ``Scenario``."""
+    """Validate raw scenario data (after applying overrides) into a ``Scenario``.
+
+    ``context`` is handed to the world's ``Config`` validators, on top of the
+    scenario file's folder: the API passes its trust settings there (e.g.
+    ``data_roots`` for the marketplace's data directories, ``api/trust.py``).
+    """
     overrides = list(overrides)
     locate = _Locator(source, positions or {}, {key for key, _ in overrides})
     if not isinstance(data, dict):
@@ -291,12 +317,13 @@ def validate_scenario(
     world_cls = worlds[world_type]
     try:
         # Worlds that read files (e.g. a market's data directory) resolve them against the scenario's folder.
-        context = {"scenario_dir": Path(source).parent} if Path(source).is_file() else {}
+        context = ({"scenario_dir": Path(source).parent} if Path(source).is_file() else {}) | (context or {})
         scenario.world_config = world_cls.Config.model_validate(scenario.world, context=context)
     except ValidationError as exc:
         raise ScenarioError(locate.from_validation(exc, world_cls.Config, ("world",))) from None
 
-    problems = []
+    problems = [locate.problem(at, _NOT_FINITE) for at in _non_finite(scenario.world_config, ("world",))]
+    problems += [locate.problem(at, _NOT_FINITE) for at in _non_finite(scenario.run, ("run",))]
     for key, spec in scenario.agents.items():
         spec = PolicySpec(policy=spec) if isinstance(spec, str) else spec
         at = ("agents", key) if isinstance(scenario.agents[key], str) else ("agents", key, "policy")
@@ -306,30 +333,36 @@ def validate_scenario(
             problems.append(locate.problem(at, f"unknown policy {spec.policy!r} for world {world_type!r}; allowed: {allowed}"))
             continue
         try:
-            entry.params.model_validate(spec.params)
+            params = entry.params.model_validate(spec.params)
         except ValidationError as exc:
             problems.extend(locate.from_validation(exc, entry.params, ("agents", key, "params")))
+        else:
+            problems += [locate.problem(at, _NOT_FINITE) for at in _non_finite(params, ("agents", key, "params"))]
     if scenario.llm is not None:  # the LLM policy's run-wide settings (agents/llm/config.py)
         from agents.llm.config import LLMRunSettings
 
         try:
-            LLMRunSettings.model_validate(scenario.llm)
+            settings = LLMRunSettings.model_validate(scenario.llm)
         except ValidationError as exc:
             problems.extend(locate.from_validation(exc, LLMRunSettings, ("llm",)))
+        else:
+            problems += [locate.problem(at, _NOT_FINITE) for at in _non_finite(settings, ("llm",))]
     if problems:
         raise ScenarioError(problems)
     if scenario.sweep is not None:
         from simulator.sweep import sweep_problems  # late import: simulator.sweep imports this module
 
-        problems = sweep_problems(data, locate)
+        problems = sweep_problems(data, locate, context)
         if problems:
             raise ScenarioError(problems)
     return scenario
 
 
-def load_scenario_text(text: str, source: str = "<scenario>", overrides: Iterable[tuple[str, Any]] = ()) -> Scenario:
+def load_scenario_text(
+    text: str, source: str = "<scenario>", overrides: Iterable[tuple[str, Any]] = (), context: dict[str, Any] | None = None,
+) -> Scenario:
     data, positions = parse_yaml(text, source)
-    scenario = validate_scenario(data, source, positions, overrides)
+    scenario = validate_scenario(data, source, positions, overrides, context)
     if scenario.name is None:
         scenario.name = Path(source).stem if source and not source.startswith("<") else "scenario"
     return scenario
@@ -337,9 +370,5 @@ def load_scenario_text(text: str, source: str = "<scenario>", overrides: Iterabl
 
 def load_scenario(path: str | Path, overrides: Iterable[tuple[str, Any]] = ()) -> tuple[Scenario, str]:
     """Read and validate a scenario file; returns the scenario and its text."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ScenarioError([Problem(str(path), None, None, "", f"cannot read file: {exc.strerror}")]) from None
+    text = read_text(path)
     return load_scenario_text(text, str(path), overrides), text

@@ -136,6 +136,10 @@ def _pid_alive(pid: int | None) -> bool:
         return True
 
 
+class StoreError(ValueError):
+    """The store file cannot be opened or is not an Agora store (a directory, another kind of file, unreadable)."""
+
+
 class RunNotFound(KeyError):
     pass
 
@@ -149,16 +153,27 @@ class Store:
 
     def __init__(self, path: str | Path | None = None, *, recover: bool = True) -> None:
         self.path = Path(path) if path is not None else default_path()
-        if self.path.parent and not self.path.parent.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.executescript(SCHEMA)
-        if recover:
-            self.recover()
+        try:
+            if self.path.is_dir():
+                raise StoreError(f"{self.path} is a directory; allowed: an SQLite file (created if missing)")
+            if self.path.parent and not self.path.parent.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        except OSError as exc:
+            raise StoreError(f"cannot open store {self.path}: {exc.strerror or exc}") from None
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open store {self.path}: {exc}") from None
+        try:
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.executescript(SCHEMA)
+            if recover:
+                self.recover()
+        except sqlite3.DatabaseError as exc:  # not a database, unreadable, read-only, a schema clash
+            self.db.close()
+            raise StoreError(f"cannot use {self.path} as the run store: {exc}; allowed: an Agora SQLite store, or a new file") from None
 
     def close(self) -> None:
         self.db.close()
@@ -297,21 +312,6 @@ class Store:
         )
         return [{"seq": r["seq"], "t": r["t"], "agent": r["agent"], "kind": r["kind"], "data": json.loads(r["data"])} for r in rows]
 
-    def count_events(self, run_id: str) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM events WHERE run_id=?", (run_id,)).fetchone()[0]
-
-    def integrity_check(self) -> str:
-        return self.db.execute("PRAGMA integrity_check").fetchone()[0]
-
-    # ------------------------------------------------------------------ sweeps (simulator/sweep.py)
-    def create_sweep(
-        self, *, sweep_id: str, scenario_name: str, world: str, source: str, scenario_text: str,
-        spec: dict[str, Any], cells: list[dict[str, Any]],
-    ) -> str:
-        """Record a sweep and its cells; each cell becomes a run ``{sweep_id}-{index:04d}`` when it finishes."""
-        self.db.execute(
-            "INSERT INTO sweeps (id, scenario_name, world, source, scenario_text, spec, cells, n_cells, status,"
-            " created_at, host, pid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
     # ------------------------------------------------------------------ LLM transcripts (agents/llm)
     _EXCHANGE_COLUMNS = ("agent", "decision", "attempt", "t", "error_kind", "prompt_tokens", "completion_tokens", "latency_ms", "cached")
 
@@ -349,6 +349,21 @@ class Store:
         )
         return {r["agent"]: r["n"] for r in rows}
 
+    def count_events(self, run_id: str) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM events WHERE run_id=?", (run_id,)).fetchone()[0]
+
+    def integrity_check(self) -> str:
+        return self.db.execute("PRAGMA integrity_check").fetchone()[0]
+
+    # ------------------------------------------------------------------ sweeps (simulator/sweep.py)
+    def create_sweep(
+        self, *, sweep_id: str, scenario_name: str, world: str, source: str, scenario_text: str,
+        spec: dict[str, Any], cells: list[dict[str, Any]],
+    ) -> str:
+        """Record a sweep and its cells; each cell becomes a run ``{sweep_id}-{index:04d}`` when it finishes."""
+        self.db.execute(
+            "INSERT INTO sweeps (id, scenario_name, world, source, scenario_text, spec, cells, n_cells, status,"
+            " created_at, host, pid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (sweep_id, scenario_name, world, source, scenario_text, json.dumps(spec), json.dumps(cells), len(cells),
              "running", time.time(), socket.gethostname(), os.getpid()),
         )

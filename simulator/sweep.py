@@ -52,6 +52,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 import yaml
 
+from simulator.parsing import read_text
 from simulator.scenario import Problem, ScenarioError, _describe_error, _Locator, apply_overrides, parse_yaml, validate_scenario
 from simulator.store import Store
 
@@ -274,10 +275,7 @@ def plan_sweep(
     if text is None:
         path = Path(path)
         source = source or str(path)
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise ScenarioError([Problem(source, None, None, "", f"cannot read file: {exc.strerror}")]) from None
+        text = read_text(path)  # the one parse path: a regular UTF-8 file of bounded size
     source = source or "<scenario>"
     data, positions = parse_yaml(text, source)
     overrides = list(overrides)

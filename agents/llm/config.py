@@ -75,6 +75,19 @@ class LLMSettings(BaseModel):
         if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
             raise ValueError("not an http(s) URL; allowed: http:// or https:// URLs such as http://127.0.0.1:8080/v1")
         return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        """An http(s) URL with a host: a typo would otherwise "finish" the run on fallback moves."""
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018  (raises ValueError on a bad port)
+        except ValueError as exc:
+            raise ValueError(f"not a valid URL ({exc}); allowed: http:// or https:// URLs such as http://127.0.0.1:8080/v1") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+            raise ValueError("not an http(s) URL; allowed: http:// or https:// URLs such as http://127.0.0.1:8080/v1")
+        return value
     seed: int | None = Field(
         None, description="a fixed sampling seed sent with every call; by default each call's seed is drawn from the run seed"
     )

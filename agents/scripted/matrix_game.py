@@ -18,7 +18,7 @@ WORLDS = ["matrix_game"]
 
 
 class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # "nan"/"inf" strings must not become floats
 
 
 class _CooperateDefect(_Params):
@@ -95,9 +95,10 @@ class Mixed:
 
         @model_validator(mode="after")
         def _distribution(self) -> "Mixed.Params":
-            p = np.asarray(self.probabilities)
-            if (p < 0).any() or abs(p.sum() - 1) > 1e-9:
-                raise ValueError("probabilities must be non-negative and sum to 1")
+            p = np.asarray(self.probabilities, dtype=float)
+            # NaN compares false with everything, so test what is allowed rather than what is not.
+            if p.size == 0 or not np.isfinite(p).all() or not (p >= 0).all() or not abs(p.sum() - 1) <= 1e-9:
+                raise ValueError(f"probabilities must be finite, non-negative and sum to 1 (got {self.probabilities})")
             return self
 
     def __init__(self, params: Params, rng: np.random.Generator) -> None:

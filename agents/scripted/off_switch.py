@@ -23,7 +23,7 @@ WORLDS = ["off_switch"]
 
 
 class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # "nan"/"inf" strings must not become floats
 
 
 class _Fixed:

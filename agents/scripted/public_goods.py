@@ -37,7 +37,7 @@ WORLDS = ["public_goods"]
 
 
 class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # "nan"/"inf" strings must not become floats
 
 
 def grid_of(observation: dict[str, Any]) -> np.ndarray:

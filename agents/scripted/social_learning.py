@@ -27,7 +27,7 @@ WORLDS = ["social_learning"]
 
 
 class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # "nan"/"inf" strings must not become floats
 
 
 def posterior_log_odds(observation: dict[str, Any]) -> float:
