@@ -1,10 +1,10 @@
-"""A per-run budget of LLM calls and tokens.
+"""A per-run budget of LLM calls, tokens and US dollars.
 
 Calls are checked *before* a batch is sent: a batch that would go past the
 call limit is not sent and the run stops (``RunStopped("budget_exhausted")``),
 so a run never makes more calls than its budget. Tokens are only known after a
-call returns, so the token limit is checked before each batch against what was
-spent so far: a run may pass it by at most one batch. Cache hits count like
+call returns, so the token and dollar limits are checked before each batch
+against what was spent so far: a run may pass them by at most one batch. Cache hits count like
 network calls, so a replayed run stops at the same point as the recorded one.
 """
 
@@ -19,8 +19,10 @@ from simulator.run import RunStopped
 class Budget:
     calls: int | None = None
     tokens: int | None = None
+    usd: float | None = None
     calls_used: int = 0
     tokens_used: int = 0
+    usd_used: float = 0.0
 
     def reserve(self, n_calls: int) -> None:
         """Claim ``n_calls`` calls, or stop the run if the budget cannot pay for all of them."""
@@ -28,6 +30,10 @@ class Budget:
             raise RunStopped(
                 "budget_exhausted",
                 f"LLM token budget exhausted: {self.tokens_used} of {self.tokens} tokens used",
+            )
+        if self.usd is not None and self.usd_used >= self.usd:
+            raise RunStopped(
+                "budget_exhausted", f"LLM cost budget exhausted: ${self.usd_used:.6f} of ${self.usd:g} spent",
             )
         if self.calls is not None and self.calls_used + n_calls > self.calls:
             raise RunStopped(
@@ -37,5 +43,6 @@ class Budget:
             )
         self.calls_used += n_calls
 
-    def spend_tokens(self, n_tokens: int) -> None:
+    def spend_tokens(self, n_tokens: int, usd: float = 0.0) -> None:
         self.tokens_used += int(n_tokens)
+        self.usd_used += usd

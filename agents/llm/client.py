@@ -161,6 +161,60 @@ def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | No
     return delay
 
 
+class RateLimiter:
+    """Requests- and tokens-per-minute pacing for one endpoint, shared by every call of a run that uses it.
+
+    Two token buckets (Turner's leaky bucket, as providers meter): each refills
+    at ``limit / 60`` per second and holds at most one second's worth, so calls
+    are spread evenly and no minute ever exceeds the limit. A call takes one
+    request and its token estimate (prompt characters / 4 + ``max_tokens``)
+    before each HTTP attempt, waiting (on the LLM loop, never the simulation)
+    until both buckets can pay. Timing only: results never depend on it.
+    """
+
+    def __init__(self, requests_per_minute: float | None = None, tokens_per_minute: float | None = None) -> None:
+        self.limits = {"requests": requests_per_minute, "tokens": tokens_per_minute}
+        self.level = {name: max(1.0, limit / 60.0) if limit else 0.0 for name, limit in self.limits.items()}
+        self.stamp = time.monotonic()
+        self.lock: asyncio.Lock | None = None
+        self.waited = 0.0  # seconds spent waiting, in total
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        for name, limit in self.limits.items():
+            if limit:
+                rate = limit / 60.0
+                self.level[name] = min(max(1.0, rate), self.level[name] + (now - self.stamp) * rate)
+        self.stamp = now
+
+    async def acquire(self, tokens: int) -> None:
+        if not any(self.limits.values()):
+            return
+        self.lock = self.lock or asyncio.Lock()
+        async with self.lock:  # first come, first served
+            need = {"requests": 1.0, "tokens": float(tokens)}
+            while True:
+                self._refill()
+                waits = [
+                    (min(need[name], max(1.0, limit / 60.0)) - self.level[name]) / (limit / 60.0)
+                    for name, limit in self.limits.items() if limit
+                ]
+                wait = max(waits)
+                if wait <= 0:
+                    break
+                self.waited += wait
+                await asyncio.sleep(wait)
+            for name, limit in self.limits.items():
+                if limit:  # a call bigger than one second's worth takes the bucket below zero: it is paid later
+                    self.level[name] -= need[name]
+
+
+def token_estimate(body: dict[str, Any]) -> int:
+    """Tokens a request may use, before it is sent: about 4 characters a token, plus the completion limit."""
+    chars = sum(len(str(m.get("content") or "")) for m in body.get("messages", []))
+    return chars // 4 + int(body.get("max_tokens") or 0)
+
+
 class ChatClient:
     """Chat completions against one OpenAI-compatible endpoint. Use it on the LLM loop (its session lives there)."""
 
@@ -175,7 +229,9 @@ class ChatClient:
         backoff_max: float = 30.0,
         retry_after_max: float = 120.0,
         max_connections: int = 64,
+        limiter: RateLimiter | None = None,
     ) -> None:
+        self.limiter = limiter
         self.base_url = base_url.rstrip("/")
         self.url = f"{self.base_url}/chat/completions"
         self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
@@ -208,8 +264,11 @@ class ChatClient:
         started = time.perf_counter()
         last_kind = "connection"
         session = self._session()
+        tokens = token_estimate(body) if self.limiter is not None else 0
         for attempt in range(self.max_retries + 1):
             retry_after = None
+            if self.limiter is not None:
+                await self.limiter.acquire(tokens)
             try:
                 async with session.post(self.url, json=body) as response:
                     status, headers, raw = response.status, response.headers, await response.read()

@@ -27,6 +27,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from agents.llm.prices import Price
+
 Mode = Literal["json_schema", "json_object_schema", "json_object", "prompt"]
 CacheMode = Literal["record", "replay", "off"]
 OnError = Literal["fail", "fallback"]
@@ -75,19 +77,6 @@ class LLMSettings(BaseModel):
         if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
             raise ValueError("not an http(s) URL; allowed: http:// or https:// URLs such as http://127.0.0.1:8080/v1")
         return value
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        """An http(s) URL with a host: a typo would otherwise "finish" the run on fallback moves."""
-        try:
-            parts = urlsplit(value)
-            parts.port  # noqa: B018  (raises ValueError on a bad port)
-        except ValueError as exc:
-            raise ValueError(f"not a valid URL ({exc}); allowed: http:// or https:// URLs such as http://127.0.0.1:8080/v1") from None
-        if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
-            raise ValueError("not an http(s) URL; allowed: http:// or https:// URLs such as http://127.0.0.1:8080/v1")
-        return value
     seed: int | None = Field(
         None, description="a fixed sampling seed sent with every call; by default each call's seed is drawn from the run seed"
     )
@@ -102,6 +91,12 @@ class LLMSettings(BaseModel):
     backoff_base: float = Field(0.5, ge=0, description="first backoff delay in seconds (doubles each retry)")
     backoff_max: float = Field(30.0, ge=0, description="longest backoff delay in seconds")
     retry_after_max: float = Field(120.0, ge=0, description="longest Retry-After the client will honour")
+    requests_per_minute: float | None = Field(
+        None, gt=0, description="pace calls to this endpoint (base_url); shared by every seat and call of the run that uses it",
+    )
+    tokens_per_minute: float | None = Field(
+        None, gt=0, description="pace estimated tokens (prompt characters / 4 + max_tokens) to this endpoint, shared likewise",
+    )
     reask: bool = Field(True, description="re-ask once with the validation error before falling back")
     history_window: int = Field(3, ge=0, le=1000, description="past (observation, reply) turns in the prompt")
     system_template: str | None = Field(None, description="file with the system prompt template (string.Template)")
@@ -116,6 +111,7 @@ class BudgetSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     calls: int | None = Field(None, ge=0, description="LLM calls per run (re-asks and cache hits count)")
     tokens: int | None = Field(None, ge=0, description="prompt + completion tokens per run")
+    usd: float | None = Field(None, ge=0, description="US dollars per run, priced by llm.prices (checked like tokens)")
 
 
 class LLMRunSettings(LLMSettings):
@@ -139,6 +135,10 @@ class LLMRunSettings(LLMSettings):
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
     cache: CacheMode = Field("record", description="record: reuse and store replies; replay: a miss is an error; off")
     cache_path: str | None = Field(None, description=f"SQLite cache file (default: $AGORA_LLM_CACHE or ./{DEFAULT_CACHE_FILE})")
+    prices: dict[str, Price] = Field(
+        default_factory=dict,
+        description="USD per million tokens by model, {model: {input, output}}; adds to / overrides agents/llm/prices.py",
+    )
 
     @field_validator("cache", mode="before")
     @classmethod

@@ -49,8 +49,9 @@ from pydantic import BaseModel, ValidationError
 
 from agents.llm.budget import Budget
 from agents.llm.cache import LLMCache, LLMCacheMiss, LLMError, call_key, request_hash
-from agents.llm.client import FAILURE_KINDS, CallResult, ChatClient, LLMCallError, run_soon, run_sync
+from agents.llm.client import FAILURE_KINDS, CallResult, ChatClient, LLMCallError, RateLimiter, run_soon, run_sync
 from agents.llm.config import LLMRunSettings, LLMSettings, endpoint_timeout
+from agents.llm.prices import cost_usd, price_of, price_table
 from agents.llm.structured import ParseFailure, parse_action, reask_text
 from simulator.run import RunStopped
 
@@ -61,6 +62,7 @@ COUNTERS = (
     "llm_calls", "llm_cache_hits", "llm_requests", "llm_retries", "llm_errors",
     "llm_parse_errors", "llm_reasks", "llm_prompt_tokens", "llm_completion_tokens", "llm_latency_ms",
     "llm_decisions", "llm_failed", *(f"llm_failed_{kind}" for kind in FAILURE_KINDS),
+    "llm_cost_usd", "llm_unpriced_calls",
 )
 SEED_RANGE = 2**31 - 1  # llama.cpp and OpenAI take a 32-bit signed seed
 
@@ -108,7 +110,10 @@ class LLMRun:
         self.settings = settings
         self._host = weakref.ref(host) if host is not None else (lambda: None)
         self.cache = LLMCache(settings.cache_file(), settings.cache) if settings.cache != "off" else None
-        self.budget = Budget(settings.budget.calls, settings.budget.tokens)
+        self.budget = Budget(settings.budget.calls, settings.budget.tokens, settings.budget.usd)
+        self.prices = price_table(settings.prices)
+        self.cost_by_agent: Counter[str] = Counter()
+        self._limiters: dict[str, RateLimiter] = {}
         counters = getattr(host, "counters", None)
         self.counters: dict[str, Any] = counters if isinstance(counters, dict) else {}
         for name in COUNTERS:
@@ -135,6 +140,14 @@ class LLMRun:
     # ------------------------------------------------------------------ seats
     def add_seat(self, agent_id: str, policy: "LLMPolicy", settings: LLMSettings) -> None:
         self.seats[agent_id] = policy
+        if settings.requests_per_minute is not None or settings.tokens_per_minute is not None:
+            # One pacer per endpoint for the whole run, whatever seat calls it (the first seat's limits win).
+            self._limiters.setdefault(settings.base_url, RateLimiter(settings.requests_per_minute, settings.tokens_per_minute))
+        if self.settings.budget.usd is not None and price_of(settings.model, self.prices) is None:
+            raise LLMError(
+                f"llm.budget.usd is set but model {settings.model!r} (agent {agent_id!r}) has no price; add it: "
+                f"llm: {{prices: {{{settings.model}: {{input: USD per 1M tokens, output: USD per 1M tokens}}}}}}"
+            )
         if settings.api_key_env is not None and not os.environ.get(settings.api_key_env):
             raise LLMError(
                 f"llm.api_key_env is {settings.api_key_env!r} but that environment variable is not set "
@@ -267,6 +280,7 @@ class LLMRun:
             "prompt_tokens": int(usage.get("prompt_tokens") or 0),
             "completion_tokens": int(usage.get("completion_tokens") or 0),
             "latency_ms": round(float(response.get("latency_ms") or 0.0), 1),
+            "cost_usd": response.get("cost_usd", 0.0),
             "attempts": int(response.get("attempts") or 1),
             "retry_errors": response.get("retry_errors") or [],
             "cached": bool(response.get("cached")),
@@ -282,7 +296,8 @@ class LLMRun:
         metrics["llm"] = {
             "decisions": decisions, "own_decisions": decisions - failed,
             "own_share": round(1.0 - share, 6) if decisions else None, "fallback_share": round(share, 6),
-            "failures": counts,
+            "failures": counts, "cost_usd": round(c["llm_cost_usd"], 6),
+            "cost_usd_by_agent": {agent: round(usd, 6) for agent, usd in sorted(self.cost_by_agent.items())},
         }
         limit = self.settings.max_fallback_share
         if status == "finished" and share > limit:
@@ -342,7 +357,13 @@ class LLMRun:
             prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
             latency = round(float(response.get("latency_ms") or 0.0), 1)
             attempts = int(response.get("attempts") or 1)
-            self.budget.spend_tokens(prompt + completion)
+            price = price_of(str(job.body.get("model")), self.prices)
+            usd = cost_usd(price, prompt, completion)
+            response["cost_usd"] = usd
+            self.counters["llm_unpriced_calls"] += price is None
+            self.counters["llm_cost_usd"] = round(self.counters["llm_cost_usd"] + usd, 9)
+            self.cost_by_agent[job.agent_id] += usd
+            self.budget.spend_tokens(prompt + completion, usd)
             self.counters["llm_calls"] += 1
             self.counters["llm_prompt_tokens"] += prompt
             self.counters["llm_completion_tokens"] += completion
@@ -377,6 +398,7 @@ class LLMRun:
                 s.base_url, api_key=os.environ.get(s.api_key_env) if s.api_key_env else None, timeout=timeout,
                 max_retries=s.max_retries, backoff_base=s.backoff_base, backoff_max=s.backoff_max,
                 retry_after_max=s.retry_after_max, max_connections=max(8, self.settings.max_concurrency),
+                limiter=self._limiters.get(s.base_url),
             )
             self._clients[key] = client
         return client

@@ -70,7 +70,8 @@ def test_garbage_replies_make_the_run_degraded_not_finished(stub, tmp_path):
     assert "10 of 10 LLM decisions (100.0%) fell back" in shown["summary"]["reason"]
     assert "parse 10" in shown["summary"]["reason"]
     llm = shown["metrics"]["llm"]
-    assert llm == {"decisions": 10, "own_decisions": 0, "own_share": 0.0, "fallback_share": 1.0, "failures": {"parse": 10}}
+    assert llm == {"decisions": 10, "own_decisions": 0, "own_share": 0.0, "fallback_share": 1.0, "failures": {"parse": 10},
+                   "cost_usd": 0.0, "cost_usd_by_agent": {"alice": 0.0, "bob": 0.0}}  # the model "stub" has no price
     with Store(db) as store:
         events = store.events(shown["run_id"], limit=10_000)
     fallbacks = [e for e in events if e["kind"] == "fallback"]
