@@ -14,10 +14,12 @@ are solved by
 
 Then the N-player section (``--n-player-games`` per shape, 0 to skip): random
 3- and 4-player games with integer payoffs in [-5, 5] and no pure equilibrium,
-solved by ``mechanisms.logit.logit_solve`` (Agora's logit limit, polished and
-verified to regret <= 1e-9 x payoff range) and by pygambit's ``logit_solve``
-and ``simpdiv_solve`` (from the uniform profile); "same" counts the games where
-Agora's equilibrium equals Gambit's logit one within 1e-6.
+solved by ``mechanisms.logit.logit_solve`` (Agora's logit limit) and
+``mechanisms.simpdiv.simpdiv`` (both polished and verified to regret <= 1e-9 x
+payoff range) and by pygambit's ``logit_solve`` and ``simpdiv_solve`` (from the
+uniform profile); ratios are Gambit's time / Agora's (above 1: Agora faster);
+"verified" counts Agora's answers (logit, simpdiv) with regret within the bound, "same"
+the games where Agora's logit limit equals Gambit's within 1e-6.
 
 It prints the mean time per game of each, the ratios (peer time / Agora
 time: above 1 means Agora is faster), and the number of equilibria each
@@ -133,11 +135,12 @@ def main() -> None:
 def n_player_section(per_shape: int, seed: int, pygambit) -> None:
     """Agora's logit limit vs Gambit's logit and simpdiv on N-player games without pure equilibria."""
     from mechanisms.logit import logit_solve
+    from mechanisms.simpdiv import simpdiv
     from mechanisms.normal_form import pure_equilibria, regret
 
     print()
-    header = (f"{'shape':>8} {'agora':>9} {'g-logit':>9} {'g-simpdiv':>9} | {'g-logit/agora':>13} {'simpdiv/agora':>13} | "
-              f"verified  same")
+    header = (f"{'shape':>8} {'logit':>8} {'g-logit':>8} {'simpdiv':>8} {'g-simpdiv':>9} | "
+              f"{'g-logit/logit':>13} {'g-simpdiv/simpdiv':>17} | verified  same")
     print(header)
     print("-" * len(header))
     rng = np.random.default_rng(seed)
@@ -147,8 +150,8 @@ def n_player_section(per_shape: int, seed: int, pygambit) -> None:
             u = rng.integers(-5, 6, (len(shape),) + shape)
             if not pure_equilibria(u):
                 games.append(u)
-        t_ours = t_logit = t_simpdiv = 0.0
-        verified = same = 0
+        t_ours = t_logit = t_simpdiv = t_ours_simpdiv = 0.0
+        verified = verified_simpdiv = same = 0
         for u in games:
             dt, result = _timed(logit_solve, u)
             t_ours += dt
@@ -162,10 +165,110 @@ def n_player_section(per_shape: int, seed: int, pygambit) -> None:
                 same += max(np.abs(a - b).max() for a, b in zip(result[0].strategies, g)) < 1e-6
             dt, _ = _timed(pygambit.nash.simpdiv_solve, game.mixed_strategy_profile(rational=True))
             t_simpdiv += dt
+            dt, ours_simpdiv = _timed(simpdiv, u)
+            t_ours_simpdiv += dt
+            if len(ours_simpdiv) and regret(u, ours_simpdiv[0].strategies).max() <= 1e-9 * (u.max() - u.min()):
+                verified_simpdiv += 1
         k = len(games)
-        print(f"{'x'.join(map(str, shape)):>8} {t_ours / k:>9.4f} {t_logit / k:>9.4f} {t_simpdiv / k:>9.4f} | "
-              f"{t_logit / t_ours:>12.2f}x {t_simpdiv / t_ours:>12.2f}x | {verified}/{k}     {same}/{k}", flush=True)
+        print(f"{'x'.join(map(str, shape)):>8} {t_ours / k:>8.4f} {t_logit / k:>8.4f} {t_ours_simpdiv / k:>8.4f} {t_simpdiv / k:>9.4f} | "
+              f"{t_logit / t_ours:>12.2f}x {t_simpdiv / t_ours_simpdiv:>16.2f}x | {verified},{verified_simpdiv}/{k}   {same}/{k}",
+              flush=True)
+
+
+def extensive_form_section(seed: int = 1, random_games: int = 5) -> None:
+    """Extensive games (mechanisms.sequence_form, mechanisms.cfr) beside pygambit and OpenSpiel, as ratios.
+
+    Kuhn poker: the sequence-form LP against Gambit's ``lp_solve``, the exact Lemke path against
+    Gambit's ``lcp_solve`` (both rational and double); random signalling games (chance, 2-3
+    states, messages and replies) for the LCP; CFR+ against OpenSpiel's C++ ``CFRPlusSolver`` for
+    the same number of iterations on Kuhn and Leduc (their exploitabilities are printed: the
+    two implementations follow the same iterates). Gambit's LP on Leduc did not finish within 290 s
+    here (a 300 s budget), so Leduc's LP is timed for Agora only.
+    """
+    import tempfile
+    from fractions import Fraction
+    from pathlib import Path
+
+    import pygambit
+
+    from mechanisms import cfr, efg_format, poker
+    from mechanisms import game_tree as gt
+    from mechanisms import sequence_form as sf
+
+    try:
+        import pyspiel
+    except ImportError:  # optional peer
+        pyspiel = None
+
+    def gambit_game(game):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "game.efg"
+            path.write_text(efg_format.write_efg(game))
+            return pygambit.read_efg(str(path))
+
+    def random_game(rng):
+        states = {}
+        k_states, k_messages, k_replies = (int(v) for v in rng.integers(2, 4, size=3))
+        for s in range(k_states):
+            messages = {f"m{m}": gt.Node(1, {f"r{r}": gt.terminal(int(rng.integers(-9, 10)), int(rng.integers(-9, 10)))
+                                             for r in range(k_replies)}, infoset=f"heard m{m}") for m in range(k_messages)}
+            states[f"s{s}"] = gt.Node(0, messages, infoset=f"state s{s}")
+        return gt.ExtensiveGame(gt.Node(gt.CHANCE, states, probs=[Fraction(1, k_states)] * k_states), ["A", "B"])
+
+    kuhn, leduc = poker.kuhn_poker(), poker.leduc_poker()
+    g_kuhn = gambit_game(kuhn)
+    first = list(g_kuhn.players)[0]
+    rows = []
+    t_ours, ours = _timed(sf.zero_sum_lp, kuhn)
+    for rational in (True, False):
+        t_peer, res = _timed(pygambit.nash.lp_solve, g_kuhn, rational=rational)
+        rows.append(("Kuhn", "sequence LP", t_ours, f"gambit lp_solve{'' if rational else ' (double)'}", t_peer,
+                     abs(float(res.equilibria[0].payoff(first)) - ours.value) < 1e-9))
+    for rational in (True, False):
+        t_ours, ours_lcp = _timed(sf.lcp_equilibria, kuhn, exact=rational, max_starts=1)
+        t_peer, res = _timed(pygambit.nash.lcp_solve, g_kuhn, rational=rational)
+        rows.append(("Kuhn", f"sequence LCP{'' if rational else ' (double)'}", t_ours, f"gambit lcp_solve{'' if rational else ' (double)'}",
+                     t_peer, abs(float(res.equilibria[0].payoff(first)) - float(ours_lcp.equilibria[0].payoffs[0])) < 1e-9))
+    rng = np.random.default_rng(seed)
+    t_ours = t_peer = 0.0
+    same = True
+    for _ in range(random_games):
+        game = random_game(rng)
+        g = gambit_game(game)
+        dt, result = _timed(sf.lcp_equilibria, game, exact=True, max_starts=1)
+        t_ours += dt
+        dt, res = _timed(pygambit.nash.lcp_solve, g, rational=True)
+        t_peer += dt
+        same &= [float(res.equilibria[0].payoff(p)) for p in g.players] == [float(v) for v in result.equilibria[0].payoffs]
+    rows.append((f"{random_games} random signalling", "sequence LCP", t_ours / random_games, "gambit lcp_solve", t_peer / random_games, same))
+    t_ours, _ = _timed(sf.zero_sum_lp, leduc)
+    rows.append(("Leduc", "sequence LP", t_ours, "gambit lp_solve", float("nan"), None))
+    if pyspiel is not None:
+        for name, game, iterations in (("kuhn_poker", kuhn, 1000), ("leduc_poker", leduc, 100)):
+            os_game = pyspiel.load_game(name)
+            t_ours, r = _timed(cfr.cfr_plus, game, iterations=iterations, check_every=iterations)
+            solver = pyspiel.CFRPlusSolver(os_game)
+
+            def run(solver=solver, iterations=iterations):
+                for _ in range(iterations):
+                    solver.evaluate_and_update_policy()
+
+            t_peer, _ = _timed(run)
+            theirs = pyspiel.exploitability(os_game, solver.average_policy())
+            rows.append((name.split("_")[0].title(), f"CFR+ x{iterations} ({r.exploitability:.2e})", t_ours,
+                         f"open_spiel CFRPlusSolver ({theirs:.2e})", t_peer, abs(theirs - r.exploitability) < 1e-8))
+    print()
+    print("extensive games (seconds per solve; ratio = peer / agora, above 1 means Agora is faster)")
+    header = f"{'game':>22} {'agora':>32} {'s':>8} | {'peer':>38} {'s':>8} | {'ratio':>7}  agree"
+    print(header)
+    print("-" * len(header))
+    for game, ours_name, t_a, peer, t_p, agree in rows:
+        ratio = f"{t_p / t_a:>6.1f}x" if np.isfinite(t_p) else f"{'-':>7}"
+        peer_time = f"{t_p:>8.4f}" if np.isfinite(t_p) else f"{'>290':>8}"
+        print(f"{game:>22} {ours_name:>32} {t_a:>8.4f} | {peer:>38} {peer_time} | {ratio}  "
+              f"{'-' if agree is None else ('yes' if agree else 'NO')}", flush=True)
 
 
 if __name__ == "__main__":
     main()
+    extensive_form_section()
