@@ -204,10 +204,21 @@ def lemke(M: np.ndarray, q: np.ndarray, d: np.ndarray, max_pivots: int = 100_000
         When z0 enters (column ``-d``, all negative) it is the lexicographic max instead, i.e. the
         row of min q_i / d_i. Columns of ``B^-1`` are compared only among rows still tied.
         """
+        sign = -1 if first else 1
+        if not exact:  # the same rule, vectorised
+            column = T[:, col].astype(float)
+            candidates = np.arange(n) if first else np.flatnonzero(column > eps)
+            if candidates.size == 0:
+                raise RayTermination("Lemke's algorithm ended on a secondary ray")
+            for j in [2 * n + 1, *range(n)]:
+                values = sign * T[candidates, j] / column[candidates]
+                candidates = candidates[values <= values.min() + eps]
+                if candidates.size == 1:
+                    break
+            return int(candidates[0])
         rows = list(range(n)) if first else [i for i in range(n) if T[i, col] > eps]
         if not rows:
             raise RayTermination("Lemke's algorithm ended on a secondary ray")
-        sign = -1 if first else 1
         for j in [2 * n + 1, *range(n)]:
             ratios = [sign * ratio(T[i, j], T[i, col]) for i in rows]
             best = min(ratios)
