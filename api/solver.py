@@ -192,6 +192,14 @@ class Solver:
             raise ValueError(reply[2])
         raise SolverFault(f"{reply[1]}: {reply[2]}")
 
+    def load(self) -> dict[str, dict[str, int]]:
+        """Per lane: solver processes started, busy (started and not idle) and callers waiting."""
+        out = {}
+        for name, lane in self._lanes.items():
+            with lane.cond:
+                out[name] = {"processes": lane.workers, "busy": lane.started - len(lane.idle), "waiting": lane.waiting}
+        return out
+
     def close(self) -> None:
         for lane in self._lanes.values():
             lane.close()

@@ -83,17 +83,21 @@ class LimitExceeded(Exception):
     pass
 
 
-def _limiter(limits: Limits | None, started: float) -> Callable[[float, int], None]:
+def limiter(limits: Limits | None, started: float) -> Callable[[float, int], None]:
     """A progress check that stops a run past its time or event cap (``RunStopped`` keeps its results)."""
     from simulator.run import RunStopped
 
+    fired = False
+
     def check(fraction: float, events: int) -> None:
-        if limits is None or fraction >= 1.0:
+        nonlocal fired
+        if limits is None or fraction >= 1.0 or fired:  # once: the run's last report comes after its loop
             return
-        if time.monotonic() - started > limits.max_seconds:
-            raise RunStopped("limit_exceeded", f"ran longer than {limits.max_seconds:g} s (AGORA_RUN_MAX_SECONDS)")
-        if events > limits.max_events:
-            raise RunStopped("limit_exceeded", f"logged more than {limits.max_events:,} events (AGORA_RUN_MAX_EVENTS)")
+        reason = (f"ran longer than {limits.max_seconds:g} s (AGORA_RUN_MAX_SECONDS)" if time.monotonic() - started > limits.max_seconds
+                  else f"logged more than {limits.max_events:,} events (AGORA_RUN_MAX_EVENTS)" if events > limits.max_events else None)
+        if reason is not None:
+            fired = True
+            raise RunStopped("limit_exceeded", reason)
 
     return check
 
@@ -137,7 +141,9 @@ def _confine(limits: Limits | None) -> None:
 
         with open("/proc/self/statm") as f:
             baseline = int(f.read().split()[0]) * PAGE
-        cap = baseline + 2 * limits.max_memory_mib * (1 << 20)
+        # Generous: address space is not memory (thread stacks, malloc arenas, BLAS buffers reserve much more
+        # than they touch); the dispatcher's resident-memory polling is the limit, this only stops a runaway.
+        cap = baseline + max(4 << 30, 4 * limits.max_memory_mib * (1 << 20))
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     except (OSError, ValueError, ImportError):
         pass
@@ -171,7 +177,7 @@ def execute_run(store: Any, run_id: str, conn: Connection | None = None, parent_
         if kind == "cancel" and target == run_id:
             store.fail_run(run_id, "cancelled", "cancelled before it started")
             return "cancelled"
-    limit = _limiter(limits, time.monotonic())
+    limit = limiter(limits, time.monotonic())
 
     def progress(fraction: float, events: int) -> None:
         nonlocal stopping, raised
@@ -210,7 +216,7 @@ def _call(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any], limits: L
 
     if limits is not None:
         kwargs = {**kwargs, "context": limits.context, "prepare": partial(prepare_untrusted, limits),
-                  "progress": _limiter(limits, time.monotonic())}
+                  "progress": limiter(limits, time.monotonic())}
     return fn(*args, **kwargs)
 
 
