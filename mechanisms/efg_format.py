@@ -199,10 +199,13 @@ def read_efg(text: str) -> gt.ExtensiveGame:
         infosets[key] = (name, tuple(actions), tuple(probs) if is_chance else None)
         return number, name, tuple(actions), infosets[key][2]
 
-    def node(accumulated: tuple[Fraction, ...]) -> gt.Node:
+    where: dict[tuple[str, ...], _Token] = {}  # history -> the node's first token, to locate tree-level errors
+
+    def node(accumulated: tuple[Fraction, ...], history: tuple[str, ...]) -> gt.Node:
         tok = r.peek()
         if tok is None or tok.kind != "word" or tok.text not in ("c", "p", "t"):
             raise r.fail("a node: 'c' (chance), 'p' (player) or 't' (terminal)")
+        where[history] = tok
         r.i += 1
         name = r.take("str", "the node's name in quotes").text or None
         if tok.text == "t":
@@ -213,7 +216,8 @@ def read_efg(text: str) -> gt.ExtensiveGame:
             pay = tuple(a + b for a, b in zip(accumulated, outcome()))
             children = {}
             for a in actions:
-                children[_unique(a, children)] = node(pay)
+                key = _unique(a, children)
+                children[key] = node(pay, history + (key,))
             return gt.Node(gt.CHANCE, children, list(probs), ("chance", number, label), None, name)
         player, ptok = r.integer("the player number (1-based)")
         if not 1 <= player <= n:
@@ -222,17 +226,19 @@ def read_efg(text: str) -> gt.ExtensiveGame:
         pay = tuple(a + b for a, b in zip(accumulated, outcome()))
         children = {}
         for a in actions:
-            children[_unique(a, children)] = node(pay)
+            key = _unique(a, children)
+            children[key] = node(pay, history + (key,))
         return gt.Node(player - 1, children, None, (number, label), None, name)
 
-    root = node(tuple(Fraction(0) for _ in range(n)))
+    root = node(tuple(Fraction(0) for _ in range(n)), ())
     extra = r.peek()
     if extra is not None:
         raise EfgError(f"unexpected {extra.text!r} after the last node of the tree", extra.line, extra.column)
     try:
         return gt.ExtensiveGame(root, players, title=title)
     except gt.GameTreeError as exc:
-        raise EfgError(str(exc)) from None
+        tok = where.get(exc.history) if exc.history is not None else None
+        raise EfgError(str(exc), tok.line if tok else None, tok.column if tok else None) from None
 
 
 def _unique(action: str, taken: dict) -> str:

@@ -55,7 +55,14 @@ TERMINAL = -2  # the "mover" of a terminal node
 
 
 class GameTreeError(ValueError):
-    """The tree is not a valid finite extensive game (the message names the node or information set)."""
+    """The tree is not a valid finite extensive game (the message names the node or information set).
+
+    ``history`` is the action path from the root to the offending node, when there is one.
+    """
+
+    def __init__(self, message: str, history: tuple[str, ...] | None = None) -> None:
+        super().__init__(message)
+        self.history = history
 
 
 def as_fraction(value: Number) -> Fraction:
@@ -264,12 +271,13 @@ class ExtensiveGame:
                 if self.actions[k] != acts:
                     raise GameTreeError(
                         f"information set {labels[index]!r} of {self.players[player]}: node {where(k)} has actions "
-                        f"{', '.join(self.actions[k])} but node {where(first)} has {', '.join(acts)}")
+                        f"{', '.join(self.actions[k])} but node {where(first)} has {', '.join(acts)}", self.histories[k])
                 if node_own[k][player] != node_own[first][player] and self.perfect_recall:
                     self.perfect_recall = False
                     self._recall_problem = (
                         f"imperfect recall: {self.players[player]} reaches nodes {where(first)} and {where(k)} of information set "
                         f"{labels[index]!r} after different own moves")
+                    self._recall_history = self.histories[k]
             parent_sets.append(node_own[first][player])
             self.player_infosets[player].append(index)
             self.infosets.append(Infoset(index, player, labels[index], acts, tuple(nodes), n_slots,
@@ -277,7 +285,7 @@ class ExtensiveGame:
             n_slots += len(acts)
             player_slots[player] += len(acts)
         if require_perfect_recall and not self.perfect_recall:
-            raise GameTreeError(self._recall_problem)
+            raise GameTreeError(self._recall_problem, self._recall_history)
         # the parent sequence of each set: the sequence (J, b) of the player's last move above it
         for index, parent in enumerate(parent_sets):
             seq = 0 if parent is None else self.infosets[parent[0]].first_sequence + parent[1]

@@ -170,3 +170,81 @@ def render(report: Any, console: Any) -> None:
             console.print("behaviour strategies: use --json (too many information sets to print)", markup=False, highlight=False)
     for note in report.notes:
         console.print(f"note: {note}", markup=False, highlight=False)
+
+
+# --------------------------------------------------------------------------- YAML trees with chance and information sets
+
+
+def has_chance_or_infosets(tree: Any) -> bool:
+    """Whether a YAML ``tree:`` (``simulator.solve.TreeNode``) uses ``chance:`` or ``infoset:`` anywhere."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if getattr(node, "chance", None) is not None or getattr(node, "infoset", None) is not None:
+            return True
+        stack.extend((node.children or {}).values())
+    return False
+
+
+def tree_game(tree: Any, players: list[str] | None, locate: Any) -> gt.ExtensiveGame:
+    """A YAML ``tree:`` with chance nodes (``chance: {action: probability}`` + ``children``) and
+    information sets (``infoset: label`` on decision nodes; nodes of one player with one label
+    form one set) as an :class:`ExtensiveGame`; problems raise ``ScenarioError`` located in the file."""
+    problems: list[Problem] = []
+    lengths: set[int] = set()
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if node.payoffs is not None:
+            lengths.add(len(node.payoffs))
+        stack.extend((node.children or {}).values())
+    n = len(players) if players else max(lengths, default=0)
+    names = list(players) if players else [f"player {i}" for i in range(n)]
+
+    def build(node: Any, loc: tuple) -> gt.Node:
+        if node.payoffs is not None:
+            if node.player is not None or node.children or node.chance is not None:
+                problems.append(locate.problem(loc, "a terminal has payoffs only (no player, chance or children)"))
+            if len(node.payoffs) != n:
+                problems.append(locate.problem(loc + ("payoffs",), f"has {len(node.payoffs)} payoffs; the game has {n} players ({', '.join(names)})"))
+            return gt.terminal(*[gt.as_fraction(v) for v in node.payoffs], name=node.name)
+        children = node.children or {}
+        if not children:
+            problems.append(locate.problem(loc, "a chance or decision node needs at least one child in 'children' (a terminal needs 'payoffs')"))
+            return gt.terminal(*[0] * n)
+        kids = {a: build(c, loc + ("children", a)) for a, c in children.items()}
+        if node.chance is not None:
+            if node.player is not None or node.infoset is not None:
+                problems.append(locate.problem(loc, "a chance node has 'chance' and 'children' only (no player or infoset)"))
+            if set(node.chance) != set(children):
+                problems.append(locate.problem(loc + ("chance",), f"needs one probability per child; children are {', '.join(children)}"))
+                return gt.terminal(*[0] * n)
+            try:
+                probs = [gt.as_fraction(node.chance[a]) for a in children]
+            except gt.GameTreeError as exc:
+                problems.append(locate.problem(loc + ("chance",), str(exc)))
+                return gt.terminal(*[0] * n)
+            if any(p < 0 for p in probs) or sum(probs) != 1:
+                problems.append(locate.problem(loc + ("chance",), f"probabilities must be >= 0 and sum to 1; they sum to {sum(probs)}"))
+                return gt.terminal(*[0] * n)
+            return gt.Node(gt.CHANCE, kids, probs=probs, name=node.name)
+        player = node.player
+        if isinstance(player, str) and player in names:
+            index = names.index(player)
+        elif isinstance(player, int) and 0 <= player < n:
+            index = player
+        elif isinstance(player, str) and player.isdigit() and int(player) < n:
+            index = int(player)
+        else:
+            problems.append(locate.problem(loc + ("player",), f"unknown player {player!r}; allowed: {', '.join(names)} or 0..{n - 1}"))
+            index = 0
+        return gt.Node(index, kids, infoset=node.infoset, name=node.name)
+
+    root = build(tree, ("tree",))
+    if problems:
+        raise ScenarioError(problems)
+    try:
+        return gt.ExtensiveGame(root, names)
+    except gt.GameTreeError as exc:
+        loc = ("tree",) + tuple(part for action in (exc.history or ()) for part in ("children", action))
+        raise ScenarioError([locate.problem(loc, str(exc))]) from None

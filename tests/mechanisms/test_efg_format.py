@@ -66,8 +66,9 @@ def test_imperfect_recall_file_is_refused_with_the_set_named():
     text = ('EFG 2 R "forgetful" { "a" "b" }\np "" 1 1 "first" { "L" "R" } 0\n'
             'p "" 1 2 "second" { "x" "y" } 0\nt "" 1 "o1" { 1 0 }\nt "" 2 "o2" { 0 1 }\n'
             'p "" 1 2 "second" { "x" "y" } 0\nt "" 1\nt "" 2\n')
-    with pytest.raises(efg_format.EfgError, match="imperfect recall.*second"):
+    with pytest.raises(efg_format.EfgError, match="imperfect recall.*second") as info:
         efg_format.read_efg(text)
+    assert (info.value.line, info.value.column) == (6, 1)  # the second node of the forgetful set
 
 
 def invoke(*args):
