@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 from mechanisms import efg_format, poker
-from mechanisms import game_tree as gt
 from simulator.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mechanisms import cfr, efg_format, poker
+from mechanisms import cfr, efg_format
 from mechanisms import game_tree as gt
 from mechanisms import sequence_form as sf
 
