@@ -28,6 +28,10 @@ carry line numbers either way) with exactly one of:
             player: incumbent
             children: {fight: {payoffs: [-1, -1]}, accommodate: {payoffs: [1, 1]}}
 
+A file ending in ``.nfg`` is read as Gambit's strategic-form format instead
+(``mechanisms.nfg_format``: payoff and outcome versions, ``file:line:column`` errors).
+Other interchange formats register a reader in ``READERS`` (by file suffix).
+
 Payoffs may be numbers or fraction strings (``"2/3"``). The solvers are in
 ``mechanisms/``; this module only reads files and formats answers, so the
 CLI and the API can share it.
@@ -44,25 +48,36 @@ from typing import Any, Union
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from mechanisms import evolution
 from mechanisms import extensive_form as ef
+from mechanisms import logit as nlogit
+from mechanisms import nash_refine
+from mechanisms import nfg_format
+from mechanisms import simpdiv
 from mechanisms import normal_form as nf
 from mechanisms import welfare
+from simulator import solve_extensive
 from simulator.parsing import read_text
 from simulator.scenario import Problem, ScenarioError, _describe_error, _Locator, parse_yaml
 
 Number = Union[int, float, str]
 
 METHODS = {
-    "auto": "support enumeration (vertex enumeration if degenerate) for 2 players; pure equilibria for N; backward induction for trees",
+    "auto": "support enumeration (vertex enumeration if degenerate) for 2 players; pure equilibria for N "
+            "(the logit limit if there is none); backward induction for trees",
     "support": "support enumeration: all equilibria of a nondegenerate bimatrix game",
     "vertex": "vertex enumeration: all extreme equilibria, degenerate games included",
     "lemke-howson": "Lemke–Howson from every label: the accessible equilibria",
     "pure": "pure-strategy equilibria (any number of players)",
     "zero-sum": "minimax value and optimal strategies (LP); uses A only",
     "correlated": "welfare-maximising correlated equilibrium (LP)",
-    "logit": "logit quantal response equilibrium at --lam",
+    "logit": "logit quantal response equilibrium at --lam (any number of players; principal branch)",
+    "logit-limit": "a Nash equilibrium as the limit of the principal logit branch (as Gambit's logit), any number of players",
+    "simpdiv": "a Nash equilibrium by simplicial subdivision with restarts (Merrill's algorithm), any number of players",
+    "replicator": "rest points of the replicator dynamics and their stability (one population if B = A^T, else two)",
     "backward-induction": "subgame-perfect equilibrium of a tree (ties: first action)",
     "all-spne": "every subgame-perfect equilibrium of a tree",
+    **solve_extensive.METHODS,
 }
 
 
@@ -103,6 +118,8 @@ class TreeNode(BaseModel):
     player: int | str | None = Field(None, description="who moves here (name or 0-based index)")
     payoffs: list[Number] | None = Field(None, description="terminal payoffs, one per player")
     children: dict[str, "TreeNode"] | None = Field(None, description="action -> subtree, in tie-break order")
+    chance: dict[str, Number] | None = Field(None, description="a chance node: action -> probability (with children)")
+    infoset: str | None = Field(None, description="information set label: a player's nodes with one label are indistinguishable")
 
     @field_validator("payoffs")
     @classmethod
@@ -139,12 +156,16 @@ class Game:
     actions: list[list[str]] = field(default_factory=list)
     tree: ef.Node | None = None
     zero_sum_default: bool = False
-    exact: np.ndarray | None = None  # the payoffs as Fractions (object array), for exact equilibria
+    exact: np.ndarray | None = None  # the payoffs as Fractions (object array, like payoffs), for exact equilibria
+    extensive: Any = None  # kind "extensive": a mechanisms.game_tree.ExtensiveGame (chance, information sets; .efg)
 
 
 def load_game(path: str | Path) -> Game:
     """Read and validate a game file; raises ``ScenarioError`` with file:line problems."""
     path = Path(path)
+    reader = READERS.get(path.suffix.lower())
+    if reader is not None:
+        return reader(path)
     return load_game_text(read_text(path), str(path))  # the one parse path: regular UTF-8 files of bounded size
 
 
@@ -180,13 +201,39 @@ def load_game_text(text: str, source: str = "<game>") -> Game:
         actions = [list(a) for a in spec.actions]
     else:
         actions = [[str(k) for k in range(size)] for size in u.shape[1:]]
-    exact = None
     if kind == "bimatrix":
         fa = np.array([[_fraction(v) for v in row] for row in spec.A], dtype=object)
         fb = np.array([[_fraction(v) for v in row] for row in spec.B], dtype=object) if spec.B is not None else -fa
         exact = np.stack([fa, fb])
+    else:
+        exact = np.moveaxis(np.array(_fractions_nested(spec.payoffs), dtype=object), -1, 0)
     return Game(name, source, players, kind, payoffs=u, actions=actions,
                 zero_sum_default=spec.A is not None and spec.B is None, exact=exact)
+
+
+def load_nfg(path: str | Path) -> Game:
+    """A Gambit .nfg file as a :class:`Game` (bimatrix for two players, table otherwise)."""
+    try:
+        nfg = nfg_format.read_nfg(path)
+    except nfg_format.NfgFormatError as exc:
+        raise ScenarioError([Problem(exc.source, exc.line, exc.column, "", exc.message)]) from None
+    u = nfg.float_payoffs()
+    kind = "bimatrix" if u.shape[0] == 2 else "table"
+    return Game(nfg.title or Path(path).stem, str(path), list(nfg.players), kind, payoffs=u,
+                actions=[list(s) for s in nfg.strategies], exact=nfg.payoffs)
+
+
+# File suffix -> reader; anything else is YAML/JSON. (.efg is added by the extensive-form reader.)
+READERS = {".nfg": load_nfg}
+
+
+def load_efg(path: str | Path) -> Game:
+    """A Gambit .efg file as a :class:`Game` of kind ``"extensive"`` (solved by ``simulator.solve_extensive``)."""
+    game = solve_extensive.load_efg(path)
+    return Game(game.title or Path(path).stem, str(path), list(game.players), "extensive", extensive=game)
+
+
+READERS[".efg"] = load_efg
 
 
 def _problems(exc: ValidationError, locate: _Locator) -> list[Problem]:
@@ -241,6 +288,12 @@ def _table(spec: GameFile, locate: _Locator) -> np.ndarray:
     return np.moveaxis(array, -1, 0)
 
 
+def _fractions_nested(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_fractions_nested(v) for v in value]
+    return _fraction(value)
+
+
 def _numbers_nested(value: Any) -> Any:
     if isinstance(value, list):
         return [_numbers_nested(v) for v in value]
@@ -256,6 +309,9 @@ def _players(spec: GameFile, n: int, locate: _Locator) -> list[str]:
 
 
 def _load_tree(spec: GameFile, name: str, source: str, locate: _Locator) -> Game:
+    if solve_extensive.has_chance_or_infosets(spec.tree):  # imperfect information: solved like a .efg file
+        game = solve_extensive.tree_game(spec.tree, spec.players, locate)
+        return Game(name, source, list(game.players), "extensive", extensive=game)
     problems: list[Problem] = []
     lengths: set[int] = set()
 
@@ -333,17 +389,26 @@ def solve_game(game: Game, method: str = "auto", lam: float = 1.0) -> SolveRepor
         raise ValueError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
     if game.kind == "tree":
         return _solve_tree(game, method)
+    if game.kind == "extensive":
+        used, equilibria, notes = solve_extensive.solve(game.extensive, method)
+        return SolveReport(game, used, equilibria, notes, {})
+    if method in solve_extensive.METHODS:
+        raise ValueError(f"method {method!r} is for extensive games (a .efg file)")
     u = game.payoffs
     n = u.shape[0]
     notes: list[str] = []
     if game.zero_sum_default:
         notes.append("B not given: zero-sum game, B = -A")
-    if method == "auto":
+    auto = method == "auto"
+    if auto:
         method = "support" if n == 2 else "pure"
     if method in ("backward-induction", "all-spne"):
         raise ValueError(f"method {method!r} needs a sequential game ('tree:' in the file)")
-    if n != 2 and method not in ("pure", "correlated"):
-        raise ValueError(f"method {method!r} needs a two-player game; this one has {n} players (use pure or correlated)")
+    if n != 2 and method not in N_PLAYER_METHODS:
+        raise ValueError(f"method {method!r} needs a two-player game; this one has {n} players "
+                         f"(use {', '.join(N_PLAYER_METHODS)})")
+    if method == "replicator":
+        return _solve_replicator(game)
     if method == "support":
         result = nf.support_enumeration(u[0], u[1], on_degenerate="ignore")
         if result.degenerate:
@@ -371,8 +436,16 @@ def solve_game(game: Game, method: str = "auto", lam: float = 1.0) -> SolveRepor
         results = list(nf.correlated_equilibrium(u))
         notes.append("correlated equilibrium maximising the sum of expected payoffs; 'joint' is the distribution over profiles")
     elif method == "logit":
-        results = list(nf.logit_qre(u[0], u[1], lam))
+        results = list(nf.logit_qre(u[0], u[1], lam) if n == 2 else nlogit.logit_qre_at(u, lam))
         notes.append(f"logit QRE at lambda = {lam:g} (principal branch)")
+    elif method == "logit-limit":
+        result = nlogit.logit_solve(u, game.exact)
+        results = list(result)
+        notes += result.notes
+    elif method == "simpdiv":
+        result = simpdiv.simpdiv(u, game.exact)
+        results = list(result)
+        notes += result.notes
     else:  # pure
         results = []
         for profile in nf.pure_equilibria(u):
@@ -384,6 +457,12 @@ def solve_game(game: Game, method: str = "auto", lam: float = 1.0) -> SolveRepor
             results.append(nf.Equilibrium(tuple(strategies), u[(slice(None),) + profile]))
         if n == 2:
             notes.append("pure equilibria only; use --method support for mixed ones")
+        elif auto and not results:
+            notes.append("no pure equilibrium: a mixed one by the logit limit")
+            result = nlogit.logit_solve(u, game.exact)
+            results = list(result)
+            notes += result.notes
+            method = "logit-limit"
     equilibria = [_equilibrium_dict(game, e) for e in results]
     summary = _welfare_summary(u, [e.payoffs for e in results]) if results and method != "logit" else {}
     if not results:
@@ -403,11 +482,19 @@ def _equilibrium_dict(game: Game, e: nf.Equilibrium) -> dict[str, Any]:
     data["strategies"] = [[float(v) for v in s] for s in e.strategies]
     data["payoffs"] = [float(v) for v in e.payoffs]
     exact = None
-    if game.exact is not None and e.joint is None:
+    if game.exact is not None and e.joint is None and len(e.strategies) == 2:
         exact = nf.rational_equilibrium(game.exact[0], game.exact[1], e)
+    profile = None
+    if game.exact is not None and e.joint is None and len(e.strategies) != 2:
+        profile = nash_refine.exact_profile(game.exact, e.strategies)
     if exact is not None:  # solved again in rational arithmetic on the supports
         x, y, pay = exact
         data["exact"] = {"strategies": [[str(v) for v in x], [str(v) for v in y]], "payoffs": [str(v) for v in pay],
+                         "welfare": str(sum(pay))}
+    elif profile is not None:  # rounded and confirmed an exact Nash equilibrium in rational arithmetic
+        sigma = [np.array(s, dtype=object) for s in profile]
+        pay = [sum(p * v for p, v in zip(s, values)) for s, values in zip(profile, nash_refine.action_values_exact(game.exact, sigma))]
+        data["exact"] = {"strategies": [[str(v) for v in s] for s in profile], "payoffs": [str(v) for v in pay],
                          "welfare": str(sum(pay))}
     else:  # rounded to a small-denominator fraction when within tolerance, else decimals
         data["exact"] = {
@@ -419,6 +506,40 @@ def _equilibrium_dict(game: Game, e: nf.Equilibrium) -> dict[str, Any]:
     if e.joint is not None:
         data["joint"] = e.joint.tolist()
     return data
+
+
+N_PLAYER_METHODS = ("pure", "correlated", "logit", "logit-limit", "simpdiv")
+
+
+def replicator_game(u: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(A, None)`` for a symmetric two-player game (``B = A^T``: one population), else ``(A, B)``."""
+    A, B = u[0], u[1]
+    if A.shape[0] == A.shape[1] and np.allclose(B, A.T):
+        return A, None
+    return A, B
+
+
+def _solve_replicator(game: Game) -> SolveReport:
+    A, B = replicator_game(game.payoffs)
+    if B is None:
+        points = evolution.rest_points(A)
+        strategies = [(p.state, p.state) for p in points]
+        notes = ["symmetric game (B = A^T): one-population replicator dynamics dx_i/dt = x_i((Ax)_i - x.Ax)"]
+    else:
+        m = A.shape[0]
+        points = evolution.rest_points_bimatrix(A, B)
+        strategies = [(p.state[:m], p.state[m:]) for p in points]
+        notes = ["asymmetric game: two-population replicator dynamics"]
+    notes.append("stability from the eigenvalues of the Jacobian on the simplex: stable (all real parts < 0), "
+                 "unstable (some > 0), non-hyperbolic (max real part 0)")
+    equilibria = []
+    for point, (x, y) in zip(points, strategies):
+        data = _equilibrium_dict(game, nf.Equilibrium((x, y), nf.expected_payoffs(game.payoffs, [x, y])))
+        data.update({"stability": point.stability,
+                     "eigenvalues": [[float(np.real(v)), float(np.imag(v))] for v in point.eigenvalues],
+                     "nash": bool(nf.is_nash(game.payoffs, [x, y], 1e-9))})
+        equilibria.append(data)
+    return SolveReport(game, "replicator", equilibria, notes, {})
 
 
 def _welfare_summary(u: np.ndarray, equilibrium_payoffs: list[np.ndarray]) -> dict[str, Any]:
@@ -469,19 +590,25 @@ def render(report: SolveReport, console: Any) -> None:
     from rich.table import Table
 
     game = report.game
-    console.print(f"{game.name}: {report.method}, {len(report.equilibria)} equilibri{'um' if len(report.equilibria) == 1 else 'a'}",
+    count = len(report.equilibria)
+    noun = ("rest point" if count == 1 else "rest points") if report.method == "replicator" else ("equilibrium" if count == 1 else "equilibria")
+    console.print(f"{game.name}: {report.method}, {count} {noun}",
                   markup=False, highlight=False)
+    if game.kind == "extensive":
+        return solve_extensive.render(report, console)
     if game.kind == "tree":
         table = Table("#", "path", *[f"payoff {p}" for p in game.players])
         for k, e in enumerate(report.equilibria, 1):
             table.add_row(str(k), " -> ".join(e["path"]), *e["exact"]["payoffs"])
     else:
-        table = Table("#", *game.players, *[f"payoff {p}" for p in game.players], "welfare")
+        extra = ["stability", "Nash"] if report.method == "replicator" else []
+        table = Table("#", *game.players, *[f"payoff {p}" for p in game.players], "welfare", *extra)
         for k, e in enumerate(report.equilibria, 1):
             cells = []
             for labels, probs in zip(game.actions, e["exact"]["strategies"]):
                 cells.append(", ".join(f"{a}: {p}" for a, p in zip(labels, probs) if p != "0"))
-            table.add_row(str(k), *cells, *e["exact"]["payoffs"], e["exact"].get("welfare", fraction_text(e["welfare"])))
+            more = [e["stability"], "yes" if e["nash"] else "no"] if extra else []
+            table.add_row(str(k), *cells, *e["exact"]["payoffs"], e["exact"].get("welfare", fraction_text(e["welfare"])), *more)
     console.print(table)
     if report.summary:
         s = report.summary

@@ -1,7 +1,8 @@
 """N-player mixed equilibria: logit QRE at a lambda and the logit limit, against pygambit 16.
 
-Oracles: ``pygambit.qre.logit_solve_lambda`` (the QRE at given lambdas) and
-``pygambit.nash.logit_solve`` (the limit of the principal branch) on the same payoff arrays,
+Oracles: ``pygambit.qre.logit_solve_lambda`` (the QRE at given lambdas),
+``pygambit.nash.logit_solve`` (the limit of the principal branch) and ``enummixed_solve``
+(all equilibria of two-player games) on the same payoff arrays,
 plus an exact Nash check in rational arithmetic written here, independently of mechanisms/.
 """
 
@@ -14,8 +15,9 @@ import numpy as np
 import pygambit
 import pytest
 
-from mechanisms import logit
+from mechanisms import logit, simpdiv
 from mechanisms import normal_form as nf
+from tests.mechanisms.oracles import gambit_profiles
 
 
 def gambit_game(u: np.ndarray):
@@ -140,3 +142,64 @@ def test_coordination_game_at_its_bifurcation_point():
     A = np.eye(2)  # the uniform QRE loses stability exactly at lambda = 2 (singular Jacobian)
     x, y = nf.logit_qre(A, A, 2.0)[0].strategies
     assert np.allclose(x, 0.5) and np.allclose(y, 0.5)
+
+
+@pytest.mark.parametrize("shape,seed,u", GAMES, ids=[f"{g[0]}-seed{g[1]}" for g in GAMES])
+def test_simpdiv_returns_a_verified_mixed_equilibrium(shape, seed, u):
+    result = simpdiv.simpdiv(u, np.vectorize(Fraction, otypes=[object])(u))
+    assert len(result) == 1, result.notes
+    sigma = list(result[0].strategies)
+    assert nf.regret(u, sigma).max() <= 1e-9 * (u.max() - u.min())
+    assert any((s > 1e-9).sum() > 1 for s in sigma)
+    if result.parameters.get("exact"):
+        assert exact_regret_is_zero(u, result.parameters["exact_strategies"])
+
+
+@pytest.mark.parametrize("shape,seed,u", GAMES[::3], ids=[f"{g[0]}-seed{g[1]}" for g in GAMES[::3]])
+def test_simpdiv_approximations_converge_as_the_mesh_shrinks(shape, seed, u):
+    """Unpolished: the restart sequence's approximate fixed points of Nash's map get better with the mesh."""
+    regrets = [nf.regret(u, simpdiv.approximate_equilibrium(u, mesh)).max() for mesh in (4, 64, 1024)]
+    assert regrets[2] < regrets[0] / 20 and regrets[2] < 2e-3 * (u.max() - u.min())
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_simpdiv_on_two_player_games_finds_one_of_gambits_equilibria(seed):
+    rng = np.random.default_rng(200 + seed)
+    A, B = rng.integers(-9, 10, (2, 4, 3))
+    result = simpdiv.simpdiv(nf.stack(A, B))
+    game = pygambit.Game.from_arrays(A, B)
+    every = gambit_profiles(game, pygambit.nash.enummixed_solve(game, rational=True))
+    ours = np.concatenate(result[0].strategies)
+    assert nf.regret(nf.stack(A, B), result[0].strategies).max() <= 1e-9 * 18
+    if not nf.support_enumeration(A, B, on_degenerate="ignore").degenerate:  # else it may lie inside a continuum
+        assert min(np.abs(ours - g).max() for g in every) < 1e-9
+
+
+def test_simpdiv_and_gambits_simpdiv_agree_on_a_unique_equilibrium():
+    u = np.zeros((3, 2, 2, 2), dtype=int)
+    for s in np.ndindex(2, 2, 2):
+        u[0][s], u[1][s], u[2][s] = s[0] == s[1], s[1] == s[2], s[2] != s[0]
+    ours = simpdiv.simpdiv(u)[0].strategies
+    game = gambit_game(u)
+    theirs = gambit_vectors(game, pygambit.nash.simpdiv_solve(game.mixed_strategy_profile(rational=True)).equilibria[0])
+    assert max(np.abs(a - b).max() for a, b in zip(ours, theirs)) < 1e-9
+
+
+def test_agora_solve_n_player_methods():
+    import json
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from simulator.cli import app
+
+    game = Path(__file__).resolve().parents[2] / "games" / "matching_cycle_3.nfg"
+    runner = CliRunner()
+    for method in ("simpdiv", "logit-limit", "auto"):
+        result = runner.invoke(app, ["solve", str(game), "--method", method, "--json"])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output)[0]["exact"]["strategies"] == [["1/2", "1/2"]] * 3
+    qre = json.loads(runner.invoke(app, ["solve", str(game), "--method", "logit", "--lam", "3", "--json"]).output)
+    assert np.allclose(qre[0]["strategies"], 0.5)  # uniform play is the QRE at every lambda here
+    refused = runner.invoke(app, ["solve", str(game), "--method", "support"])
+    assert refused.exit_code == 2 and "simpdiv" in refused.output
