@@ -279,7 +279,9 @@ def stage_game_theory(u: np.ndarray, labels: list[list[str]]) -> dict[str, Any]:
     (``mechanisms.normal_form.equilibria``: support enumeration, vertex
     enumeration when the game is degenerate); N-player games their pure
     equilibria. Profiles are given by action label; mixed strategies as
-    {label: probability} over their support.
+    {label: probability} over their support. Symmetric two-player games
+    (``B = A^T``) also get the rest points of the one-population replicator
+    dynamics and their stability (``mechanisms.evolution.rest_points``).
     """
     from mechanisms.normal_form import bimatrix, equilibria, pure_equilibria
     from mechanisms.welfare import price_of_anarchy, price_of_stability
@@ -298,6 +300,14 @@ def stage_game_theory(u: np.ndarray, labels: list[list[str]]) -> dict[str, Any]:
             for e in result
         ]
         values = [float(np.sum(e.payoffs)) for e in result]
+        A, B = bimatrix(u)
+        if A.shape[0] == A.shape[1] and np.allclose(B, A.T):
+            from mechanisms.evolution import rest_points
+
+            theory["replicator_rest_points"] = [
+                {"state": {labels[0][a]: float(p) for a, p in enumerate(r.state) if p > 1e-12}, "stability": r.stability}
+                for r in rest_points(A)
+            ]
     else:
         values = [float(welfare[profile]) for profile in pure_equilibria(u)]
     theory["stage_equilibrium_welfare"] = values

@@ -130,3 +130,15 @@ def test_agora_solve_replicator_prints_rest_points_and_plots(tmp_path):
     assert len(stable) == 1 and stable[0]["exact"]["strategies"] == [["1/2", "1/2"], ["1/2", "1/2"]] and stable[0]["nash"]
     bad = runner.invoke(app, ["solve", str(GAMES / "hawk_dove.yaml"), "--plot", str(tmp_path / "x.png")])
     assert bad.exit_code == 2 and "--method replicator" in bad.output
+
+
+def test_matrix_game_world_reports_replicator_rest_points():
+    from simulator.worlds.matrix_game import NAMED_GAMES, payoff_tensor, stage_game_theory
+
+    labels, table = NAMED_GAMES["rock_paper_scissors"]
+    theory = stage_game_theory(payoff_tensor(table), [labels, labels])
+    points = {tuple(sorted(p["state"].items())): p["stability"] for p in theory["replicator_rest_points"]}
+    assert points[(("rock", 1.0),)] == "unstable"
+    assert [v for k, v in points.items() if len(k) == 3] == ["non-hyperbolic"] and len(points) == 4  # the centre
+    labels, table = NAMED_GAMES["battle_of_the_sexes"]  # asymmetric: no one-population dynamics
+    assert "replicator_rest_points" not in stage_game_theory(payoff_tensor(table), [labels, labels])
