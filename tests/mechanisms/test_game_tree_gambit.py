@@ -134,3 +134,51 @@ def test_zero_sum_lp_value_equals_gambit_on_kuhn():
     ours = sf.zero_sum_lp(efg_format.read_efg((ROOT / "games" / "kuhn_poker.efg").read_text()))
     assert Fraction(theirs.payoff(list(g.players)[0])) == Fraction(-1, 18)
     assert ours.value == pytest.approx(float(theirs.payoff(list(g.players)[0])), abs=1e-9)
+
+
+CATALOG = sorted(Path(pygambit.__path__[0], "catalog_data").rglob("*.efg"))  # installed with pygambit; not copied here
+
+
+def index_path(game: gt.ExtensiveGame, k: int) -> tuple[int, ...]:
+    path = []
+    while game.parent[k] >= 0:
+        path.append(game.action_index[k])
+        k = game.parent[k]
+    return tuple(reversed(path))
+
+
+def gambit_index_path(node) -> tuple[int, ...]:
+    path = []
+    while node.parent is not None:
+        path.append(list(node.parent.children).index(node))
+        node = node.parent
+    return tuple(reversed(path))
+
+
+def test_pygambit_ships_its_catalog():
+    assert len(CATALOG) >= 30  # pygambit 16.7 ships 32 .efg files; fewer means the oracle set below shrank
+
+
+@pytest.mark.parametrize("path", CATALOG, ids=lambda p: "/".join(p.parts[-3:]))
+def test_gambit_catalog_games_read_and_solve_like_gambit(path):
+    """Every .efg in pygambit's catalog: the same game; imperfect recall refused; the same LCP equilibrium."""
+    g = pygambit.read_efg(str(path))
+    if not g.is_perfect_recall:
+        with pytest.raises(efg_format.EfgError, match="imperfect recall") as info:
+            efg_format.read_efg(path.read_text())
+        assert info.value.line is not None
+        return
+    ours = efg_format.read_efg(path.read_text())
+    assert [len(ours.player_infosets[i]) for i in range(ours.n_players)] == [len(p.infosets) for p in g.players]
+    assert len(ours.leaves) == sum(1 for n in g.nodes if n.is_terminal)
+    assert gt.expected_payoffs(ours, gt.uniform_behaviour(ours, exact=True), exact=True).tolist() == \
+        [Fraction(g.mixed_behavior_profile(rational=True).payoff(p)) for p in g.players]
+    if ours.n_players != 2:
+        return
+    theirs = pygambit.nash.lcp_solve(g, rational=True).equilibria[0]
+    first = sf.lcp_equilibria(ours, exact=True, max_starts=1).equilibria[0]
+    mine = {tuple(sorted(index_path(ours, k) for k in info.nodes)): tuple(first.behaviour[info.offset:info.offset + len(info.actions)])
+            for info in ours.infosets}
+    gambit = {tuple(sorted(gambit_index_path(n) for n in info.members)): tuple(Fraction(theirs[a]) for a in info.actions)
+              for p in g.players for info in p.infosets}
+    assert mine == gambit
