@@ -437,7 +437,8 @@ def _print_run(stored: dict[str, Any]) -> None:
         causes = failure_counts(counters)
         out.print(
             f"llm decisions: {decisions}, the model's own {decisions - failed} ({(decisions - failed) / decisions:.1%}), "
-            f"failed {failed}" + (f" ({describe_failures(causes)})" if causes else ""),
+            f"failed {failed}" + (f" ({describe_failures(causes)})" if causes else "")
+            + (f", cost ${counters['llm_cost_usd']:.6f}" if counters.get("llm_cost_usd") else ""),
             markup=False, highlight=False,
         )
     metrics = stored["metrics"]
