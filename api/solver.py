@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import queue
 import threading
+from concurrent.futures import Future
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -76,11 +78,34 @@ def _solver_main(conn: Connection, parent_pid: int, env: dict[str, str] | None) 
         conn.send(reply)
 
 
+class _Spawner:
+    """Starts processes from one long-lived thread: the kernel's parent-death signal (PR_SET_PDEATHSIG) fires
+    when the *thread* that forked a child ends, and the server's request threads come and go."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue = queue.Queue()
+        threading.Thread(target=self._loop, name="agora-solver-spawner", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            start, future = self._jobs.get()
+            try:
+                start()
+                future.set_result(None)
+            except BaseException as exc:  # noqa: BLE001  (handed to the caller)
+                future.set_exception(exc)
+
+    def run(self, start: Any) -> None:
+        future: Future = Future()
+        self._jobs.put((start, future))
+        future.result()
+
+
 class _Process:
-    def __init__(self, ctx: Any, env: dict[str, str] | None) -> None:
+    def __init__(self, ctx: Any, env: dict[str, str] | None, spawner: _Spawner) -> None:
         self.conn, child = ctx.Pipe(duplex=True)
         self.process = ctx.Process(target=_solver_main, args=(child, os.getpid(), env), name="agora-solver", daemon=True)
-        self.process.start()
+        spawner.run(self.process.start)
         child.close()
         self.ready = False
 
@@ -99,8 +124,8 @@ class _Process:
 class _Lane:
     """``workers`` solver processes (started lazily) and at most ``queue`` callers waiting for one."""
 
-    def __init__(self, name: str, workers: int, queue: int, ctx: Any, env: dict[str, str] | None) -> None:
-        self.name, self.workers, self.queue, self.ctx, self.env = name, workers, queue, ctx, env
+    def __init__(self, name: str, workers: int, queue: int, ctx: Any, env: dict[str, str] | None, spawner: _Spawner) -> None:
+        self.name, self.workers, self.queue, self.ctx, self.env, self.spawner = name, workers, queue, ctx, env, spawner
         self.idle: list[_Process] = []
         self.started = 0
         self.waiting = 0
@@ -118,17 +143,20 @@ class _Lane:
                 raise SolverBusy(f"all {self.workers} {self.name} solver process(es) are busy and {self.waiting} solve(s) "
                                  "are waiting (AGORA_API_SOLVE_WORKERS, AGORA_API_SOLVE_QUEUE); retry later", retry_after=5)
             else:
-                make = False
                 self.waiting += 1
-                try:
-                    if not self.cond.wait_for(lambda: self.idle or self.closed, timeout=wait) or self.closed:
+                try:  # a process given back, or a killed one's place to fill
+                    free = lambda: self.idle or self.started < self.workers or self.closed  # noqa: E731
+                    if not self.cond.wait_for(free, timeout=wait) or self.closed:
                         raise SolverBusy(f"no {self.name} solver process became free within {wait:g} s; retry later", retry_after=5)
-                    return self.idle.pop()
+                    if self.idle:
+                        return self.idle.pop()
+                    self.started += 1
+                    make = True
                 finally:
                     self.waiting -= 1
         if make:
             try:
-                return _Process(self.ctx, self.env)
+                return _Process(self.ctx, self.env, self.spawner)
             except Exception:
                 with self.cond:
                     self.started -= 1
@@ -161,12 +189,13 @@ class Solver:
     def __init__(self, timeout: float, workers: int = 2, queue: int = 2, small: int = 64,
                  env: dict[str, str] | None = None) -> None:
         self.timeout, self.small = timeout, small
-        ctx = mp.get_context("spawn")
-        self._lanes = {"small": _Lane("small-game", 1, max(queue, 4), ctx, env), "general": _Lane("general", workers, queue, ctx, env)}
+        ctx, spawner = mp.get_context("spawn"), _Spawner()
+        self._lanes = {"small": _Lane("small-game", 1, max(queue, 4), ctx, env, spawner),
+                       "general": _Lane("general", workers, queue, ctx, env, spawner)}
 
     def solve(self, text: str, source: str, method: str, lam: float, profiles: int | None = None) -> dict[str, Any]:
         lane = self._lanes["small" if profiles is not None and profiles <= self.small else "general"]
-        process = lane.acquire(wait=self.timeout * 2)
+        process = lane.acquire(wait=self.timeout * (lane.queue + 2) + 30)  # behind at most `queue` jobs of `timeout` each
         try:
             process.wait_ready()
             process.conn.send((text, source, method, lam))
