@@ -186,7 +186,7 @@ class _Loader(yaml.composer.Composer, EventParser, yaml.constructor.SafeConstruc
         self.composed += 1
         try:
             if self.depth > self.max_depth:
-                raise _LimitExceeded(None, None, f"nested more than {self.max_depth} levels deep; allowed: at most {self.max_depth} levels",
+                raise _LimitExceeded(None, None, f"nested too deeply (more than {self.max_depth} levels); allowed: at most {self.max_depth} levels",
                                      self.peek_event().start_mark)
             if self.composed > self.max_nodes:
                 raise _LimitExceeded(None, None, f"more than {self.max_nodes:,} nodes; allowed: at most {self.max_nodes:,}",
@@ -283,7 +283,7 @@ def _yaml_problem(exc: yaml.MarkedYAMLError, source: str, max_depth: int) -> Sce
     if isinstance(exc, (_LimitExceeded, yaml.constructor.ConstructorError)) and "allowed:" in str(exc.problem):
         return _error(source, str(exc.problem), line, column)
     if "maximum nesting depth" in str(exc.problem):  # libyaml's own limit (1000), should ours ever come later
-        return _error(source, f"nested more than {max_depth} levels deep; allowed: at most {max_depth} levels", line, column)
+        return _error(source, f"nested too deeply (more than {max_depth} levels); allowed: at most {max_depth} levels", line, column)
     what = exc.problem or str(exc)
     if exc.context and "duplicate anchor" in exc.context:  # PyYAML puts the finding in the context here
         first = f" (first at line {exc.context_mark.line + 1})" if exc.context_mark else ""
