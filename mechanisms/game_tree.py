@@ -490,3 +490,40 @@ def from_perfect_information(tree, players: Sequence[str] | None = None) -> Exte
         return Node(node.player, {a: convert(c) for a, c in node.children.items()}, None, None, None, node.name)
 
     return ExtensiveGame(convert(tree), players)
+
+
+def pure_strategies(game: ExtensiveGame, player: int) -> list[tuple[int, ...]]:
+    """Every pure strategy of ``player``: one action index per own information set (in ``player_infosets`` order)."""
+    sets = game.player_infosets[player]
+    out: list[tuple[int, ...]] = [()]
+    for index in sets:
+        out = [s + (a,) for s in out for a in range(len(game.infosets[index].actions))]
+    return out
+
+
+def strategic_form(game: ExtensiveGame, max_cells: int = 1_000_000) -> tuple[np.ndarray, list[list[tuple[int, ...]]]]:
+    """The (unreduced) strategic form: ``u[i, s_1, ..., s_n]`` over pure strategies, and the strategies.
+
+    ``u_i(s) = sum_z p_chance(z) u_i(z) prod_j r_{s_j}(seq_j(z))``, where ``r_s`` is the 0/1
+    realization plan of pure strategy ``s``; one ``einsum`` over the terminals. Raises
+    ``ValueError`` when the table would have more than ``max_cells`` cells (it grows
+    exponentially in the number of information sets).
+    """
+    counts = [int(np.prod([len(game.infosets[i].actions) for i in sets], dtype=float)) for sets in game.player_infosets]
+    if float(np.prod(counts, dtype=float)) * game.n_players > max_cells:
+        raise ValueError(f"the strategic form would have {' x '.join(map(str, counts))} pure profiles; "
+                         f"more than {max_cells} cells (use the extensive-form methods)")
+    strategies = [pure_strategies(game, i) for i in range(game.n_players)]
+    weights = []  # per player: strategies x terminals, 1 where the strategy plays the terminal's own sequence
+    for i, strats in enumerate(strategies):
+        plans = np.zeros((len(strats), game.n_sequences[i]))
+        for row, s in enumerate(strats):
+            behaviour = np.zeros(game.n_slots)
+            for index, a in zip(game.player_infosets[i], s):
+                behaviour[game.infosets[index].offset + a] = 1.0
+            plans[row] = realization_plan(game, behaviour, i)
+        weights.append(plans[:, game.leaf_sequence[:, i]])
+    letters = "abcdefghijklmnopqrstuvwxy"[:game.n_players]
+    spec = ",".join(f"{c}z" for c in letters) + ",zp->p" + letters
+    u = np.einsum(spec, *weights, game.leaf_chance[:, None] * game.leaf_payoff)
+    return u, strategies

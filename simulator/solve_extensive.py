@@ -16,7 +16,10 @@ JSON-ready dicts ``agora solve --json`` prints:
 
 ``auto`` picks ``sequence-lp`` for two-player zero-sum games, ``sequence-lcp``
 for other two-player games and backward induction for chance-free
-perfect-information games with more players.
+perfect-information games with more players. Every other ``agora solve``
+method (``pure``, ``logit-limit``, ``support``, ...) is run by
+``simulator.solve`` on the game's strategic form (:func:`strategic_form`),
+which is how N-player games with information sets are solved.
 
 Each equilibrium dict has ``payoffs``, ``exact.payoffs`` (fraction strings),
 ``behaviour`` (``{player: {infoset: {action: probability}}}``),
@@ -45,6 +48,8 @@ CFR_ITERATIONS = 2000
 CFR_TARGET = 1e-6
 LCP_STARTS = 32
 MAX_SHOWN_INFOSETS = 40  # larger games print their payoffs only (the behaviour is in --json)
+# Methods solve() runs on the tree itself; any other method of agora solve runs on the strategic form.
+NATIVE_METHODS = ("auto", "sequence-lp", "sequence-lcp", "cfr", "backward-induction", "all-spne")
 
 METHODS = {
     "sequence-lp": "extensive games (.efg), two-player zero-sum: sequence-form LP, game value and maximin behaviour strategies",
@@ -99,6 +104,17 @@ def _to_perfect_information(game: gt.ExtensiveGame) -> ef.Node:
     return build(0)
 
 
+def is_native(game: gt.ExtensiveGame, method: str) -> bool:
+    """Whether :func:`solve` runs ``method`` on the tree (else the caller solves the strategic form).
+
+    ``auto`` is native except for games with more than two players and imperfect information
+    or chance, which have no tree method here: those go to the strategic form's ``auto``.
+    """
+    if method == "auto":
+        return game.n_players == 2 or (game.is_perfect_information and not game.chance_probs)
+    return method in NATIVE_METHODS
+
+
 def solve(game: gt.ExtensiveGame, method: str = "auto") -> tuple[str, list[dict[str, Any]], list[str]]:
     """``(method used, equilibria, notes)``; raises ``ValueError`` for a method that does not fit the game."""
     two = game.n_players == 2
@@ -117,8 +133,7 @@ def solve(game: gt.ExtensiveGame, method: str = "auto") -> tuple[str, list[dict[
                 "welfare": float(np.sum(s.payoffs)), "unique": bool(s.unique)} for s in solutions]
         return method, out, notes
     if method not in METHODS:
-        raise ValueError(f"method {method!r} is for normal-form games; an extensive game takes "
-                         f"auto, {', '.join(METHODS)}, backward-induction or all-spne")
+        raise ValueError(f"method {method!r} is not an extensive-form method; allowed here: {', '.join(NATIVE_METHODS)}")
     if not two:
         raise ValueError(f"method {method!r} needs a two-player game; this one has {game.n_players} players")
     if method == "sequence-lp":
@@ -248,3 +263,17 @@ def tree_game(tree: Any, players: list[str] | None, locate: Any) -> gt.Extensive
     except gt.GameTreeError as exc:
         loc = ("tree",) + tuple(part for action in (exc.history or ()) for part in ("children", action))
         raise ScenarioError([locate.problem(loc, str(exc))]) from None
+
+
+def strategic_form(game: gt.ExtensiveGame) -> tuple[np.ndarray, list[list[str]]]:
+    """The game's strategic form for the normal-form methods: payoffs ``(n, |S_1|, ..., |S_n|)`` and strategy labels.
+
+    A pure strategy's label lists its action at each information set, ``set=action`` joined by ``,``.
+    """
+    u, strategies = gt.strategic_form(game)
+    labels = []
+    for i, strats in enumerate(strategies):
+        sets = [game.infosets[k] for k in game.player_infosets[i]]
+        labels.append([",".join(f"{efg_format.infoset_name(info.label)}={info.actions[a]}" for info, a in zip(sets, s)) or "(no move)"
+                       for s in strats])
+    return u, labels

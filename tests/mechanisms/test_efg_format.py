@@ -92,8 +92,12 @@ def test_cli_methods_on_efg_files():
     assert auto.exit_code == 0 and json.loads(auto.output)[0]["nash_conv"] == 0
     cfr = invoke(ROOT / "games" / "kuhn_poker.efg", "--method", "cfr", "--json")
     assert cfr.exit_code == 0 and json.loads(cfr.output)[0]["exploitability"] < 1e-3
-    wrong = invoke(ROOT / "games" / "kuhn_poker.efg", "--method", "support")
-    assert wrong.exit_code == 2 and "an extensive game takes auto, sequence-lp" in wrong.output
+    # a normal-form method runs on the strategic form (64 x 64 pure strategies for Kuhn)
+    strategic = invoke(ROOT / "games" / "kuhn_poker.efg", "--method", "zero-sum")
+    assert strategic.exit_code == 0 and "value of the zero-sum game for the row player: -1/18" in strategic.output
+    assert "solved on the strategic form" in strategic.output
+    huge = invoke(ROOT / "games" / "leduc_poker.efg", "--method", "pure")
+    assert huge.exit_code == 2 and "use the extensive-form methods" in huge.output
     general = invoke(ROOT / "tests/data/efg/signalling.efg", "--method", "sequence-lp")
     assert general.exit_code == 2 and "zero-sum" in general.output
 

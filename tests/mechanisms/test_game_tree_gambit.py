@@ -182,3 +182,29 @@ def test_gambit_catalog_games_read_and_solve_like_gambit(path):
     gambit = {tuple(sorted(gambit_index_path(n) for n in info.members)): tuple(Fraction(theirs[a]) for a in info.actions)
               for p in g.players for info in p.infosets}
     assert mine == gambit
+
+
+@pytest.mark.parametrize("path", [p for p in CATALOG if pygambit.read_efg(str(p)).is_perfect_recall
+                                  and len(pygambit.read_efg(str(p)).players) > 2], ids=lambda p: "/".join(p.parts[-3:]))
+def test_n_player_extensive_games_pure_equilibria_on_the_strategic_form_match_gambit(path):
+    """`agora solve FILE.efg --method pure` on N-player games: the same equilibrium outcomes as Gambit's enumpure_solve.
+
+    Our strategic form is unreduced (Gambit's is reduced), so strategies differing only where they are
+    never reached are listed separately: the sets of equilibrium payoff vectors agree, not the counts.
+    """
+    from simulator.solve import load_game, solve_game
+
+    g = pygambit.read_efg(str(path))
+    theirs = {tuple(Fraction(e.payoff(p)) for p in g.players) for e in pygambit.nash.enumpure_solve(g).equilibria}
+    report = solve_game(load_game(path), "pure")
+    assert {tuple(Fraction(v) for v in e["exact"]["payoffs"]) for e in report.equilibria} == theirs
+    assert theirs  # these games have pure equilibria
+
+
+def test_strategic_form_of_kuhn_has_the_lp_value():
+    """The unreduced strategic form (64 x 64 for Kuhn) solved as a matrix game gives the same value -1/18."""
+    from mechanisms import normal_form as nf
+
+    u, strategies = gt.strategic_form(efg_format.read_efg((ROOT / "games" / "kuhn_poker.efg").read_text()))
+    assert u.shape == (2, 64, 64) and len(strategies[0]) == 64
+    assert nf.zero_sum_value(u[0]).value == pytest.approx(-1 / 18, abs=1e-9)
