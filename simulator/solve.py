@@ -389,9 +389,15 @@ def solve_game(game: Game, method: str = "auto", lam: float = 1.0) -> SolveRepor
         raise ValueError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
     if game.kind == "tree":
         return _solve_tree(game, method)
-    if game.kind == "extensive":
+    if game.kind == "extensive" and solve_extensive.is_native(game.extensive, method):
         used, equilibria, notes = solve_extensive.solve(game.extensive, method)
         return SolveReport(game, used, equilibria, notes, {})
+    if game.kind == "extensive":  # a normal-form method: solve the strategic form (pure strategies = one action per set)
+        u, actions = solve_extensive.strategic_form(game.extensive)
+        game = Game(game.name, game.source, game.players, "bimatrix" if u.shape[0] == 2 else "table", payoffs=u, actions=actions)
+        report = solve_game(game, method, lam)
+        report.notes.append("solved on the strategic form of the extensive game (one pure strategy per combination of actions)")
+        return report
     if method in solve_extensive.METHODS:
         raise ValueError(f"method {method!r} is for extensive games (a .efg file)")
     u = game.payoffs
