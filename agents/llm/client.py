@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, TypeVar
 
 import aiohttp
+import orjson
 
 from agents.llm.cache import LLMError
 
@@ -215,6 +216,9 @@ def token_estimate(body: dict[str, Any]) -> int:
     return chars // 4 + int(body.get("max_tokens") or 0)
 
 
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
 class ChatClient:
     """Chat completions against one OpenAI-compatible endpoint. Use it on the LLM loop (its session lives there)."""
 
@@ -265,12 +269,13 @@ class ChatClient:
         last_kind = "connection"
         session = self._session()
         tokens = token_estimate(body) if self.limiter is not None else 0
+        payload = orjson.dumps(body)  # once for every attempt; orjson: the body (prompts, schema) is most of the CPU
         for attempt in range(self.max_retries + 1):
             retry_after = None
             if self.limiter is not None:
                 await self.limiter.acquire(tokens)
             try:
-                async with session.post(self.url, json=body) as response:
+                async with session.post(self.url, data=payload, headers=JSON_HEADERS) as response:
                     status, headers, raw = response.status, response.headers, await response.read()
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:  # timeouts, refused or dropped connections
                 errors.append(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
@@ -299,10 +304,10 @@ class ChatClient:
 
     def _result(self, raw: bytes, started: float, attempts: int, errors: list[str]) -> CallResult:
         try:
-            data = json.loads(raw)
+            data = orjson.loads(raw)
             choice = data["choices"][0]
             content = (choice.get("message") or {}).get("content") or ""
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        except (orjson.JSONDecodeError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             raise LLMCallError(f"{self.url} returned an unreadable body ({type(exc).__name__})", 200, attempts, kind="parse") from None
         usage = data.get("usage") or {}
         return CallResult(
