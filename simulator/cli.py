@@ -174,8 +174,8 @@ def validate(files: list[Path] = typer.Argument(..., help="scenario files to che
 
 @app.command()
 def solve(
-    file: Path = typer.Argument(..., help="game file (YAML or JSON): bimatrix A/B, N-player payoffs table, or sequential tree; or Gambit .nfg"),
-    method: str = typer.Option("auto", "--method", help="auto, support, vertex, lemke-howson, pure, zero-sum, correlated, logit, logit-limit, simpdiv, replicator, backward-induction, all-spne (see README)"),
+    file: Path = typer.Argument(..., help="game file (YAML or JSON): bimatrix A/B, N-player payoffs table, or sequential tree (chance nodes and information sets allowed); or Gambit .nfg / .efg"),
+    method: str = typer.Option("auto", "--method", help="auto, support, vertex, lemke-howson, pure, zero-sum, correlated, logit, logit-limit, simpdiv, replicator, backward-induction, all-spne; extensive games also sequence-lp, sequence-lcp, cfr (see README)"),
     lam: float = typer.Option(1.0, "--lam", min=0.0, help="precision lambda for --method logit (finite)"),
     as_json: bool = typer.Option(False, "--json", help="print a JSON list of equilibria (row, col, payoffs, ...)"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="with --method replicator: write the phase portrait (PNG/SVG) here"),
