@@ -169,7 +169,7 @@ def render(report: Any, console: Any) -> None:
     else:
         table = Table("#", *[f"payoff {p}" for p in players], "nash_conv")
         for k, e in enumerate(report.equilibria, 1):
-            table.add_row(str(k), *e["exact"]["payoffs"], f"{e['nash_conv']:.3g}")
+            table.add_row(str(k), *e["exact"]["payoffs"], "0" if abs(e["nash_conv"]) < 1e-12 else f"{e['nash_conv']:.3g}")
         console.print(table)
         extensive = getattr(game, "extensive", None)
         small = extensive is not None and len(extensive.infosets) <= MAX_SHOWN_INFOSETS
