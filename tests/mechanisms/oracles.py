@@ -1,5 +1,5 @@
 """Shared oracles for the mechanisms tests: pygambit runs cached per session, and an exact
-rational equilibrium check written independently of mechanisms/normal_form.py."""
+rational equilibrium check written independently of mechanisms/normal_form/."""
 
 from __future__ import annotations
 
