@@ -31,6 +31,7 @@ regret is at most ``eps`` (stated in ``NashResult.parameters``), exact where rat
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import lu_factor, lu_solve
 
 from mechanisms.nash_refine import cross_values, exact_profile, polish_on_supports
 from mechanisms.normal_form import Equilibrium, NashResult, action_values, expected_payoffs, regret
@@ -82,15 +83,19 @@ class _LogitSystem:
 
 def _newton(system: _LogitSystem, guess: np.ndarray, tangent: np.ndarray, origin: np.ndarray, step: float,
             tol: float, iters: int = 10) -> np.ndarray | None:
-    """Newton on ``[F(z) = 0, tangent . (z - origin) = step]``; ``None`` if it does not converge."""
+    """Chord Newton on ``[F(z) = 0, tangent . (z - origin) = step]``: the Jacobian is factored once at
+    the predicted point and reused (steps are short, so this converges fast and costs one Jacobian);
+    ``None`` if it does not converge, and the caller halves the step."""
     z = guess.copy()
+    try:
+        factors = lu_factor(np.vstack([system.J(z[:-1], z[-1]), tangent]))
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+    if not np.isfinite(factors[0]).all() or np.abs(np.diag(factors[0])).min() < 1e-14:
+        return None
     for _ in range(iters):
         r = np.r_[system.F(z[:-1], z[-1]), tangent @ (z - origin) - step]
-        M = np.vstack([system.J(z[:-1], z[-1]), tangent])
-        try:
-            dz = np.linalg.solve(M, -r)
-        except np.linalg.LinAlgError:
-            return None
+        dz = lu_solve(factors, -r)
         z = z + dz
         if not np.isfinite(z).all():
             return None
