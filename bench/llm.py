@@ -161,7 +161,8 @@ def describe(label: str, wall: float, cpu: float, result: Any, latency: float) -
     """Print one run's line; return its sequential lower bound (calls x stub latency) over its wall time."""
     c = result.counters
     bound = c["llm_calls"] * latency
-    print(f"  {label}: {wall:8.2f} s wall, {c['llm_calls']} calls, lower bound one at a time {bound:8.1f} s "
+    print(f"  {label}: {wall:8.2f} s wall, {c['llm_calls']} calls in {c['llm_batches']} batches "
+          f"({c['llm_calls'] / max(1, c['llm_batches']):.1f} each), lower bound one at a time {bound:8.1f} s "
           f"({bound / wall:6.1f}x under it), CPU {1000 * cpu / max(1, c['decisions']):.2f} ms per decision, "
           f"status {result.status}, fallbacks {c['fallbacks']}")
     return bound / wall

@@ -33,7 +33,8 @@ hits included), ``llm_cache_hits``, ``llm_requests`` (HTTP attempts),
 ``llm_retries``, ``llm_errors``, ``llm_parse_errors``, ``llm_reasks``,
 ``llm_prompt_tokens``, ``llm_completion_tokens``, ``llm_latency_ms`` (as
 recorded when the calls were first made), ``llm_decisions``, ``llm_failed``
-and ``llm_failed_<kind>`` per failure kind.
+and ``llm_failed_<kind>`` per failure kind, ``llm_batches`` (groups of calls
+sent together), ``llm_cost_usd`` and ``llm_unpriced_calls``.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ COUNTERS = (
     "llm_calls", "llm_cache_hits", "llm_requests", "llm_retries", "llm_errors",
     "llm_parse_errors", "llm_reasks", "llm_prompt_tokens", "llm_completion_tokens", "llm_latency_ms",
     "llm_decisions", "llm_failed", *(f"llm_failed_{kind}" for kind in FAILURE_KINDS),
-    "llm_cost_usd", "llm_unpriced_calls",
+    "llm_cost_usd", "llm_unpriced_calls", "llm_batches",
 )
 SEED_RANGE = 2**31 - 1  # llama.cpp and OpenAI take a 32-bit signed seed
 
@@ -312,6 +313,7 @@ class LLMRun:
     def _complete(self, jobs: list[Job]) -> list[tuple[Job, dict[str, Any]]]:
         """One reply per job (cache first, then the network, concurrently), in job order."""
         self.budget.reserve(len(jobs))
+        self.counters["llm_batches"] += 1  # calls sent together: one decision point's (or window's) asks, or re-asks
         responses: list[dict[str, Any] | None] = [None] * len(jobs)
         misses: list[tuple[int, str, int]] = []
         for i, job in enumerate(jobs):

@@ -60,6 +60,7 @@ def test_a_decision_window_batches_staggered_decisions_and_acts_within_it(stub, 
     calls = len(windowed["exchanges"])
     assert batches["windowed"] * 3 < batches["exact"], batches  # far fewer, fuller batches
     assert calls / batches["windowed"] > 3
+    assert windowed["result"].counters["llm_batches"] == batches["windowed"]  # no re-asks here: one batch per window
     # an agent acts when the window closes: never before it observed, at most one window later
     for exchange in windowed["exchanges"]:
         lag = exchange["t"] - observed_at(exchange)
