@@ -33,10 +33,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from simulator.parsing import MAX_SEED
+
 if TYPE_CHECKING:
     from simulator.parsing import ScenarioError
 
-MAX_SEED = 2**64 - 1  # seeds are 64-bit (numpy's SeedSequence takes more, the store's INTEGER column does not)
 DEFAULT_TIME_LIMIT = 60.0  # seconds for `agora solve`; enumeration on a 14x14 game can take hours
 
 app = typer.Typer(help="Agora: a multi-agent market and game simulator.", no_args_is_help=True, add_completion=False)
@@ -105,7 +106,7 @@ EXIT_DEGRADED = 3  # `agora run`: the run ended 'degraded' (LLM fallbacks above 
 @app.command()
 def run(
     file: Path = typer.Argument(..., help="scenario YAML file"),
-    seed: Optional[int] = typer.Option(None, "--seed", min=0, max=MAX_SEED, help="random seed, 0 .. 2**64-1 (default: the scenario's seed)"),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, max=MAX_SEED, help="random seed, 0 .. 2**63-1 (default: the scenario's seed)"),
     set_: list[str] = typer.Option([], "--set", help="override a field: --set world.rounds=20 (repeatable)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of a table"),
     llm_cache: Optional[str] = typer.Option(

@@ -17,6 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from simulator.parsing import MAX_SEED
+
 MAX_PARTICIPANTS = 10_000  # per side: the baselines compare every customer with every business
 
 market_app = typer.Typer(help="Marketplace data sets: generate them, compute welfare baselines.", no_args_is_help=True)
@@ -34,7 +36,7 @@ def generate(
     domain: str = typer.Option("restaurants", "--domain", help="restaurants or contractors"),
     customers: int = typer.Option(10, "--customers", min=1, max=MAX_PARTICIPANTS, help=f"number of customers (at most {MAX_PARTICIPANTS:,})"),
     businesses: int = typer.Option(30, "--businesses", min=1, max=MAX_PARTICIPANTS, help=f"number of businesses (at most {MAX_PARTICIPANTS:,})"),
-    seed: int = typer.Option(0, "--seed", min=0, max=2**64 - 1, help="random seed, 0 .. 2**64-1"),
+    seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="random seed, 0 .. 2**63-1"),
     force: bool = typer.Option(False, "--force", help="write into a non-empty directory"),
 ) -> None:
     """Generate a seeded synthetic market in Magentic Marketplace's data layout."""

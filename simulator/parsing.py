@@ -40,6 +40,7 @@ MAX_BYTES = 1_048_576  # 1 MiB per file: the largest shipped scenario is under 2
 MAX_DEPTH = 100  # nesting levels (a game tree of depth d nests about 2d)
 MAX_NODES = 50_000  # YAML nodes (scalars, lists, mappings) after alias expansion; ~2 s to compose on a loaded 2-core machine
 MAX_INT = 2**64 - 1  # integers: |n| <= MAX_INT
+MAX_SEED = 2**63 - 1  # seeds: the run store keeps them in SQLite's signed 64-bit INTEGER
 _MAX_INT_DIGITS = 40  # refuse longer integer literals before converting them (Python's int() is quadratic)
 
 Positions = dict[tuple, tuple[int, int]]

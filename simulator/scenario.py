@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agents import registry as policy_registry
 from simulator import worlds as world_registry
-from simulator.parsing import MAX_DEPTH, MAX_INT, Problem, ScenarioError, parse_document, parse_value, read_text
+from simulator.parsing import MAX_DEPTH, MAX_SEED, Problem, ScenarioError, parse_document, parse_value, read_text
 
 
 class PolicySpec(BaseModel):
@@ -53,7 +53,7 @@ class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = None
     description: str = ""
-    seed: int = Field(0, ge=0, le=MAX_INT, description="random seed, 0 .. 2**64 - 1")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="random seed, 0 .. 2**63 - 1 (a signed 64-bit integer)")
     world: dict[str, Any]
     agents: dict[str, PolicySpec | str] = Field(default_factory=dict)
     run: RunOptions = Field(default_factory=RunOptions)

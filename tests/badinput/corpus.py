@@ -156,6 +156,7 @@ SCENARIO_FILES = {
     "typo_world_field.yaml": "world.roundz: unknown field",
     "seed_negative.yaml": "seed: Input should be greater than or equal to 0",
     "seed_2_pow_64.yaml": "integer 18446744073709551616 is too large",
+    "seed_2_pow_63.yaml": "seed: Input should be less than or equal to 9223372036854775807",
     "seed_string.yaml": "seed: Input should be a valid integer",
     "seed_float.yaml": "seed: Input should be a valid integer",
     "seed_list.yaml": "seed: Input should be a valid integer",
@@ -298,7 +299,7 @@ BOMB_VALUE = "[" + ", ".join(["&a0 [x, x, x, x, x, x, x, x, x]"] + [f"&a{i} [{',
 INVOCATIONS: list[tuple[str, tuple[str, ...], str]] = [
     # run: options
     ("run-seed-negative", ("run", GOOD_SCENARIO, "--seed", "-1"), "Invalid value for '--seed': Input should be greater than or equal to 0"),
-    ("run-seed-2-pow-64", ("run", GOOD_SCENARIO, "--seed", str(2**64)), "Input should be less than or equal to 18446744073709551615"),
+    ("run-seed-2-pow-64", ("run", GOOD_SCENARIO, "--seed", str(2**64)), "Input should be less than or equal to 9223372036854775807"),
     ("run-seed-10-pow-30", ("run", GOOD_SCENARIO, "--seed", str(10**30)), "--seed"),
     ("run-seed-word", ("run", GOOD_SCENARIO, "--seed", "abc"), "--seed"),
     ("run-seed-float", ("run", GOOD_SCENARIO, "--seed", "1.5"), "--seed"),
