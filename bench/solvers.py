@@ -19,7 +19,7 @@ solved by ``mechanisms.logit.logit_solve`` (Agora's logit limit) and
 payoff range) and by pygambit's ``logit_solve`` and ``simpdiv_solve`` (from the
 uniform profile); ratios are Gambit's time / Agora's (above 1: Agora faster);
 "verified" counts Agora's answers (logit, simpdiv) with regret within the bound, "same"
-the games where Agora's logit limit equals Gambit's within 1e-6.
+the games where Agora's logit limit equals Gambit's within 1e-5 (Gambit stops at regret 1e-8 x range).
 
 It prints the mean time per game of each, the ratios (peer time / Agora
 time: above 1 means Agora is faster), and the number of equilibria each
@@ -162,7 +162,7 @@ def n_player_section(per_shape: int, seed: int, pygambit) -> None:
             t_logit += dt
             if len(result) and theirs.equilibria:
                 g = [np.array([float(theirs.equilibria[0][s]) for s in p.strategies]) for p in game.players]
-                same += max(np.abs(a - b).max() for a, b in zip(result[0].strategies, g)) < 1e-6
+                same += max(np.abs(a - b).max() for a, b in zip(result[0].strategies, g)) < 1e-5  # Gambit stops at regret ~1e-7
             dt, _ = _timed(pygambit.nash.simpdiv_solve, game.mixed_strategy_profile(rational=True))
             t_simpdiv += dt
             dt, ours_simpdiv = _timed(simpdiv, u)
