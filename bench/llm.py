@@ -170,7 +170,7 @@ def describe(label: str, wall: float, cpu: float, result: Any, latency: float) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=100)
+    parser.add_argument("--customers", type=int, default=100, help="customers in the 32-vs-1 comparison (0: skip it)")
     parser.add_argument("--businesses", type=int, default=300)
     parser.add_argument("--latency", type=float, default=0.1, help="seconds per call at the stub server")
     parser.add_argument("--concurrency", type=int, default=32)
@@ -182,15 +182,16 @@ def main() -> None:
     print(f"marketplace, all seats policy: llm; stub latency {args.latency * 1000:.0f} ms/call; arrivals spread over "
           f"[0, {args.spread:g}]; llm.batch_window {args.window:g}")
     with stub_process(args.latency) as base_url:
-        print(f"{args.customers} customers, {args.businesses} businesses:")
-        wide_s, wide_cpu, wide = run(base_url, args.customers, args.businesses, args.concurrency, args.window, args.spread)
-        describe(f"max_concurrency {args.concurrency:>3}", wide_s, wide_cpu, wide, args.latency)
-        narrow_s, narrow_cpu, narrow = run(base_url, args.customers, args.businesses, 1, args.window, args.spread)
-        describe("max_concurrency   1", narrow_s, narrow_cpu, narrow, args.latency)
-        same = json.dumps(wide.metrics, sort_keys=True) == json.dumps(narrow.metrics, sort_keys=True)
-        m = wide.metrics["measures"]
-        print(f"  customers paid {m['customers_paid']}, satisfied {m['customers_satisfied']}, welfare {wide.metrics['welfare']:.2f}")
-        print(f"  RATIO concurrency {args.concurrency} vs 1: {narrow_s / wide_s:.1f}x (goal >= 25x)   identical metrics: {same}")
+        if args.customers:
+            print(f"{args.customers} customers, {args.businesses} businesses:")
+            wide_s, wide_cpu, wide = run(base_url, args.customers, args.businesses, args.concurrency, args.window, args.spread)
+            describe(f"max_concurrency {args.concurrency:>3}", wide_s, wide_cpu, wide, args.latency)
+            narrow_s, narrow_cpu, narrow = run(base_url, args.customers, args.businesses, 1, args.window, args.spread)
+            describe("max_concurrency   1", narrow_s, narrow_cpu, narrow, args.latency)
+            same = json.dumps(wide.metrics, sort_keys=True) == json.dumps(narrow.metrics, sort_keys=True)
+            m = wide.metrics["measures"]
+            print(f"  customers paid {m['customers_paid']}, satisfied {m['customers_satisfied']}, welfare {wide.metrics['welfare']:.2f}")
+            print(f"  RATIO concurrency {args.concurrency} vs 1: {narrow_s / wide_s:.1f}x (goal >= 25x)   identical metrics: {same}")
         if args.big_customers:
             print(f"{args.big_customers} customers, {args.businesses} businesses, max_concurrency {args.big_concurrency}:")
             big_s, big_cpu, big = run(base_url, args.big_customers, args.businesses, args.big_concurrency, args.window, args.spread)
