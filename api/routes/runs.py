@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import AsyncIterator
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.sse import EventSourceResponse, ServerSentEvent
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import services
@@ -22,6 +23,7 @@ router = APIRouter(prefix="/runs", tags=["runs"])
 
 RunId = Annotated[str, Path(pattern=RUN_ID, description="run id, as in Location of POST /runs")]
 STREAM_POLL = 0.25  # seconds between looks at the store while streaming
+STREAM_PING = 15.0  # seconds of silence before a keep-alive comment
 _plot_lock = threading.Lock()  # matplotlib's state is not thread-safe
 
 
@@ -107,16 +109,30 @@ def _existing_run(run_id: RunId, store: StoreDep) -> str:
     return run_id
 
 
-@router.get("/{run_id}/stream", response_class=EventSourceResponse, summary="Live progress and events (Server-Sent Events)")
+def _sse(event: str, data: Any, event_id: str | None = None) -> bytes:
+    """One Server-Sent Events message (``event:``, optional ``id:``, one ``data:`` line of JSON)."""
+    head = f"event: {event}\n" + (f"id: {event_id}\n" if event_id is not None else "")
+    return (head + "data: " + json.dumps(data, separators=(",", ":"), default=str) + "\n\n").encode()
+
+
+@router.get(
+    "/{run_id}/stream", response_class=StreamingResponse, summary="Live progress and events (Server-Sent Events)",
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}, "description": "the event stream"}},
+)
 async def stream_run(
     run_id: Annotated[str, Depends(_existing_run)],
     settings: SettingsDep,
+    request: Request,
     after: Annotated[int, Query(ge=-1, le=2**53, description="send events with seq > after (resume)")] = -1,
     last_event_id: Annotated[str | None, Header(max_length=20, description="sent by a reconnecting EventSource; like ?after=")] = None,
-) -> AsyncIterator[ServerSentEvent]:
+) -> StreamingResponse:
     """``event: progress`` (status, progress, events so far) whenever it changes, ``event: event`` per
     logged event (``id`` = its seq, so a client can resume with ``?after=``), and a last
-    ``event: end`` carrying the finished run; then the stream closes."""
+    ``event: end`` carrying the finished run; then the stream closes. A comment line every
+    ``STREAM_PING`` seconds of silence keeps proxies from dropping the connection.
+
+    A plain ``StreamingResponse`` whose generator stops as soon as the client has gone away:
+    a disconnect is not an error and is not logged as one."""
 
     def look(after: int) -> tuple[dict, list[dict]]:
         store = services.thread_store(settings.db)
@@ -124,22 +140,37 @@ async def stream_run(
 
     if last_event_id is not None and last_event_id.strip().isdigit():
         after = max(after, int(last_event_id.strip()))
-    last: tuple | None = None
-    while True:
-        run, events = await run_in_threadpool(look, after)
-        for event in events:
-            yield ServerSentEvent(event="event", id=str(event["seq"]), data=event)
-            after = event["seq"]
-        state = (run["status"], run["progress"], after)
-        if state != last:
-            last = state
-            yield ServerSentEvent(event="progress", data={"status": run["status"], "progress": run["progress"], "last_seq": after})
-        if len(events) == 1000:
-            continue  # more stored events to send right away
-        if run["status"] in FINAL:
-            yield ServerSentEvent(event="end", data=services.run_view(run))
-            return
-        await asyncio.sleep(STREAM_POLL)
+
+    async def messages(after: int) -> AsyncIterator[bytes]:
+        last: tuple | None = None
+        quiet_since = asyncio.get_running_loop().time()
+        while True:
+            if await request.is_disconnected():
+                return  # the client went away: stop quietly, nothing to log
+            run, events = await run_in_threadpool(look, after)
+            sent = False
+            for event in events:
+                yield _sse("event", event, str(event["seq"]))
+                after, sent = event["seq"], True
+            state = (run["status"], run["progress"], after)
+            if state != last:
+                last, sent = state, True
+                yield _sse("progress", {"status": run["status"], "progress": run["progress"], "last_seq": after})
+            if len(events) == 1000:
+                continue  # more stored events to send right away
+            if run["status"] in FINAL:
+                yield _sse("end", services.run_view(run))
+                return
+            now = asyncio.get_running_loop().time()
+            if sent:
+                quiet_since = now
+            elif now - quiet_since > STREAM_PING:
+                quiet_since = now
+                yield b": ping\n\n"
+            await asyncio.sleep(STREAM_POLL)
+
+    return StreamingResponse(messages(after), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 @router.delete(
