@@ -9,6 +9,8 @@ Starts ``agora serve`` on 127.0.0.1 (a free port, a private temporary store,
    with ``GET /runs/{id}`` until every run has ended; every poll is timed;
 3. peer: the same runs executed one after another in this process with
    ``simulator.run.stored_run`` (what ``agora run`` does), no API.
+4. solver: a 2x2 ``POST /solve`` timed idle and while four hard 14x14 solves
+   fill the general solver lane (the small-game lane keeps it fast).
 
 It checks that every submitted run finished, none was lost and none stored
 twice, prints GET latency percentiles idle vs. under load (with the ratio)
@@ -72,6 +74,35 @@ def percentiles(samples: list[float]) -> tuple[float, float, float]:
     return float(np.percentile(a, 50)), float(np.percentile(a, 99)), float(a.max())
 
 
+def solve_latencies(url: str, probes: int = 10) -> tuple[list[float], list[float]]:
+    """A 2x2 game's ``/solve`` latency idle, then while four hard 14x14 solves occupy the general solver lane."""
+    import numpy as np
+
+    small = {"game": {"A": [[2, 0], [0, 1]], "B": [[1, 0], [0, 2]]}}
+    rng = np.random.default_rng(0)
+    hard = [{"game": {"A": rng.integers(0, 100, (14, 14)).tolist(), "B": rng.integers(0, 100, (14, 14)).tolist()},
+             "method": "support"} for _ in range(4)]
+
+    def timed(c: httpx.Client, n: int) -> list[float]:
+        out = []
+        for _ in range(n):
+            t = time.perf_counter()
+            c.post("/solve", json=small).raise_for_status()
+            out.append(time.perf_counter() - t)
+        return out
+
+    with httpx.Client(base_url=url, timeout=120) as c:
+        timed(c, 2)  # start the small-game solver process
+        idle = timed(c, probes)
+        with ThreadPoolExecutor(4) as pool:
+            futures = [pool.submit(lambda body: httpx.post(f"{url}/solve", json=body, timeout=120), body) for body in hard]
+            time.sleep(1.0)  # let them reach the solvers
+            loaded = timed(c, probes)
+            for future in futures:
+                future.result()
+    return idle, loaded
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200)
@@ -128,6 +159,8 @@ def main() -> None:
             submitted = sum(pool.map(client, range(args.clients)), [])
         api_seconds = time.perf_counter() - started
 
+        solve_idle, solve_loaded = solve_latencies(url)
+
         with httpx.Client(base_url=url, timeout=30) as c:
             stored, cursor = [], None
             while True:
@@ -176,6 +209,13 @@ def main() -> None:
     print(f"{'in-process stored_run':<28}{len(seeds):>10}{peer_seconds:>10.2f}{len(seeds) / peer_seconds:>10.1f}")
     print(f"{'ratio API / in-process':<28}{'':>10}{'':>10}{(len(submitted) / api_seconds) / (len(seeds) / peer_seconds):>10.2f}")
     ok = not lost and not duplicated and statuses == {"finished": len(submitted)} and len(set(submitted)) == args.runs
+    print()
+    print(f"{'POST /solve 2x2 latency':<28}{'requests':>10}{'p50 ms':>10}{'max ms':>10}")
+    s50, _, smax = percentiles(solve_idle)
+    h50, _, hmax = percentiles(solve_loaded)
+    print(f"{'idle':<28}{len(solve_idle):>10}{s50:>10.2f}{smax:>10.2f}")
+    print(f"{'while 4 hard solves run':<28}{len(solve_loaded):>10}{h50:>10.2f}{hmax:>10.2f}")
+    print(f"{'ratio loaded / idle':<28}{'':>10}{h50 / s50:>10.1f}")
     print("\nOK: all runs finished, none lost or duplicated" if ok else "\nFAILED: see the counts above")
     raise SystemExit(0 if ok else 1)
 
