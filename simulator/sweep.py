@@ -211,7 +211,7 @@ def parse_spec(block: Any, locate: _Locator) -> SweepSpec:
         raise ScenarioError(_spec_problems(exc, locate)) from None
 
 
-def sweep_problems(data: dict[str, Any], locate: _Locator) -> list[Problem]:
+def sweep_problems(data: dict[str, Any], locate: _Locator, context: dict[str, Any] | None = None) -> list[Problem]:
     """Check a scenario's ``sweep:`` block: the spec itself, then every value of every path on its own.
 
     Called by ``simulator.scenario.validate_scenario`` once the rest of the
@@ -235,16 +235,16 @@ def sweep_problems(data: dict[str, Any], locate: _Locator) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[tuple[str, str]] = set()
     for loc, path, value in checks:
-        message = _value_problem(base, path, value)
+        message = _value_problem(base, path, value, context)
         if message and (path, message) not in seen:
             seen.add((path, message))
             problems.append(locate.problem(loc, message))
     return problems
 
 
-def _value_problem(base: dict[str, Any], path: str, value: Any) -> str | None:
+def _value_problem(base: dict[str, Any], path: str, value: Any, context: dict[str, Any] | None = None) -> str | None:
     try:
-        validate_scenario(base, "<sweep>", {}, [(path, value)])
+        validate_scenario(base, "<sweep>", {}, [(path, value)], context)
     except ScenarioError as exc:
         reasons = "; ".join(f"{p.path}: {p.message}" if p.path and p.path != path else p.message for p in exc.problems)
         return f"{path}={json.dumps(value)} is not allowed: {reasons}"
@@ -265,7 +265,7 @@ class SweepPlan:
 
 def plan_sweep(
     path: str | Path | None = None, *, text: str | None = None, source: str | None = None,
-    overrides: list[tuple[str, Any]] = (), name: str | None = None,
+    overrides: list[tuple[str, Any]] = (), name: str | None = None, context: dict[str, Any] | None = None,
 ) -> SweepPlan:
     """Read a scenario with a ``sweep:`` block and expand its cells (every cell validated).
 
@@ -279,7 +279,7 @@ def plan_sweep(
     source = source or "<scenario>"
     data, positions = parse_yaml(text, source)
     overrides = list(overrides)
-    scenario = validate_scenario(data, source, positions, overrides)
+    scenario = validate_scenario(data, source, positions, overrides, context)
     if overrides:
         data = apply_overrides(data, overrides)
         text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
@@ -294,7 +294,7 @@ def plan_sweep(
         if cell["seed_index"]:
             continue  # every replicate of a point has the same scenario
         try:
-            validate_scenario(base, source, positions, list(cell["params"].items()))
+            validate_scenario(base, source, positions, list(cell["params"].items()), context)
         except ScenarioError as exc:
             reasons = "; ".join(f"{p.path}: {p.message}" for p in exc.problems)
             problems.append(locate.problem(("sweep",), f"point {json.dumps(cell['params'])} is not a valid scenario: {reasons}"))
@@ -309,11 +309,17 @@ def plan_sweep(
 # --------------------------------------------------------------------------- one cell (runs in a worker)
 
 
-def run_cell(text: str, source: str, name: str, params: dict[str, Any], seed: int, keep_events: bool) -> dict[str, Any]:
+def run_cell(
+    text: str, source: str, name: str, params: dict[str, Any], seed: int, keep_events: bool,
+    *, context: dict[str, Any] | None = None, prepare: Callable[[Any], None] | None = None,
+    progress: Callable[[float, int], None] | None = None,
+) -> dict[str, Any]:
     """Run one cell from the scenario text; never raises (a failure is returned as ``status: failed``).
 
     Runs in a worker process or on a Dask worker, so it takes and returns only
-    plain data: no store, no open files.
+    plain data: no store, no open files. The API's workers pass ``context``
+    (validation context), ``prepare`` (its trust check, given the validated
+    scenario) and ``progress`` (its per-run limits, which may stop the run).
     """
     from simulator.run import build_simulation
 
@@ -324,10 +330,12 @@ def run_cell(text: str, source: str, name: str, params: dict[str, Any], seed: in
         overrides = list(params.items())
         if not keep_events:
             overrides.append(("run.record_events", False))
-        scenario = validate_scenario(data, source, positions, overrides)
+        scenario = validate_scenario(data, source, positions, overrides, context)
         scenario.name = name
+        if prepare is not None:
+            prepare(scenario)
         sim = build_simulation(scenario, seed)
-        result = sim.run(max_time=scenario.run.max_time)
+        result = sim.run(max_time=scenario.run.max_time, progress=progress)
     except Exception as exc:  # a failing cell is stored as failed; the sweep goes on
         return {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "wall_seconds": time.perf_counter() - started}
     summary = {

@@ -169,7 +169,7 @@ def test_games_where_we_are_right_and_nashpy_is_not(seed, n, count, nashpy_count
     # nashpy's misses hinge on float round-off, so they vary with the numpy/BLAS build: the
     # counts above were recorded with nashpy 0.0.43 on an earlier build; numpy 2.5 here finds more.
     # What holds on every build: it never finds more than we do, and each extra of ours is exact.
-    assert nashpy_count <= len(theirs) <= count
+    assert len(theirs) <= count  # (nashpy_count: what it found when recorded)
     assert len(extras) == count - len(theirs)
     assert same_set(ours, gambit.run("enummixed_solve", A, B, rational=True))  # and Gambit agrees with us
 
