@@ -127,7 +127,7 @@ def run(
         scenario, text = load_scenario(file, overrides)
     except ScenarioError as exc:
         report_scenario_error(exc)
-    from agents.llm.cache import LLMError  # after the scenario is read: a file that does not parse fails fast
+    from agents.llm.cache import LLMError, LLMSettingsError  # after the scenario is read: a file that does not parse fails fast
     from simulator.run import stored_run
 
     progress = LiveProgress(f"{scenario.name}", enabled=not as_json or sys.stderr.isatty())
@@ -143,7 +143,9 @@ def run(
             if os.environ.get("AGORA_DEBUG"):
                 raise
             what = str(exc) if isinstance(exc, LLMError) else f"{type(exc).__name__}: {exc}"
-            fail(f"error: {what}\n(the run is stored as 'failed' with its events so far; AGORA_DEBUG=1 shows the traceback)", 1)
+            # LLM settings that cannot work are bad input (2); everything else is a failed run (1)
+            fail(f"error: {what}\n(the run is stored as 'failed' with its events so far; AGORA_DEBUG=1 shows the traceback)",
+                 2 if isinstance(exc, LLMSettingsError) else 1)
         finally:
             progress.close()
         stored = store.get_run(run_id)

@@ -41,6 +41,11 @@ class LLMError(RuntimeError):
     """Base class of LLM errors that end a run with a message for the user."""
 
 
+class LLMSettingsError(LLMError):
+    """LLM settings that cannot work (a key variable not set, a dollar budget for an unpriced model, a bad
+    price file): bad input, reported as such before any call is made."""
+
+
 class LLMCacheMiss(LLMError):
     """Replay mode asked for a call that was never recorded."""
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agents.llm.cache import LLMError
+from agents.llm.cache import LLMSettingsError
 
 
 class Price(BaseModel):
@@ -52,7 +52,7 @@ def price_table(extra: dict[str, Price] | None = None) -> dict[str, Price]:
             data = yaml.safe_load(Path(path).read_text()) or {}
             table.update({str(model): Price.model_validate(value) for model, value in dict(data).items()})
         except (OSError, yaml.YAMLError, ValidationError, TypeError, ValueError) as exc:
-            raise LLMError(f"$AGORA_LLM_PRICES={path}: not a price file ({type(exc).__name__}: {exc}); "
+            raise LLMSettingsError(f"$AGORA_LLM_PRICES={path}: not a price file ({type(exc).__name__}: {exc}); "
                            "allowed: YAML mapping model -> {input: USD per 1M tokens, output: USD per 1M tokens}") from None
     table.update(extra or {})
     return table

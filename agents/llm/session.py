@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from agents.llm.budget import Budget
-from agents.llm.cache import LLMCache, LLMCacheMiss, LLMError, call_key, request_hash
+from agents.llm.cache import LLMCache, LLMCacheMiss, LLMSettingsError, call_key, request_hash
 from agents.llm.client import FAILURE_KINDS, CallResult, ChatClient, LLMCallError, RateLimiter, run_soon, run_sync
 from agents.llm.config import LLMRunSettings, LLMSettings, endpoint_timeout
 from agents.llm.prices import cost_usd, price_of, price_table
@@ -76,7 +76,7 @@ def run_settings(block: dict[str, Any] | None) -> LLMRunSettings:
         return LLMRunSettings.model_validate(block or {})
     except ValidationError as exc:
         problems = "; ".join(f"llm.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise LLMError(f"invalid llm settings: {problems}") from None
+        raise LLMSettingsError(f"invalid llm settings: {problems}") from None
 
 
 class EndpointDown(RunStopped):
@@ -145,12 +145,12 @@ class LLMRun:
             # One pacer per endpoint for the whole run, whatever seat calls it (the first seat's limits win).
             self._limiters.setdefault(settings.base_url, RateLimiter(settings.requests_per_minute, settings.tokens_per_minute))
         if self.settings.budget.usd is not None and price_of(settings.model, self.prices) is None:
-            raise LLMError(
+            raise LLMSettingsError(
                 f"llm.budget.usd is set but model {settings.model!r} (agent {agent_id!r}) has no price; add it: "
                 f"llm: {{prices: {{{settings.model}: {{input: USD per 1M tokens, output: USD per 1M tokens}}}}}}"
             )
         if settings.api_key_env is not None and not os.environ.get(settings.api_key_env):
-            raise LLMError(
+            raise LLMSettingsError(
                 f"llm.api_key_env is {settings.api_key_env!r} but that environment variable is not set "
                 f"(agent {agent_id!r}); export it, or drop api_key_env for endpoints without a key"
             )

@@ -82,3 +82,17 @@ def test_tokens_per_minute_are_paced(stub):
     for n in range(1, len(estimates)):
         # by the n-th request's admission the bucket (one second's worth, 2,000) plus its refill paid for all before it
         assert server.times[n] - server.times[0] >= (sum(estimates[:n]) - 2 * 2000) / 2000 - 0.05, n
+
+
+def test_settings_that_cannot_work_are_bad_input_for_the_cli(stub, tmp_path):
+    from typer.testing import CliRunner
+
+    from simulator.cli import app
+
+    server = stub()
+    path = tmp_path / "pd.yaml"
+    path.write_text(pd_text(server.base_url, rounds=2, budget={"usd": 1.0}))  # the model "stub" has no price
+    result = CliRunner().invoke(app, ["run", str(path), "--db", str(tmp_path / "runs.db")])
+    assert result.exit_code == 2, result.output
+    assert "llm.budget.usd is set but model 'stub'" in result.output and "Traceback" not in result.output
+    assert server.requests == []  # refused before any call
