@@ -20,6 +20,7 @@ from collections import deque
 from typing import Any
 
 import numpy as np
+import orjson
 from pydantic import BaseModel
 
 from agents.llm import prompts
@@ -27,6 +28,14 @@ from agents.llm.config import LLMRunSettings, LLMSettings
 from agents.llm.session import LLMRun
 from agents.llm.structured import format_instructions, response_format, schema_json
 from agents.registry import register
+
+
+def observation_json(observation: dict[str, Any]) -> str:
+    """The observation as compact JSON for the prompt: orjson (the largest item of prompt rendering), else json."""
+    try:
+        return orjson.dumps(observation, default=str, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # e.g. an integer beyond 64 bits
+        return json.dumps(observation, separators=(",", ":"), default=str)
 
 
 @register("llm", worlds=None)
@@ -90,7 +99,7 @@ class LLMPolicy:
             "rules": self._ask_world("rules", agent_id) or "(not stated)",
             "format": format_instructions(model),
             "schema": schema_json(model),
-            "observation": json.dumps(observation, separators=(",", ":"), default=str),
+            "observation": observation_json(observation),
             "time": f"{self.run.now() if self.run is not None else 0.0:g}",
         }
         messages = [{"role": "system", "content": self.system_template.substitute(values)}]
