@@ -117,7 +117,10 @@ def _sse(event: str, data: Any, event_id: str | None = None) -> bytes:
 
 @router.get(
     "/{run_id}/stream", response_class=StreamingResponse, summary="Live progress and events (Server-Sent Events)",
-    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}, "description": "the event stream"}},
+    responses={200: {"content": {"text/event-stream": {"schema": {
+        "type": "object", "description": "one Server-Sent Event: progress, event or end; data is JSON text",
+        "properties": {"event": {"type": "string"}, "id": {"type": "string"}, "data": {"type": "string"}, "retry": {"type": "integer"}},
+    }}}, "description": "the event stream"}},
 )
 async def stream_run(
     run_id: Annotated[str, Depends(_existing_run)],
