@@ -13,9 +13,11 @@ must give identical metrics; the cache is off so every call goes to the server.
     .venv/bin/python bench/llm.py                      # 32 vs 1 at 100 customers, then 1,000 customers at 256
     .venv/bin/python bench/llm.py --window 0 --spread 5 --big-customers 0   # without the decision window
 
-Customers arrive staggered over ``--spread`` simulated seconds, so few
-decisions fall at exactly the same time; ``llm.batch_window`` (``--window``)
-gathers those within one window into one concurrent batch. Prints, per run,
+In the large run customers arrive staggered over ``--spread`` simulated
+seconds, so few decisions fall at exactly the same time; ``llm.batch_window``
+(``--window``) gathers those within one window into one concurrent batch. A
+batch must come back before the simulation goes on, so the speed-up of
+concurrency c is at most calls / sum(ceil(batch size / c)). Prints, per run,
 the wall time, the sequential lower bound (calls x stub latency) and the CPU
 milliseconds per decision of this process (prompt rendering, validation,
 HTTP client, the engine); then the speed-up of concurrency 32 over 1 (goal
@@ -174,26 +176,27 @@ def main() -> None:
     parser.add_argument("--businesses", type=int, default=300)
     parser.add_argument("--latency", type=float, default=0.1, help="seconds per call at the stub server")
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--spread", type=float, default=5.0, help="customers arrive at uniform times in [0, spread] (world.arrival_spread)")
+    parser.add_argument("--spread", type=float, default=5.0, help="large run: customers arrive at uniform times in [0, spread] (world.arrival_spread)")
+    parser.add_argument("--small-spread", type=float, default=0.0, help="the 32-vs-1 comparison's arrival spread (default: all at 0)")
     parser.add_argument("--window", type=float, default=0.3, help="llm.batch_window in simulated time (0: exact decision times)")
     parser.add_argument("--big-customers", type=int, default=1000, help="customers in the large staggered run (0: skip it)")
     parser.add_argument("--big-concurrency", type=int, default=256)
     args = parser.parse_args()
-    print(f"marketplace, all seats policy: llm; stub latency {args.latency * 1000:.0f} ms/call; arrivals spread over "
-          f"[0, {args.spread:g}]; llm.batch_window {args.window:g}")
+    print(f"marketplace, all seats policy: llm; stub latency {args.latency * 1000:.0f} ms/call; llm.batch_window {args.window:g}")
     with stub_process(args.latency) as base_url:
         if args.customers:
-            print(f"{args.customers} customers, {args.businesses} businesses:")
-            wide_s, wide_cpu, wide = run(base_url, args.customers, args.businesses, args.concurrency, args.window, args.spread)
+            print(f"{args.customers} customers, {args.businesses} businesses, arrivals over [0, {args.small_spread:g}]:")
+            wide_s, wide_cpu, wide = run(base_url, args.customers, args.businesses, args.concurrency, args.window, args.small_spread)
             describe(f"max_concurrency {args.concurrency:>3}", wide_s, wide_cpu, wide, args.latency)
-            narrow_s, narrow_cpu, narrow = run(base_url, args.customers, args.businesses, 1, args.window, args.spread)
+            narrow_s, narrow_cpu, narrow = run(base_url, args.customers, args.businesses, 1, args.window, args.small_spread)
             describe("max_concurrency   1", narrow_s, narrow_cpu, narrow, args.latency)
             same = json.dumps(wide.metrics, sort_keys=True) == json.dumps(narrow.metrics, sort_keys=True)
             m = wide.metrics["measures"]
             print(f"  customers paid {m['customers_paid']}, satisfied {m['customers_satisfied']}, welfare {wide.metrics['welfare']:.2f}")
             print(f"  RATIO concurrency {args.concurrency} vs 1: {narrow_s / wide_s:.1f}x (goal >= 25x)   identical metrics: {same}")
         if args.big_customers:
-            print(f"{args.big_customers} customers, {args.businesses} businesses, max_concurrency {args.big_concurrency}:")
+            print(f"{args.big_customers} customers, {args.businesses} businesses, arrivals over [0, {args.spread:g}], "
+                  f"max_concurrency {args.big_concurrency}:")
             big_s, big_cpu, big = run(base_url, args.big_customers, args.businesses, args.big_concurrency, args.window, args.spread)
             ratio = describe(f"max_concurrency {args.big_concurrency:>3}", big_s, big_cpu, big, args.latency)
             print(f"  RATIO sequential lower bound / wall: {ratio:.1f}x (goal >= 100x)")
