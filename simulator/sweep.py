@@ -318,8 +318,9 @@ def run_cell(
 
     Runs in a worker process or on a Dask worker, so it takes and returns only
     plain data: no store, no open files. The API's workers pass ``context``
-    (validation context), ``prepare`` (its trust check, given the validated
-    scenario) and ``progress`` (its per-run limits, which may stop the run).
+    (validation context), ``prepare`` (called with the validated scenario:
+    it resolves packaged prompt names) and ``progress`` (its per-run limits,
+    which may stop the run).
     """
     from simulator.run import build_simulation
 

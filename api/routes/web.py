@@ -44,7 +44,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse
 
-from api.deps import StoreDep, require_api_key
+from api.deps import SettingsDep, StoreDep, require_api_key
 from api.errors import ProblemException
 from api.schemas import RUN_ID
 
@@ -90,11 +90,11 @@ def static(name: str) -> FileResponse:
 
 
 @router.get("/ui/api/runs/{run_id}/details", dependencies=Auth)
-def run_details(run_id: RunId, store: StoreDep) -> dict[str, Any]:
+def run_details(run_id: RunId, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
     run = store.get_run(run_id)
     out: dict[str, Any] = {"parameters": None, "problem": None}
     try:
-        scenario = _scenario(run)
+        scenario = _scenario(run, settings)
     except Exception as exc:  # a run stored by an older version may no longer validate: say so, show the text
         out["problem"] = f"the stored scenario does not validate with this version: {exc}"
         return out
@@ -110,7 +110,7 @@ _market_lock = threading.Lock()
 
 
 @router.get("/ui/api/runs/{run_id}/market", dependencies=Auth)
-def run_market(run_id: RunId, store: StoreDep) -> dict[str, Any]:
+def run_market(run_id: RunId, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
     with _market_lock:
         if run_id in _market_cache:
             _market_cache.move_to_end(run_id)
@@ -120,7 +120,7 @@ def run_market(run_id: RunId, store: StoreDep) -> dict[str, Any]:
         raise ProblemException(409, "not-a-marketplace", f"run {run_id!r} is a {run['world']} run; conversations exist for marketplace runs",
                                title="Not a marketplace run")
     try:
-        market = _scenario(run).world_config.market()
+        market = _scenario(run, settings).world_config.market()
     except Exception as exc:
         raise ProblemException(409, "market-unavailable", f"cannot rebuild the market of run {run_id!r}: {exc}",
                                title="Market unavailable") from None
@@ -137,11 +137,13 @@ def run_market(run_id: RunId, store: StoreDep) -> dict[str, Any]:
     return body
 
 
-def _scenario(run: dict[str, Any]):
+def _scenario(run: dict[str, Any], settings: Any):
+    """The run's scenario, validated as an untrusted one (api/trust.py): its market data only from the data roots."""
+    from api import trust
     from simulator.scenario import load_scenario_text
 
     overrides = [tuple(item) for item in run.get("overrides") or []]
-    return load_scenario_text(run["scenario_text"], f"run {run['id']}", overrides)
+    return load_scenario_text(run["scenario_text"], f"run {run['id']}", overrides, trust.context(settings))
 
 
 # --------------------------------------------------------------------------- the pages (public shell)
