@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from agents.registry import register
 
@@ -124,6 +124,20 @@ def _accepts(model: type[BaseModel], action: dict[str, Any]) -> bool:
     return True
 
 
+def _under_roots(text: str, roots: list[str]) -> str:
+    """The policy file an untrusted scenario names: a relative path resolved under one of ``roots``.
+
+    The error names neither the roots nor what exists on the server (the same
+    rule as a market's ``data:`` folder, ``simulator/worlds/marketplace.py``).
+    """
+    for root in [Path(r).resolve() for r in roots] if not Path(text).is_absolute() else []:
+        path = (root / text).resolve()
+        if path.is_relative_to(root) and path.is_file():
+            return str(path)
+    raise ValueError(f"policy file {text!r} is not a file under the server's data root; allowed: a relative path "
+                     "to a file under AGORA_DATA_ROOT (a server setting)")
+
+
 @register("learned")
 class LearnedPolicy:
     """Play a saved tabular or linear policy (trained in the PettingZoo adapter) greedily."""
@@ -134,11 +148,14 @@ class LearnedPolicy:
 
         @field_validator("path")
         @classmethod
-        def _readable(cls, path: str) -> str:
+        def _readable(cls, path: str, info: ValidationInfo) -> str:
             try:
                 import gymnasium  # noqa: F401  (the feature views need the rl extra)
             except ImportError:
                 raise ValueError("the learned policy needs the rl extra: pip install 'agora[rl]'") from None
+            roots = (info.context or {}).get("data_roots")
+            if roots is not None:  # an untrusted scenario (the API): only files under the server's data roots
+                path = _under_roots(path, roots)
             try:
                 load_policy(path)
             except PolicyFileError as exc:

@@ -20,6 +20,11 @@ rules (the settings are in ``api/settings.py``):
 * **Market data** (``world.data``) only under ``AGORA_DATA_ROOT`` or the
   shipped data; the marketplace's validator enforces it from the validation
   context ``context()`` builds, with errors that name no server path.
+* **Policy files** (a seat's ``path``/``file``/``*_path``/``*_file`` parameter,
+  e.g. a ``learned`` policy's table): only paths under ``AGORA_DATA_ROOT``;
+  the policy resolves a relative path under the roots of the validation
+  context (as the marketplace does for ``data:``), and this check refuses any
+  other, so a policy file outside the root is never opened.
 * **Sizes**: agents, rounds, payoff-table profiles, sweep cells and workers,
   overrides, YAML nodes (``AGORA_MAX_*``).
 
@@ -39,6 +44,7 @@ from api.settings import SHIPPED_DATA, Settings
 
 PROMPTS_PACKAGE = "agents.llm.prompts"
 URL_PARAMS = ("base_url", "url", "endpoint")  # parameters of any policy that name where it connects
+FILE_PARAMS = ("path", "file")  # ... and that name a file it reads (also any *_path / *_file)
 # Variables every worker keeps: what Python and the C library need, nothing secret.
 BASE_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "PYTHONHASHSEED", "PYTHONPATH")
 
@@ -101,7 +107,7 @@ def _prompt_file(value: str) -> Path | None:
 
 def refusals(data: dict[str, Any], settings: Settings) -> list[Refusal]:
     """Everything in raw scenario data (overrides applied) that the server's settings do not allow."""
-    return list(_llm_refusals(data, settings)) + list(_size_refusals(data, settings))
+    return list(_llm_refusals(data, settings)) + list(_file_refusals(data, settings)) + list(_size_refusals(data, settings))
 
 
 def check(data: dict[str, Any], settings: Settings) -> None:
@@ -177,6 +183,34 @@ def _llm_refusals(data: dict[str, Any], settings: Settings) -> Iterator[Refusal]
         if "base_url" not in params and "base_url" not in llm and default_url not in endpoints:
             yield Refusal(f"agents.{seat}", f"an LLM seat on the default endpoint {default_url}, which is not allowed; "
                           f"allowed: {allowed_urls}", "AGORA_LLM_ENDPOINTS")
+
+
+def _is_file_param(name: str) -> bool:
+    return name in FILE_PARAMS or name.endswith(("_path", "_file"))
+
+
+def _file_refusals(data: dict[str, Any], settings: Settings) -> Iterator[Refusal]:
+    """Seat parameters naming a file the worker would read: only absolute paths under the data root.
+
+    Decided from the text of the path alone (``..`` collapsed by
+    ``os.path.normpath``, no ``stat``), so a refusal reveals nothing about
+    which server files exist.
+    """
+    root = os.path.normpath(str(settings.data_root)) if settings.data_root is not None else None
+    agents = data.get("agents") if isinstance(data.get("agents"), dict) else {}
+    for seat, spec in agents.items():
+        params = spec.get("params") if isinstance(spec, dict) else None
+        if not isinstance(params, dict):
+            continue
+        for name, value in params.items():
+            if not _is_file_param(str(name)):
+                continue
+            text = os.path.normpath(str(value))
+            inside = (os.path.commonpath([root, text]) == root) if os.path.isabs(text) else not text.startswith("..")
+            if root is None or not inside:
+                yield Refusal(f"agents.{seat}.params.{name}",
+                              "a file the server would read; allowed: a relative path under the server's data root"
+                              + ("" if root is not None else " (none is set on this server)"), "AGORA_DATA_ROOT")
 
 
 def _count(value: Any) -> int:

@@ -333,11 +333,14 @@ def validate_scenario(
             problems.append(locate.problem(at, f"unknown policy {spec.policy!r} for world {world_type!r}; allowed: {allowed}"))
             continue
         try:
-            params = entry.params.model_validate(spec.params)
+            params = entry.params.model_validate(spec.params, context=context)
         except ValidationError as exc:
             problems.extend(locate.from_validation(exc, entry.params, ("agents", key, "params")))
         else:
             problems += [locate.problem(at, _NOT_FINITE) for at in _non_finite(params, ("agents", key, "params"))]
+            if context and isinstance(scenario.agents[key], PolicySpec):
+                # What the context resolved (e.g. a policy file under the server's data root) is what plays.
+                scenario.agents[key].params = params.model_dump(exclude_unset=True)
     if scenario.llm is not None:  # the LLM policy's run-wide settings (agents/llm/config.py)
         from agents.llm.config import LLMRunSettings
 

@@ -266,3 +266,35 @@ def test_no_attack_caused_a_server_error(live):
     """Run last in this file: every attack above was answered without a 500 or a logged traceback."""
     log = live.log.read_text(errors="replace")
     assert "Traceback" not in log and "unhandled error" not in log and " 500 " not in log, log[-3000:]
+
+
+# --------------------------------------------------------------------------- policy files
+
+
+def learned_seat(path: str) -> dict:
+    pg = {"type": "public_goods", "players": 2, "rounds": 2}
+    return {"scenario": {"name": "attack", "world": pg, "agents": {"p0": {"policy": "learned", "params": {"path": path}}}}}
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "/nonexistent/q.npz", "../../etc/passwd", "absent/q.npz", "{root}/../outside.npz"])
+def test_a_policy_file_outside_the_data_root_is_refused_alike_whether_or_not_it_exists(api, quiet, data_root, path):
+    """A learned policy reads the file it names: from the API only under AGORA_DATA_ROOT, and the answer is
+    the same for a file that exists (/etc/passwd) and one that does not; it names no server folder."""
+    path = path.format(root=data_root)
+    body = refused(api.post("/runs", json=learned_seat(path)))
+    errors = body["errors"]
+    assert [e["path"] for e in errors] == ["agents.p0.params.path"], errors
+    assert errors[0]["message"].replace(repr(path), "P") == (
+        "Value error, policy file P is not a file under the server's data root; allowed: a relative path "
+        "to a file under AGORA_DATA_ROOT (a server setting) (got P)"), errors
+    assert str(data_root) not in str(errors).replace(path, "P") and "root:" not in str(body)
+
+
+def test_a_policy_file_under_the_data_root_is_resolved_there(api, data_root):
+    """Under the root the file is found (relative to the root) and read by the policy itself: here it is not a
+    policy file, which the policy reports, naming only the relative path the client gave."""
+    (data_root / "policies").mkdir(exist_ok=True)
+    (data_root / "policies" / "q.npz").write_bytes(b"not an npz")
+    body = refused(api.post("/runs", json=learned_seat("policies/q.npz")))
+    assert body["type"] == "urn:agora:problem:invalid-scenario"
+    assert "not a policy file" in str(body["errors"]), body["errors"]
