@@ -64,3 +64,14 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+
+
+def wait_until_ended(client: httpx.Client, run_id: str, timeout: float = 60) -> dict:
+    """Poll ``GET /runs/{id}`` until the run has left ``queued``/``running``; its final view."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = client.get(f"/runs/{run_id}").json()
+        if run["status"] not in ("queued", "running"):
+            return run
+        time.sleep(0.05)
+    raise AssertionError(f"run {run_id} did not end within {timeout}s: {run}")

@@ -151,15 +151,21 @@ async def stream_run(
             if await request.is_disconnected():
                 return  # the client went away: stop quietly, nothing to log
             run, events = await run_in_threadpool(look, after)
-            sent = False
-            for event in events:
-                yield _sse("event", event, str(event["seq"]))
-                after, sent = event["seq"], True
+            # One write per look: a write to a socket the client has closed does not yield to the
+            # event loop, so event-by-event writes would pile up on the dead transport (asyncio then
+            # logs "socket.send() raised exception") before uvicorn sees the disconnect.
+            chunk = b"".join(_sse("event", event, str(event["seq"])) for event in events)
+            sent = bool(events)
+            if events:
+                after = events[-1]["seq"]
             state = (run["status"], run["progress"], after)
             if state != last:
                 last, sent = state, True
-                yield _sse("progress", {"status": run["status"], "progress": run["progress"], "last_seq": after})
+                chunk += _sse("progress", {"status": run["status"], "progress": run["progress"], "last_seq": after})
+            if chunk:
+                yield chunk
             if len(events) == 1000:
+                await asyncio.sleep(0)  # let a disconnect be noticed before the next page
                 continue  # more stored events to send right away
             if run["status"] in FINAL:
                 yield _sse("end", services.run_view(run))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import SHIPPED_SCENARIOS, Settings
-from tests.serve import AGORA, Server, free_port  # noqa: F401  (re-exported for the tests)
+from tests.serve import AGORA, Server, free_port, wait_until_ended  # noqa: F401  (re-exported for the tests)
 
 SCENARIO_FILES = sorted(SHIPPED_SCENARIOS.glob("*.yaml"))
 
@@ -33,14 +32,6 @@ WORLD_SCENARIOS = _one_per_world()
 SMALL = ["run.max_time=50"]
 
 
-def wait_until_ended(client, run_id: str, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = client.get(f"/runs/{run_id}").json()
-        if run["status"] not in ("queued", "running"):
-            return run
-        time.sleep(0.05)
-    raise AssertionError(f"run {run_id} did not end within {timeout}s: {run}")
 
 
 def read_sse(lines) -> list[tuple[str, dict]]:

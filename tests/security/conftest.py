@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import httpx
 import pytest
 
 from tests.serve import Server
+from tests.serve import wait_until_ended as wait_ended  # noqa: F401  (used by the tests)
 
 OPENAI_SECRET = "sk-server-secret-openai"
 AGENT_SECRET = "agent-key-allowed"
@@ -109,14 +109,6 @@ def api(live):
         yield client
 
 
-def wait_ended(api: httpx.Client, run_id: str, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = api.get(f"/runs/{run_id}").json()
-        if run["status"] not in ("queued", "running"):
-            return run
-        time.sleep(0.1)
-    raise AssertionError(f"run {run_id} did not end within {timeout}s: {run}")
 
 
 def descendants(pid: int) -> set[int]:

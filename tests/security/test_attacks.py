@@ -253,10 +253,11 @@ def test_no_file_outside_the_store_was_created(live, store_dir):
 
 def test_a_client_leaving_a_stream_is_not_an_error(api, live):
     run = api.post("/runs", json={"file": "prisoners_dilemma", "overrides": ["world.rounds=100000", "world.continuation=1"]}).json()
-    with api.stream("GET", f"/runs/{run['id']}/stream") as stream:
-        for i, _ in enumerate(stream.iter_lines()):
-            if i > 5:
-                break  # leave mid-stream
+    for _ in range(3):  # three clients in a row, each leaving mid-stream
+        with api.stream("GET", f"/runs/{run['id']}/stream") as stream:
+            for i, _ in enumerate(stream.iter_lines()):
+                if i > 5:
+                    break  # leave mid-stream
     wait_ended(api, run["id"])
     log = live.log.read_text(errors="replace")
     assert "Traceback" not in log and "ERROR" not in log and "socket.send() raised" not in log, log[-3000:]
