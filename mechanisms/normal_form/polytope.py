@@ -112,7 +112,8 @@ def _vertices(M: np.ndarray, tol: float, full_labels: bool) -> Vertices:
             if not keep.any():
                 continue
             if k > 1:  # judge the few candidates by conditioning, never by determinant size
-                keep[keep], z[keep] = _well_posed(sub[keep], z[keep])
+                candidates = np.flatnonzero(keep)  # fixed before assigning: the two targets share the mask
+                keep[candidates], z[candidates] = _well_posed(sub[candidates], z[candidates])
             ri, ci, z = ri[keep], ci[keep], z[keep]
             lhs = np.einsum("nrk,nk->nr", MC[ci], z)  # (N, r) = M[:, J] z_J
             feasible = (lhs <= 1.0 + tol).all(axis=1)

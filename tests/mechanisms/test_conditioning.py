@@ -10,6 +10,7 @@ determinant threshold dropped it and reported 74 equilibria as complete.
 
 from __future__ import annotations
 
+import warnings
 from fractions import Fraction
 
 import numpy as np
@@ -74,3 +75,18 @@ def test_exactly_singular_systems_are_still_skipped():
     game = pygambit.Game.from_arrays(A.astype(int), B.astype(int))
     theirs = gambit_profiles(game, pygambit.nash.enummixed_solve(game, rational=True))
     assert same_set(concatenated(ours), theirs, tol=1e-9)
+
+
+def test_a_batch_with_both_well_and_ill_conditioned_candidates():
+    """Two nearly equal rows (1e-13 apart) put an ill-conditioned support system beside well-posed ones in one
+    batch; the ill one is dropped and the rest are still solved (this raised a shape mismatch once)."""
+    A = np.array([[6.0, 2.0, 9.0, 0.0], [6.00000000000009, 1.9999999999999656, 8.999999999999853, -1.10010764711251e-14],
+                  [4.0, 8.0, 9.0, 2.0], [4.0, 2.0, 6.0, 6.0]])
+    B = np.array([[8.0, 8.0, 9.0, 9.0], [8.0, 1.0, 0.0, 4.0], [3.0, 8.0, 7.0, 4.0], [5.0, 5.0, 8.0, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nf.DegenerateGameWarning)
+        found = nf.support_enumeration(A, B, on_degenerate="warn")
+    assert len(found) >= 1
+    for e in found:
+        x, y = e.strategies
+        assert (A @ y).max() - x @ A @ y < 1e-9 and (x @ B).max() - x @ B @ y < 1e-9
