@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
@@ -12,6 +11,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import to_json
 
 from api import services
 from api.deps import PoolDep, SettingsDep, StoreDep
@@ -110,9 +110,11 @@ def _existing_run(run_id: RunId, store: StoreDep) -> str:
 
 
 def _sse(event: str, data: Any, event_id: str | None = None) -> bytes:
-    """One Server-Sent Events message (``event:``, optional ``id:``, one ``data:`` line of JSON)."""
+    """One Server-Sent Events message (``event:``, optional ``id:``, one ``data:`` line of JSON).
+
+    The JSON is the API's own (pydantic's): a non-finite number is ``null``, as in ``GET /runs/{id}``."""
     head = f"event: {event}\n" + (f"id: {event_id}\n" if event_id is not None else "")
-    return (head + "data: " + json.dumps(data, separators=(",", ":"), default=str) + "\n\n").encode()
+    return head.encode() + b"data: " + to_json(data, inf_nan_mode="null", fallback=str) + b"\n\n"
 
 
 @router.get(
