@@ -116,7 +116,8 @@ def best_legal(values: np.ndarray, legal: np.ndarray) -> int:
     return int(np.flatnonzero(legal)[np.argmax(values[legal])])
 
 
-def _accepts(model: type[BaseModel], action: dict[str, Any]) -> bool:
+def accepts(model: type[BaseModel], action: dict[str, Any]) -> bool:
+    """Whether ``model`` validates ``action`` (an action is legal now)."""
     try:
         model.model_validate(action)
     except ValidationError:
@@ -187,5 +188,5 @@ class LearnedPolicy:
             values = self.arrays[entry["array"]][row]
         else:
             values = self.arrays[entry["array"]] @ np.append(x, 1.0)
-        legal = np.array([_accepts(action_model, a) for a in actions])
+        legal = np.array([accepts(action_model, a) for a in actions])
         return actions[best_legal(values, legal)]

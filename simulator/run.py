@@ -111,7 +111,7 @@ class Simulation:
         if t in self._pending_wake:
             return
         self._pending_wake.add(t)
-        self.engine.schedule(lambda: self._decide(t), at=t, priority=DECIDE_PRIORITY)
+        self.engine.schedule(lambda: self._woken(t), at=t, priority=DECIDE_PRIORITY)
 
     def log(self, kind: str, agent: str | None = None, **data: Any) -> None:
         if not self.record_events:
@@ -142,8 +142,13 @@ class Simulation:
         self._finish_hooks.append(hook)
 
     # ------------------------------------------------------------------ decisions
-    def _decide(self, t: float) -> None:
+    def _woken(self, t: float) -> None:
         self._pending_wake.discard(t)
+        self.decision_point(t)
+
+    def decision_point(self, t: float) -> None:
+        """The agents the world says are acting at ``t`` decide (a subclass may take the decision over:
+        the PettingZoo environment hands it to the learner, ``simulator/rl/env.py``)."""
         acting = self.world.acting()
         if not acting:
             return

@@ -49,7 +49,7 @@ from pydantic import BaseModel
 
 from simulator.rl import spaces as action_spaces
 from simulator.rl.worlds import action_codec, features_for, payoffs_so_far
-from simulator.run import DECIDE_PRIORITY, Simulation, build_simulation
+from simulator.run import Simulation, build_simulation
 from simulator.scenario import Scenario, load_scenario
 
 
@@ -63,21 +63,10 @@ class SteppedSimulation(Simulation):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.marks: set[float] = set()
         self.reached: float | None = None
 
-    def wake(self, *, at: float | None = None, after: float | None = None) -> None:
-        t = self.engine.now + after if after is not None else at
-        if t is None:
-            raise ValueError("wake() needs at= or after=")
-        if t in self.marks:
-            return
-        self.marks.add(t)
-        self.engine.schedule(lambda: self._mark(t), at=t, priority=DECIDE_PRIORITY)
-
-    def _mark(self, t: float) -> None:
-        self.marks.discard(t)
-        self.reached = t
+    def decision_point(self, t: float) -> None:
+        self.reached = t  # the environment handles the decision (see ``AgoraAECEnv``)
 
     def validated(self, agent_id: str, model: type[BaseModel], raw: Any) -> tuple[BaseModel, str | None]:
         """``raw`` as a valid action, else the world's default action (a counted, logged fallback)."""

@@ -32,21 +32,13 @@ from typing import Any, Protocol
 
 import numpy as np
 from gymnasium import spaces
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from agents.learned import kind_of
+from agents.learned import accepts, kind_of
 
 # Printable ASCII without the whitespace control characters: enough for JSON (non-ASCII is \u-escaped).
 JSON_CHARSET = frozenset(string.printable) - frozenset("\t\n\r\x0b\x0c")
 JSON_MAX_LENGTH = 4096
-
-
-def _accepts(model: type[BaseModel], value: dict[str, Any]) -> bool:
-    try:
-        model.model_validate(value)
-    except ValidationError:
-        return False
-    return True
 
 
 class ActionCodec(Protocol):
@@ -187,18 +179,18 @@ class Phased:
 @lru_cache(maxsize=8192)
 def _cached_mask(model: type[BaseModel], codec: Any) -> Any:
     if isinstance(codec, Choice):
-        return np.array([_accepts(model, {codec.field: v}) for v in codec.labels], dtype=np.int8)
+        return np.array([accepts(model, {codec.field: v}) for v in codec.labels], dtype=np.int8)
     if isinstance(codec, Points):
         out = []
         for target in codec.universe:
             row = np.zeros(codec.max_points + 1, dtype=np.int8)
             row[0] = 1
-            if _accepts(model, {codec.field: {target: 1}}):
-                row[1:] = [_accepts(model, {codec.field: {target: k}}) for k in range(1, codec.max_points + 1)]
+            if accepts(model, {codec.field: {target: 1}}):
+                row[1:] = [accepts(model, {codec.field: {target: k}}) for k in range(1, codec.max_points + 1)]
             out.append(row)
         return tuple(out)
     if isinstance(codec, Subset):
-        return tuple(np.array([1, _accepts(model, {codec.field: [t]})], dtype=np.int8) for t in codec.universe)
+        return tuple(np.array([1, accepts(model, {codec.field: [t]})], dtype=np.int8) for t in codec.universe)
     return None
 
 
@@ -279,7 +271,7 @@ def codec_for_model(model: type[BaseModel], universe: list[str] | None = None) -
         values = _resolve(schema, prop.get("additionalProperties") or {})
         if values.get("type") == "integer":
             target = universe[0]
-            most = max((k for k in range(1, 101) if _accepts(model, {field: {target: k}})), default=0)
+            most = max((k for k in range(1, 101) if accepts(model, {field: {target: k}})), default=0)
             if most:
                 return Points(field, universe, most)
     return JsonText(model)
