@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -75,3 +78,32 @@ def wait_until_ended(client: httpx.Client, run_id: str, timeout: float = 60) -> 
             return run
         time.sleep(0.05)
     raise AssertionError(f"run {run_id} did not end within {timeout}s: {run}")
+
+
+@contextlib.contextmanager
+def silent_listener() -> Iterator[tuple[int, list[socket.socket]]]:
+    """A loopback port that accepts connections and never answers: (port, the connections held so far)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.2)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept_and_hold() -> None:
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept_and_hold, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1], held
+    finally:
+        stop.set()
+        thread.join(5)
+        for conn in held:
+            conn.close()
+        listener.close()

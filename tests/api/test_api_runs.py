@@ -7,6 +7,7 @@ import signal
 import time
 
 from tests.api.conftest import read_sse, wait_until_ended
+from tests.serve import silent_listener
 
 from simulator.store import Store
 
@@ -180,27 +181,7 @@ def test_plots_are_drawn_by_simulator_plots(client, db_path):
 
 def test_a_run_stuck_in_a_policy_call_is_killed_after_the_grace_period(client, monkeypatch):
     """An LLM seat waiting on an endpoint that never answers cannot poll for the cancel: its worker is killed."""
-    import socket
-    import threading
-
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept_and_hold() -> None:  # accept connections and never answer
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept_and_hold, daemon=True)
-    thread.start()
-    try:
-        port = listener.getsockname()[1]
+    with silent_listener() as (port, held):
         monkeypatch.setattr(client.app.state.settings, "llm_endpoints", (f"http://127.0.0.1:{port}/v1",))  # allow it
         scenario = {
             "name": "stuck_llm",
@@ -218,12 +199,6 @@ def test_a_run_stuck_in_a_policy_call_is_killed_after_the_grace_period(client, m
         assert response.status_code == 202 and response.json()["status"] == "running"  # not stopped within 2 s
         ended = wait_until_ended(client, run["id"], timeout=20)
         assert ended["status"] == "cancelled" and "worker was killed" in ended["error"]
-    finally:
-        stop.set()
-        thread.join(5)
-        for conn in held:
-            conn.close()
-        listener.close()
     assert wait_until_ended(client, submit(client, file="prisoners_dilemma")["id"])["status"] == "finished"
 
 

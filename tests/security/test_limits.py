@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import threading
 import time
 
 import httpx
@@ -15,7 +13,7 @@ from api.settings import Settings
 from api.worker import Limits, RunPool
 from simulator.run import run_scenario
 from simulator.scenario import load_scenario_text
-from tests.serve import AGORA, Server
+from tests.serve import AGORA, Server, silent_listener
 from tests.security import hogs
 from tests.security.conftest import wait_ended
 
@@ -53,41 +51,22 @@ def test_the_event_cap_on_a_live_server(tmp_path):
 
 def test_a_run_stuck_past_its_time_limit_is_killed(tmp_path):
     """A policy blocked in a call never reaches the progress check: the dispatcher kills the worker."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    held, stop = [], threading.Event()
-
-    def hold() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=hold, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
-    env = {"AGORA_RUN_MAX_SECONDS": "8", "AGORA_API_CANCEL_GRACE": "1", "AGORA_LLM_ENDPOINTS": url}
-    server = Server(tmp_path / "agora.db", workers=1, env=env).start(timeout=60)
-    try:
-        with httpx.Client(base_url=server.url, timeout=30) as api:
-            scenario = {"name": "stuck", "world": {"type": "matrix_game", "game": "prisoners_dilemma", "players": ["a", "b"], "rounds": 3},
-                        "agents": {"default": "llm"}, "llm": {"base_url": url, "model": "m", "cache": "off", "timeout": 120, "max_retries": 0}}
-            response = api.post("/runs", json={"scenario": scenario})
-            assert response.status_code == 202, response.text
-            run = wait_ended(api, response.json()["id"], timeout=90)
-            # (on a loaded machine it may still be starting its LLM client when the limit passes: killed all the same)
-            assert run["status"] == "limit_exceeded" and "AGORA_RUN_MAX_SECONDS" in run["error"], run
-            assert "worker was killed" in run["error"]
-    finally:
-        server.stop()
-        stop.set()
-        thread.join(5)
-        for conn in held:
-            conn.close()
-        listener.close()
+    with silent_listener() as (port, _held):
+        url = f"http://127.0.0.1:{port}/v1"
+        env = {"AGORA_RUN_MAX_SECONDS": "8", "AGORA_API_CANCEL_GRACE": "1", "AGORA_LLM_ENDPOINTS": url}
+        server = Server(tmp_path / "agora.db", workers=1, env=env).start(timeout=60)
+        try:
+            with httpx.Client(base_url=server.url, timeout=30) as api:
+                scenario = {"name": "stuck", "world": {"type": "matrix_game", "game": "prisoners_dilemma", "players": ["a", "b"], "rounds": 3},
+                            "agents": {"default": "llm"}, "llm": {"base_url": url, "model": "m", "cache": "off", "timeout": 120, "max_retries": 0}}
+                response = api.post("/runs", json={"scenario": scenario})
+                assert response.status_code == 202, response.text
+                run = wait_ended(api, response.json()["id"], timeout=90)
+                # (on a loaded machine it may still be starting its LLM client when the limit passes: killed all the same)
+                assert run["status"] == "limit_exceeded" and "AGORA_RUN_MAX_SECONDS" in run["error"], run
+                assert "worker was killed" in run["error"]
+        finally:
+            server.stop()
 
 
 def test_a_worker_above_the_memory_limit_is_killed(tmp_path):
