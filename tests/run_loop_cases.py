@@ -1,0 +1,55 @@
+"""The runs whose results must not change when the run loop changes (tests/test_run_loop.py).
+
+``fingerprint`` runs one scenario through the public API and returns what a
+user sees of it: status, metrics, event and decision counts, the final clock
+and a SHA-256 of the whole event log. ``tests/data/run_loop_golden.json`` holds
+these fingerprints as the run loop of commit 2d9bd2d (before issue 14's single
+loop) produced them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from simulator.run import build_simulation
+from simulator.scenario import load_scenario, parse_override
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Every shipped non-LLM scenario with its own seed, the event log on; the
+# 10,000 x 3,000 market shrunk to a test's size. Then a few runs that end
+# early (max_time) or use other seeds, among them an Axelrod tournament.
+SHIPPED = sorted(p.name for p in (ROOT / "scenarios").glob("*.yaml") if not p.name.startswith("llm_"))
+SHRINK = {"marketplace_large.yaml": ["world.synthetic.customers=150", "world.synthetic.businesses=60"]}
+CASES: dict[str, tuple[str, list[str], int | None]] = {
+    name.removesuffix(".yaml"): (f"scenarios/{name}", SHRINK.get(name, []), None) for name in SHIPPED
+}
+CASES.update({
+    "axelrod_tournament_seed3_rounds40": ("scenarios/axelrod_tournament.yaml", ["world.rounds=40"], 3),
+    "prisoners_dilemma_max_time": ("scenarios/prisoners_dilemma.yaml", ["run.max_time=10.5"], 2),
+    "public_goods_third_party_max_time": ("scenarios/public_goods_third_party.yaml", ["run.max_time=7"], None),
+    "marketplace_small_max_time": ("scenarios/marketplace_small.yaml", ["run.max_time=0.5"], None),
+    "marketplace_first_proposal_seed9": ("scenarios/marketplace_first_proposal.yaml", [], 9),
+    "off_switch_noisy_max_time": ("scenarios/off_switch_noisy.yaml", ["run.max_time=20"], None),
+})
+
+
+def fingerprint(path: str | Path, overrides: list[str], seed: int | None) -> dict[str, Any]:
+    """Run the scenario at ``path`` (event log on) and summarise what it produced."""
+    scenario, _ = load_scenario(path, [parse_override(o) for o in [*overrides, "run.record_events=true"]])
+    sim = build_simulation(scenario, scenario.seed if seed is None else seed)
+    result = sim.run(max_time=scenario.run.max_time)
+    log = json.dumps([list(event) for event in sim.events], sort_keys=True, default=repr)
+    return {
+        "status": result.status,
+        "reason": result.reason,
+        "events": result.events,
+        "sim_time": result.sim_time,
+        "counters": result.counters,
+        "event_log_sha256": hashlib.sha256(log.encode()).hexdigest(),
+        # Through JSON, as the store keeps them (tuples become lists, NaN stays NaN).
+        "metrics": json.loads(json.dumps(result.metrics, sort_keys=True, default=repr)),
+    }
