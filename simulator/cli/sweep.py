@@ -1,4 +1,4 @@
-"""The sweep and plot commands of ``agora`` (registered on the main app by ``register``).
+"""``agora sweep``, ``agora plot`` and ``agora sweeps list|show|table``.
 
     agora sweep FILE [--workers N] [--executor process|dask] [--scheduler ADDRESS] [--set k=v] [--out DIR]
                                      (--out: the table as CSV + Parquet and every standard figure)
@@ -18,19 +18,11 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-out = Console()
-err = Console(stderr=True)
+from simulator.cli.console import DbOption, err, fail, out, report_scenario_error
 
 sweeps_app = typer.Typer(help="Browse stored sweeps and export their tables.", no_args_is_help=True)
-DbOption = typer.Option(None, "--db", help="SQLite store file (default: $AGORA_DB or ./agora.db)")
-
-
-def _fail(message: str, code: int = 2) -> None:
-    err.print(message, markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def sweep(
@@ -51,13 +43,13 @@ def sweep(
     from simulator.sweep import SweepError, run_sweep
 
     if (file is None) == (resume is None):
-        _fail("error: give a scenario FILE to start a sweep, or --resume SWEEP_ID to finish one (not both)")
+        fail("error: give a scenario FILE to start a sweep, or --resume SWEEP_ID to finish one (not both)")
     if executor not in ("process", "dask"):
-        _fail(f"error: --executor {executor!r}: allowed: process, dask")
+        fail(f"error: --executor {executor!r}: allowed: process, dask")
     if scheduler and executor != "dask":
-        _fail("error: --scheduler needs --executor dask")
+        fail("error: --scheduler needs --executor dask")
     if set_ and resume:
-        _fail("error: --set changes a new sweep; a resumed sweep keeps its scenario")
+        fail("error: --set changes a new sweep; a resumed sweep keeps its scenario")
     with Store(db) as store:
         sweep_id = resume
         try:
@@ -67,17 +59,15 @@ def sweep(
                 progress=not quiet and not as_json,
             )
         except ScenarioError as exc:
-            for problem in exc.problems:
-                err.print(f"error: {problem}", markup=False, highlight=False, soft_wrap=True)
-            raise typer.Exit(2)
+            report_scenario_error(exc)
         except SweepNotFound:
-            _fail(f"error: no sweep {resume!r} in {store.path} (see `agora sweeps list`)")
+            fail(f"error: no sweep {resume!r} in {store.path} (see `agora sweeps list`)")
         except SweepError as exc:
-            _fail(f"error: {exc}", 1)
+            fail(f"error: {exc}", 1)
         except KeyboardInterrupt:
             rows = store.list_sweeps(limit=1)
             sweep_id = sweep_id or (rows[0]["id"] if rows else "?")
-            _fail(f"interrupted: finished cells are stored; finish with: agora sweep --resume {sweep_id}", 130)
+            fail(f"interrupted: finished cells are stored; finish with: agora sweep --resume {sweep_id}", 130)
         written = []
         if out_dir is not None:
             written = _export(store, outcome.sweep_id, out_dir)
@@ -133,7 +123,7 @@ def plot(
     from simulator.sweep import table
 
     if ci not in ("t", "bootstrap"):
-        _fail(f"error: --ci {ci!r}: allowed: t, bootstrap")
+        fail(f"error: --ci {ci!r}: allowed: t, bootstrap")
     out_dir = out_dir or Path("plots") / target
     with Store(db) as store:
         try:
@@ -145,22 +135,22 @@ def plot(
             if is_sweep:
                 frame = table(store, target)
                 if frame.empty:
-                    _fail(f"error: sweep {target} has no finished runs yet")
+                    fail(f"error: sweep {target} has no finished runs yet")
                 if metric or x or hue or theory:
                     spec = plots.custom_figure(metric or "welfare", x, hue, tuple(theory) if theory else None)
                     paths = plots.write_figure(frame, spec, out_dir, level=level, method=ci)
                 else:
                     paths = plots.write_sweep_figures(frame, out_dir, level=level, method=ci)
                     if not paths:
-                        _fail(f"error: no figure applies to sweep {target}: no parameter varies")
+                        fail(f"error: no figure applies to sweep {target}: no parameter varies")
             else:
                 if metric or x or hue or theory:
-                    _fail(f"error: {target} is a run; --metric/--x/--hue/--theory apply to sweeps")
+                    fail(f"error: {target} is a run; --metric/--x/--hue/--theory apply to sweeps")
                 paths = plots.write_run_figures(store, target, out_dir)
         except RunNotFound:
-            _fail(f"error: {target!r} is neither a sweep nor a run in {store.path} (see `agora sweeps list`, `agora runs list`)")
+            fail(f"error: {target!r} is neither a sweep nor a run in {store.path} (see `agora sweeps list`, `agora runs list`)")
         except plots.PlotError as exc:
-            _fail(f"error: {exc}")
+            fail(f"error: {exc}")
     for path in paths:
         out.print(f"wrote {path}", markup=False, highlight=False, soft_wrap=True)
 
@@ -197,7 +187,7 @@ def sweeps_show(sweep_id: str = typer.Argument(...), db: Optional[Path] = DbOpti
         try:
             row = store.get_sweep(sweep_id)
         except SweepNotFound:
-            _fail(f"error: no sweep {sweep_id!r} in {store.path} (see `agora sweeps list`)")
+            fail(f"error: no sweep {sweep_id!r} in {store.path} (see `agora sweeps list`)")
     print(json.dumps(_sweep_json(row), indent=2))
 
 
@@ -215,21 +205,14 @@ def sweeps_table(
         try:
             frame = table(store, sweep_id)
         except SweepNotFound:
-            _fail(f"error: no sweep {sweep_id!r} in {store.path} (see `agora sweeps list`)")
+            fail(f"error: no sweep {sweep_id!r} in {store.path} (see `agora sweeps list`)")
     try:
         path = export_table(frame, out_file)
     except SweepError as exc:
-        _fail(f"error: {exc}")
+        fail(f"error: {exc}")
     out.print(f"wrote {path} ({len(frame)} runs)", markup=False, highlight=False)
 
 
 def _sweep_json(row: dict[str, Any]) -> dict[str, Any]:
     keys = ("id", "scenario_name", "world", "source", "n_cells", "status", "created_at", "finished_at", "error", "spec", "runs")
     return {("sweep_id" if k == "id" else k): row[k] for k in keys}
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``sweep``, ``plot`` and ``sweeps`` to the ``agora`` app."""
-    app.command("sweep")(sweep)
-    app.command("plot")(plot)
-    app.add_typer(sweeps_app, name="sweeps")

@@ -14,20 +14,14 @@ import time
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from simulator.cli.console import fail, out
 from simulator.parsing import MAX_SEED
 
 MAX_PARTICIPANTS = 10_000  # per side: the baselines compare every customer with every business
 
 market_app = typer.Typer(help="Marketplace data sets: generate them, compute welfare baselines.", no_args_is_help=True)
-out = Console()
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)  # plain text: a long path must not be wrapped
-    raise typer.Exit(2)
 
 
 @market_app.command("generate")
@@ -43,18 +37,18 @@ def generate(
     from simulator import market_data  # lazy: keeps `agora --help` fast
 
     if out_dir.exists() and not out_dir.is_dir():
-        _fail(f"{out_dir} exists and is not a directory; allowed: a new or empty directory (or --force for a non-empty one)")
+        fail(f"error: {out_dir} exists and is not a directory; allowed: a new or empty directory (or --force for a non-empty one)")
     if out_dir.exists() and any(out_dir.iterdir()) and not force:
-        _fail(f"{out_dir} is not empty (use --force to write into it anyway)")
+        fail(f"error: {out_dir} is not empty (use --force to write into it anyway)")
     started = time.perf_counter()
     try:
         data = market_data.generate(domain, customers, businesses, seed)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(f"error: {exc}")
     try:
         market_data.write(out_dir, data)
     except OSError as exc:
-        _fail(f"cannot write {exc.filename or out_dir}: {exc.strerror}")
+        fail(f"error: cannot write {exc.filename or out_dir}: {exc.strerror}")
     typer.echo(f"wrote {customers} customers and {businesses} businesses to {out_dir} in {time.perf_counter() - started:.2f} s", err=True)
 
 
@@ -68,11 +62,11 @@ def baselines(
     from simulator import market_data
 
     if ties not in ("lowest", "all"):
-        _fail(f"--ties must be 'lowest' or 'all', got {ties!r}")
+        fail(f"error: --ties must be 'lowest' or 'all', got {ties!r}")
     try:
         data = market_data.load(directory)
     except market_data.MarketDataError as exc:
-        _fail(str(exc))
+        fail(f"error: {exc}")
     result = market_data.baselines(data, ties=ties)
     if as_json:
         print(json.dumps(result, indent=2))

@@ -1,0 +1,49 @@
+"""What every ``agora`` command shares: the two consoles, the ``--db`` option, one-line failures, value formatting."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from simulator.parsing import ScenarioError
+
+# Outside a terminal (pipes, CI) rich would wrap at 80 columns; keep lines whole.
+out = Console(width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True)
+
+DbOption = typer.Option(None, "--db", help="SQLite store file (default: $AGORA_DB or ./agora.db)")
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print ``message`` as is (plain text: a long path must not be wrapped) and end the command with ``code``."""
+    print(message, file=sys.stderr)
+    raise typer.Exit(code)
+
+
+def print_problems(exc: ScenarioError) -> None:
+    for problem in exc.problems:
+        print(f"error: {problem}", file=sys.stderr)
+
+
+def report_scenario_error(exc: ScenarioError) -> None:
+    print_problems(exc)
+    raise typer.Exit(2)
+
+
+def fmt(value: Any) -> str:
+    """A metric value in one table cell: floats to 6 significant digits, long JSON cut at 100 characters."""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (dict, list)):
+        text = json.dumps(value)
+        return text if len(text) <= 100 else text[:97] + "..."
+    return str(value)
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())

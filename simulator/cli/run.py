@@ -1,0 +1,124 @@
+"""``agora run FILE`` (run a scenario, store it, print its metrics) and ``agora validate FILE...``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from simulator.cli.console import DbOption, err, fail, print_problems, report_scenario_error
+from simulator.cli.runs import print_run, run_json
+from simulator.parsing import MAX_SEED
+
+EXIT_DEGRADED = 3  # `agora run`: the run ended 'degraded' (LLM fallbacks above llm.max_fallback_share)
+
+
+class LiveProgress:
+    """A progress bar that appears only once a run has taken more than ``delay`` seconds."""
+
+    def __init__(self, label: str, delay: float = 2.0, enabled: bool = True) -> None:
+        self.label, self.delay, self.enabled = label, delay, enabled
+        self.started = time.perf_counter()
+        self.bar: Any = None
+        self.task: Any = None
+
+    def __call__(self, fraction: float, events: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            if time.perf_counter() - self.started < self.delay:
+                return
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+            self.bar = Progress(
+                TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
+                TextColumn("{task.fields[events]:,} events"), TimeElapsedColumn(), TimeRemainingColumn(),
+                console=err, transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=1.0, events=0)
+        self.bar.update(self.task, completed=fraction, events=events)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def run(
+    file: Path = typer.Argument(..., help="scenario YAML file"),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, max=MAX_SEED, help="random seed, 0 .. 2**63-1 (default: the scenario's seed)"),
+    set_: list[str] = typer.Option([], "--set", help="override a field: --set world.rounds=20 (repeatable)"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of a table"),
+    llm_cache: Optional[str] = typer.Option(
+        None, "--llm-cache", help="LLM call cache: record (reuse + store), replay (a miss is an error, no network), off"
+    ),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """Run a scenario, store it, and print its metrics."""
+    from simulator.scenario import ScenarioError, load_scenario, parse_override
+    from simulator.store import Store
+
+    if llm_cache is not None and llm_cache not in ("record", "replay", "off"):
+        fail(f"error: --llm-cache: {llm_cache!r} is not a cache mode; allowed: record, replay, off")
+    try:
+        overrides = [parse_override(item) for item in set_]
+        if llm_cache is not None:
+            overrides.append(("llm.cache", llm_cache))  # stored with the run's overrides
+        scenario, text = load_scenario(file, overrides)
+    except ScenarioError as exc:
+        report_scenario_error(exc)
+    from agents.llm.cache import LLMError, LLMSettingsError  # after the scenario is read: a file that does not parse fails fast
+    from simulator.run import stored_run
+
+    progress = LiveProgress(f"{scenario.name}", enabled=not as_json or sys.stderr.isatty())
+    signal.signal(signal.SIGTERM, _terminate)  # SIGTERM ends the run like Ctrl-C: stored as interrupted
+    with Store(db) as store:
+        try:
+            run_id, result = stored_run(scenario, text, store, seed=seed, overrides=overrides, progress=progress)
+        except KeyboardInterrupt:
+            progress.close()
+            fail("interrupted: the run is stored as 'interrupted' with the events logged so far", 130)
+        except Exception as exc:  # e.g. a cache miss under --llm-cache replay, or a fault in a world
+            progress.close()
+            if os.environ.get("AGORA_DEBUG"):
+                raise
+            what = str(exc) if isinstance(exc, LLMError) else f"{type(exc).__name__}: {exc}"
+            # LLM settings that cannot work are bad input (2); everything else is a failed run (1)
+            fail(f"error: {what}\n(the run is stored as 'failed' with its events so far; AGORA_DEBUG=1 shows the traceback)",
+                 2 if isinstance(exc, LLMSettingsError) else 1)
+        finally:
+            progress.close()
+        stored = store.get_run(run_id)
+    if as_json:
+        print(json.dumps(run_json(stored), indent=2))
+    else:
+        print_run(stored)
+    if result.status != "finished":  # degraded: it ran, but too many decisions were not the model's own
+        raise typer.Exit(EXIT_DEGRADED if result.status == "degraded" else 1)
+
+
+def validate(files: list[Path] = typer.Argument(..., help="scenario files to check")) -> None:
+    """Check scenario files without running them."""
+    from simulator.scenario import ScenarioError, load_scenario
+
+    bad = 0
+    for file in files:
+        try:
+            load_scenario(file)
+        except ScenarioError as exc:
+            bad += 1
+            print_problems(exc)
+        else:
+            print(f"ok: {file}")
+    if bad:
+        raise typer.Exit(2)
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt

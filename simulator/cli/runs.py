@@ -1,0 +1,182 @@
+"""``agora runs list|show|transcript``: browse stored runs; ``print_run`` and ``run_json`` also serve ``agora run``."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.table import Table
+
+from simulator.cli.console import DbOption, fail, fmt, out
+
+runs_app = typer.Typer(help="Browse stored runs.", no_args_is_help=True)
+
+
+@runs_app.command("list")
+def runs_list(
+    limit: int = typer.Option(20, "--limit", min=1),
+    world: Optional[str] = typer.Option(None, "--world"),
+    status: Optional[str] = typer.Option(None, "--status"),
+    as_json: bool = typer.Option(False, "--json"),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """List stored runs, newest first."""
+    from simulator.store import Store
+
+    with Store(db) as store:
+        rows = store.list_runs(limit=limit, world=world, status=status)
+        if as_json:
+            print(json.dumps([run_json(store.get_run(r["id"])) for r in rows], indent=2))
+            return
+        table = Table("run", "scenario", "world", "seed", "status", "started", "seconds", "welfare")
+        for row in rows:
+            welfare = store.get_run(row["id"])["metrics"].get("welfare")
+            table.add_row(
+                row["id"], row["scenario_name"], row["world"], str(row["seed"]), row["status"],
+                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["created_at"])),
+                f"{row['duration']:.2f}" if row["duration"] is not None else "",
+                fmt(welfare) if welfare is not None else "",
+            )
+        out.print(table)
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: str = typer.Argument(...),
+    as_json: bool = typer.Option(False, "--json"),
+    events: int = typer.Option(0, "--events", help="also print the first N events"),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """Show one stored run: status, timings, metrics."""
+    from simulator.store import RunNotFound, Store
+
+    with Store(db) as store:
+        try:
+            stored = store.get_run(run_id)
+        except RunNotFound:
+            fail(f"error: no run {run_id!r} in {store.path} (see `agora runs list`)")
+        log = store.events(run_id, limit=events) if events else []
+    if as_json:
+        data = run_json(stored)
+        if events:
+            data["events"] = log
+        print(json.dumps(data, indent=2))
+        return
+    print_run(stored)
+    for event in log:
+        out.print(f"t={event['t']:<10g} {event['agent'] or '-':<12} {event['kind']:<10} {json.dumps(event['data'])}", markup=False)
+
+
+@runs_app.command("transcript")
+def runs_transcript(
+    run_id: str = typer.Argument(...),
+    agent: Optional[str] = typer.Option(None, "--agent", help="only this agent's exchanges"),
+    as_json: bool = typer.Option(False, "--json", help="print a JSON list of every exchange, messages in full"),
+    full: bool = typer.Option(False, "--full", help="print every message sent, not only the last one"),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """Every LLM exchange of a stored run: messages sent, reply, action or error, tokens, latency, retries."""
+    from simulator.store import RunNotFound, Store
+
+    with Store(db) as store:
+        try:
+            store.get_run(run_id)
+        except RunNotFound:
+            fail(f"error: no run {run_id!r} in {store.path} (see `agora runs list`)")
+        agents = store.transcript_agents(run_id)
+        if agent is not None and agent not in agents:
+            known = ", ".join(list(agents)[:20]) or "none (this run made no LLM calls)"
+            fail(f"error: --agent {agent!r}: run {run_id} has no LLM exchanges for that agent; agents with exchanges: {known}")
+        rows, after = [], -1
+        while True:  # page through: a large run has many exchanges
+            page = store.transcript(run_id, agent=agent, after=after, limit=5000)
+            rows.extend(page)
+            if len(page) < 5000:
+                break
+            after = page[-1]["seq"]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        print_exchange(row, full)
+    if not rows:
+        out.print("no LLM exchanges stored for this run", markup=False)
+
+
+def print_exchange(row: dict[str, Any], full: bool) -> None:
+    retries = f", {row['attempts'] - 1} retries" if row.get("attempts", 1) > 1 else ""
+    out.print(
+        f"#{row['seq']} t={row['t']:g} {row['agent']} decision {row['decision']}{' re-ask' if row['attempt'] else ''}: "
+        f"{row['prompt_tokens']}+{row['completion_tokens']} tokens, {row['latency_ms']:g} ms{retries}"
+        f"{', from cache' if row['cached'] else ''}, seed {row.get('sampling_seed')}",
+        markup=False, highlight=False,
+    )
+    messages = row.get("messages") or []
+    for message in messages if full else messages[-1:]:
+        out.print(f"  {message.get('role')}: {message.get('content')}", markup=False, highlight=False)
+    for error in row.get("retry_errors") or []:
+        out.print(f"  retried after: {error}", markup=False, highlight=False)
+    out.print(f"  reply: {row.get('reply')}", markup=False, highlight=False)
+    if row.get("error"):
+        out.print(f"  error ({row.get('error_kind')}): {row['error']}", markup=False, highlight=False)
+    else:
+        out.print(f"  action: {json.dumps(row.get('action'))}", markup=False, highlight=False)
+
+
+def run_json(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored run as ``agora run --json`` and ``agora runs show --json`` print it."""
+    keys = ("scenario_name", "world", "seed", "status", "created_at", "started_at", "finished_at", "duration", "error", "overrides", "summary", "version")
+    return {"run_id": stored["id"], **{k: stored[k] for k in keys}, "metrics": stored["metrics"]}
+
+
+def print_run(stored: dict[str, Any]) -> None:
+    """A run's header line, its counters, and its metrics and theory as two tables."""
+    summary = stored.get("summary") or {}
+    out.print(
+        f"run {stored['id']}  {stored['scenario_name']} ({stored['world']})  seed {stored['seed']}  "
+        f"status {stored['status']}  {summary.get('events', 0):,} events  "
+        f"{(stored['duration'] or 0):.2f} s",
+        markup=False, highlight=False,
+    )
+    if stored.get("error"):
+        out.print(f"error: {stored['error']}", markup=False)
+    if stored["status"] != "finished" and summary.get("reason") and summary["reason"] != stored.get("error"):
+        out.print(f"stopped: {summary['reason']}", markup=False, highlight=False)
+    counters = summary.get("counters") or {}
+    if counters.get("llm_calls"):  # LLM seats (agents/llm): spend and robustness at a glance
+        out.print(
+            f"llm: {counters['llm_calls']} calls ({counters.get('llm_cache_hits', 0)} from cache), "
+            f"{counters.get('llm_prompt_tokens', 0) + counters.get('llm_completion_tokens', 0):,} tokens, "
+            f"{counters.get('llm_retries', 0)} retries, {counters.get('llm_parse_errors', 0)} invalid replies, "
+            f"{counters.get('llm_reasks', 0)} re-asks, {counters.get('fallbacks', 0)} fallbacks",
+            markup=False, highlight=False,
+        )
+    if counters.get("llm_decisions"):  # the failure policy (agents/llm/session.py): whose decisions these were
+        from agents.llm.session import describe_failures, failure_counts
+
+        decisions, failed = counters["llm_decisions"], counters.get("llm_failed", 0)
+        causes = failure_counts(counters)
+        out.print(
+            f"llm decisions: {decisions}, the model's own {decisions - failed} ({(decisions - failed) / decisions:.1%}), "
+            f"failed {failed}" + (f" ({describe_failures(causes)})" if causes else "")
+            + (f", cost ${counters['llm_cost_usd']:.6f}" if counters.get("llm_cost_usd") else ""),
+            markup=False, highlight=False,
+        )
+    metrics = stored["metrics"]
+    if not metrics:
+        return
+    table = Table("metric", "simulated", show_header=True)
+    table.add_row("welfare", fmt(metrics.get("welfare")))
+    for agent, payoff in list((metrics.get("payoffs") or {}).items())[:20]:
+        table.add_row(f"payoff {agent}", fmt(payoff))
+    for name, value in (metrics.get("measures") or {}).items():
+        table.add_row(name, fmt(value))
+    out.print(table)
+    if metrics.get("theory"):
+        theory = Table("theory", "predicted")
+        for name, value in metrics["theory"].items():
+            theory.add_row(name, fmt(value))
+        out.print(theory)
