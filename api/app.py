@@ -25,7 +25,7 @@ from api.schemas import Problem
 from api.settings import Settings
 from api.solver import Solver
 from api.worker import Limits, RunPool
-from simulator.store import Store, _version
+from simulator.store import Store, agora_version
 
 log = logging.getLogger("agora.api")
 
@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None, *, start_pool: bool = True) -> 
 
     app = FastAPI(
         title="Agora",
-        version=_version(),
+        version=agora_version(),
         summary="Multi-agent market and game simulator: runs, live progress, results, plots and game solving.",
         lifespan=lifespan,
         responses=COMMON_ERRORS,

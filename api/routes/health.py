@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from api.deps import PoolDep
 from api.schemas import Health
-from simulator.store import _version
+from simulator.store import agora_version
 
 router = APIRouter(tags=["health"])
 public = True
@@ -15,4 +15,4 @@ public = True
 @router.get("/health", response_model=Health, summary="Is the server up?")
 def health(pool: PoolDep) -> dict:
     queued, running = pool.counts()
-    return {"status": "ok", "version": _version(), "workers": pool.size, "queued": queued, "running": running}
+    return {"status": "ok", "version": agora_version(), "workers": pool.size, "queued": queued, "running": running}
