@@ -31,6 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from agents import registry as policy_registry
 from simulator import worlds as world_registry
 from simulator.parsing import MAX_DEPTH, MAX_SEED, Problem, ScenarioError, parse_document, parse_value, read_text
+from simulator.problems import Locator
+from simulator.sweep_spec import sweep_problems
 
 
 class PolicySpec(BaseModel):
@@ -48,9 +50,15 @@ class RunOptions(BaseModel):
 
 
 class Scenario(BaseModel):
-    """A validated scenario: the envelope plus the world's own validated config."""
+    """A validated scenario: the envelope plus the world's own validated config.
 
-    model_config = ConfigDict(extra="forbid")
+    Top-level keys beyond these fields are the run-wide settings blocks that
+    registered policies declare (``agents/registry.py``: ``settings_key``, e.g.
+    the LLM policy's ``llm:``); ``validate_scenario`` refuses any other key and
+    validates each block with its policy's model.
+    """
+
+    model_config = ConfigDict(extra="allow")
     name: str | None = None
     description: str = ""
     seed: int = Field(0, ge=0, le=MAX_SEED, description="random seed, 0 .. 2**63 - 1 (a signed 64-bit integer)")
@@ -58,7 +66,6 @@ class Scenario(BaseModel):
     agents: dict[str, PolicySpec | str] = Field(default_factory=dict)
     run: RunOptions = Field(default_factory=RunOptions)
     sweep: dict[str, Any] | None = None
-    llm: dict[str, Any] | None = None
 
     # Filled in by ``validate_scenario``.
     world_config: Any = Field(None, exclude=True)
@@ -66,6 +73,10 @@ class Scenario(BaseModel):
     @property
     def world_type(self) -> str:
         return self.world["type"]
+
+    def settings_block(self, key: str) -> dict[str, Any] | None:
+        """A policy's run-wide settings block as written (e.g. ``llm:``), or ``None`` if the scenario has none."""
+        return (self.model_extra or {}).get(key)
 
     def policy_for(self, agent_id: str, role: str) -> PolicySpec | None:
         """The policy spec for an agent: by its id, else its role, else "default"."""
@@ -148,119 +159,6 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[tuple[str, Any]]) 
 # --------------------------------------------------------------------------- validation
 
 
-def _describe_error(error: dict[str, Any], model: type[BaseModel] | None, loc: tuple) -> str:
-    """A pydantic error in words a user can act on: what is wrong and what is allowed."""
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        allowed = _allowed_fields(model, loc[:-1])
-        message = "unknown field"
-        if allowed:
-            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-            message += f"; allowed: {', '.join(allowed)}"
-            if close:
-                message += f" (did you mean {close[0]!r}?)"
-        return message
-    if kind == "missing":
-        return "required field is missing"
-    message = error["msg"]
-    if "input" in error and kind not in ("model_type", "dict_type") and not isinstance(error["input"], (dict, list)):
-        message += f" (got {error['input']!r})"
-    return message
-
-
-def _allowed_fields(model: type[BaseModel] | None, loc: tuple) -> list[str]:
-    """Field names of the (nested) model at ``loc``, for "allowed: ..." messages."""
-    for part in loc:
-        if model is None:
-            return []
-        if isinstance(part, int) or part not in model.model_fields:
-            continue  # list index or dict key: stay with the item model
-        annotation = model.model_fields[part].annotation
-        model = _model_in(annotation)
-    if model is None:
-        return []
-    return [name for name, field in model.model_fields.items() if not field.exclude]
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
-
-
-class _Locator:
-    """Turns a field path into a Problem with file, line and column."""
-
-    def __init__(self, source: str, positions: dict[tuple, tuple[int, int]], overridden: set[str]) -> None:
-        self.source = source
-        self.positions = positions
-        self.overridden = overridden
-
-    def problem(self, loc: tuple, message: str) -> Problem:
-        path = ".".join(str(p) for p in loc)
-        for dotted in self.overridden:
-            if path == dotted or path.startswith(dotted + "."):
-                return Problem("--set", None, None, path, message)
-        probe = tuple(loc)
-        while probe not in self.positions and probe:
-            probe = probe[:-1]  # a missing field: point at its parent
-        line, column = self.positions.get(probe, (None, None))
-        return Problem(self.source, line, column, path, message)
-
-    def from_validation(self, exc: ValidationError, model: type[BaseModel], prefix: tuple = ()) -> list[Problem]:
-        problems = []
-        for error in _union_errors_merged(exc.errors()):
-            loc = prefix + tuple(p for p in error["loc"] if not _is_union_tag(p))
-            problems.append(self.problem(loc, _describe_error(error, model, tuple(error["loc"]))))
-        return problems
-
-
-def _union_errors_merged(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One error per value that failed a union (``PolicySpec | str``), not one per member.
-
-    If the value had the shape of one member (a mapping for ``PolicySpec``),
-    that member's errors are the ones that matter and the others' "should be a
-    valid string" are dropped; if it fitted none, their messages are joined:
-    "Input should be a valid dictionary ... or a valid string (got 42)".
-    """
-    groups: dict[tuple, list[dict[str, Any]]] = {}
-    out: list[Any] = []
-    for error in errors:
-        loc = tuple(error["loc"])
-        tag = next((i for i, part in enumerate(loc) if _is_union_tag(part)), None)
-        if tag is None:
-            out.append(error)
-            continue
-        if loc[:tag] not in groups:
-            groups[loc[:tag]] = []
-            out.append(loc[:tag])  # placeholder: keeps the errors in order
-        groups[loc[:tag]].append(dict(error, member_depth=len(loc) - tag - 1))
-    merged = []
-    for item in out:
-        if isinstance(item, dict):
-            merged.append(item)
-            continue
-        members = groups[item]
-        deep = [e for e in members if e["member_depth"] > 0]
-        if deep:
-            merged.extend(deep)
-        elif len(members) == 1:
-            merged.append(members[0])
-        else:
-            wants = [e["msg"].removeprefix("Input should be ") for e in members]
-            merged.append(dict(members[0], msg="Input should be " + " or ".join(wants), type="union"))
-    return merged
-
-
-def _is_union_tag(part: Any) -> bool:
-    # pydantic adds the member type name to locs of union errors ("PolicySpec", "str").
-    return isinstance(part, str) and (part[:1].isupper() or part in ("str", "int", "float", "bool"))
-
-
 _NOT_FINITE = "not a finite number; allowed: finite numbers (no nan, inf)"
 
 
@@ -285,6 +183,37 @@ def _non_finite(value: Any, path: tuple) -> list[tuple]:
     return sorted(found, key=str)
 
 
+def _unknown_top_level(data: dict[str, Any], locate: Locator) -> list[Problem]:
+    """Top-level keys that are neither a scenario field nor a registered policy's settings block."""
+    blocks = policy_registry.settings_blocks()
+    fields = [name for name, field in Scenario.model_fields.items() if not field.exclude]
+    allowed = fields + sorted(blocks)
+    problems = []
+    for key in data:
+        if key in fields or key in blocks:
+            continue
+        message = f"unknown field; allowed: {', '.join(allowed)}"
+        close = difflib.get_close_matches(str(key), allowed, n=1)
+        problems.append(locate.problem((key,), message + (f" (did you mean {close[0]!r}?)" if close else "")))
+    return problems
+
+
+def _settings_problems(scenario: Scenario, locate: Locator, context: dict[str, Any] | None) -> list[Problem]:
+    """Each policy settings block (``llm:``, ...) validated by the model its registry entry declares."""
+    problems = []
+    for key, entry in policy_registry.settings_blocks().items():
+        block = scenario.settings_block(key)
+        if block is None:
+            continue
+        try:
+            settings = entry.settings.model_validate(block, context=context)
+        except ValidationError as exc:
+            problems.extend(locate.from_validation(exc, entry.settings, (key,)))
+        else:
+            problems += [locate.problem(at, _NOT_FINITE) for at in _non_finite(settings, (key,))]
+    return problems
+
+
 def validate_scenario(
     data: Any,
     source: str = "<scenario>",
@@ -299,14 +228,17 @@ def validate_scenario(
     ``data_roots`` for the marketplace's data directories, ``api/trust.py``).
     """
     overrides = list(overrides)
-    locate = _Locator(source, positions or {}, {key for key, _ in overrides})
+    locate = Locator(source, positions or {}, {key for key, _ in overrides})
     if not isinstance(data, dict):
         raise ScenarioError([locate.problem((), "a scenario must be a mapping with at least a 'world:' block")])
     data = apply_overrides(data, overrides)
+    unknown = _unknown_top_level(data, locate)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(locate.from_validation(exc, Scenario)) from None
+        raise ScenarioError(locate.from_validation(exc, Scenario) + unknown) from None
+    if unknown:
+        raise ScenarioError(unknown)
 
     world_type = scenario.world.get("type")
     worlds = world_registry.load_all()
@@ -341,21 +273,11 @@ def validate_scenario(
             if context and isinstance(scenario.agents[key], PolicySpec):
                 # What the context resolved (e.g. a policy file under the server's data root) is what plays.
                 scenario.agents[key].params = params.model_dump(exclude_unset=True)
-    if scenario.llm is not None:  # the LLM policy's run-wide settings (agents/llm/config.py)
-        from agents.llm.config import LLMRunSettings
-
-        try:
-            settings = LLMRunSettings.model_validate(scenario.llm)
-        except ValidationError as exc:
-            problems.extend(locate.from_validation(exc, LLMRunSettings, ("llm",)))
-        else:
-            problems += [locate.problem(at, _NOT_FINITE) for at in _non_finite(settings, ("llm",))]
+    problems += _settings_problems(scenario, locate, context)
     if problems:
         raise ScenarioError(problems)
     if scenario.sweep is not None:
-        from simulator.sweep import sweep_problems  # late import: simulator.sweep imports this module
-
-        problems = sweep_problems(data, locate, context)
+        problems = sweep_problems(data, locate, context, validate=validate_scenario)
         if problems:
             raise ScenarioError(problems)
     return scenario

@@ -57,8 +57,8 @@ from mechanisms import simpdiv
 from mechanisms import normal_form as nf
 from mechanisms import welfare
 from simulator import solve_extensive
-from simulator.parsing import read_text
-from simulator.scenario import Problem, ScenarioError, _describe_error, _Locator, parse_yaml
+from simulator.parsing import Problem, ScenarioError, parse_document, read_text
+from simulator.problems import Locator, describe_error
 
 Number = Union[int, float, str]
 
@@ -170,8 +170,8 @@ def load_game(path: str | Path) -> Game:
 
 
 def load_game_text(text: str, source: str = "<game>") -> Game:
-    data, positions = parse_yaml(text, source)
-    locate = _Locator(source, positions, set())
+    data, positions = parse_document(text, source)
+    locate = Locator(source, positions, set())
     if not isinstance(data, dict):
         raise ScenarioError([locate.problem((), "a game file must be a mapping with one of 'A' (+ 'B'), 'payoffs' or 'tree'")])
     try:
@@ -236,18 +236,18 @@ def load_efg(path: str | Path) -> Game:
 READERS[".efg"] = load_efg
 
 
-def _problems(exc: ValidationError, locate: _Locator) -> list[Problem]:
+def _problems(exc: ValidationError, locate: Locator) -> list[Problem]:
     """Pydantic errors located in the file. Union member tags ("int", "list[...]", "TreeNode") are
     dropped from the field path; field names like ``A`` / ``B`` are kept."""
     tags = {"int", "float", "str", "bool", "TreeNode", "GameFile"}
     problems = []
     for error in exc.errors():
         loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and (p in tags or "[" in p)))
-        problems.append(locate.problem(loc, _describe_error(error, GameFile, loc)))
+        problems.append(locate.problem(loc, describe_error(error, GameFile, loc)))
     return problems
 
 
-def _matrix(rows: list[list[Number]], key: str, locate: _Locator) -> np.ndarray:
+def _matrix(rows: list[list[Number]], key: str, locate: Locator) -> np.ndarray:
     if not rows or any(len(r) != len(rows[0]) for r in rows) or not rows[0]:
         raise ScenarioError([locate.problem((key,), "must be a non-empty matrix: a list of rows of equal length")])
     problems, out = [], []
@@ -263,7 +263,7 @@ def _matrix(rows: list[list[Number]], key: str, locate: _Locator) -> np.ndarray:
     return np.array(out)
 
 
-def _bimatrix(spec: GameFile, locate: _Locator) -> np.ndarray:
+def _bimatrix(spec: GameFile, locate: Locator) -> np.ndarray:
     A = _matrix(spec.A, "A", locate)
     B = _matrix(spec.B, "B", locate) if spec.B is not None else -A
     if A.shape != B.shape:
@@ -271,7 +271,7 @@ def _bimatrix(spec: GameFile, locate: _Locator) -> np.ndarray:
     return nf.stack(A, B)
 
 
-def _table(spec: GameFile, locate: _Locator) -> np.ndarray:
+def _table(spec: GameFile, locate: Locator) -> np.ndarray:
     try:
         nested = _numbers_nested(spec.payoffs)
     except ValueError as exc:
@@ -300,7 +300,7 @@ def _numbers_nested(value: Any) -> Any:
     return _number(value)
 
 
-def _players(spec: GameFile, n: int, locate: _Locator) -> list[str]:
+def _players(spec: GameFile, n: int, locate: Locator) -> list[str]:
     if spec.players is None:
         return [f"player {i}" for i in range(n)] if n > 2 else ["row", "col"][:n]
     if len(spec.players) != n:
@@ -308,7 +308,7 @@ def _players(spec: GameFile, n: int, locate: _Locator) -> list[str]:
     return list(spec.players)
 
 
-def _load_tree(spec: GameFile, name: str, source: str, locate: _Locator) -> Game:
+def _load_tree(spec: GameFile, name: str, source: str, locate: Locator) -> Game:
     if solve_extensive.has_chance_or_infosets(spec.tree):  # imperfect information: solved like a .efg file
         game = solve_extensive.tree_game(spec.tree, spec.players, locate)
         return Game(name, source, list(game.players), "extensive", extensive=game)

@@ -116,7 +116,7 @@ def _cell_count(text: str, source: str, overrides: list[tuple[str, Any]]) -> int
     """Cells of a sweep from its raw text, before any cell is validated (0 if the block is not valid yet)."""
     from simulator.parsing import parse_document
     from simulator.scenario import apply_overrides
-    from simulator.sweep import SweepSpec
+    from simulator.sweep_spec import SweepSpec
 
     data, _ = parse_document(text, source)
     if not isinstance(data, dict):
