@@ -66,11 +66,10 @@ class PostgresStore(Store):
     dialect = POSTGRES
 
     def __init__(self, url: str | None = None, *, recover: bool = True) -> None:
-        import psycopg
-
         self.url = store_target(url)
         self.path = redact(self.url)
-        self.pool = _pool(self.url)
+        self.pool = _pool(self.url)  # first: it says so if psycopg is not installed
+        import psycopg
         try:
             with self.transaction() as s:
                 s.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
