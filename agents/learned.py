@@ -129,7 +129,7 @@ def _under_roots(text: str, roots: list[str]) -> str:
     """The policy file an untrusted scenario names: a relative path resolved under one of ``roots``.
 
     The error names neither the roots nor what exists on the server (the same
-    rule as a market's ``data:`` folder, ``simulator/worlds/marketplace.py``).
+    rule as a market's ``data:`` folder, ``simulator/worlds/marketplace/config.py``).
     """
     for root in [Path(r).resolve() for r in roots] if not Path(text).is_absolute() else []:
         path = (root / text).resolve()

@@ -54,7 +54,7 @@ def register(name: str, *, worlds: tuple[str, ...] | list[str] | None = None) ->
     return decorate
 
 
-_PACKAGES = ("agents.scripted", "agents.llm", "agents.market")
+_PACKAGES = ("agents.scripted", "agents.llm")
 _MODULES = ("agents.learned",)  # single-module policies (learned: saved tables from simulator.rl)
 _loaded = False
 

@@ -62,7 +62,7 @@ run: {{record_events: false}}
 def search_peer(n_queries: int, businesses: int) -> dict:
     """Vectorised lexical ranking vs. Magentic's per-business loop (transcribed), same queries."""
     from mechanisms import search as S
-    from simulator import market_data
+    from simulator.worlds.marketplace import data as market_data
 
     data = market_data.generate("restaurants", 10_000, businesses, seed=1)
     arrays = market_data.compile_arrays(data)

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from simulator import market_data
+from simulator.worlds.marketplace import data as market_data
 from simulator.cli import app
 
 MEXICAN_10_30 = Path(__file__).resolve().parent / "data" / "magentic" / "mexican_10_30"

@@ -563,7 +563,7 @@ function conversations(events, market) {
 }
 
 function outcome(c, customer, businesses) {
-  // The world's rule (simulator/worlds/marketplace.py, _pay): needs are met when a paid proposal lists every
+  // The world's rule (simulator/worlds/marketplace/measures.py, meets_needs): needs are met when a paid proposal lists every
   // requested item and its business has every required amenity.
   if (!c.paid.length) return { paid: false, met: false, reasons: ["no proposal was paid"] };
   const checks = c.paid.map((pid) => {

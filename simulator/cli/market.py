@@ -34,7 +34,7 @@ def generate(
     force: bool = typer.Option(False, "--force", help="write into a non-empty directory"),
 ) -> None:
     """Generate a seeded synthetic market in Magentic Marketplace's data layout."""
-    from simulator import market_data  # lazy: keeps `agora --help` fast
+    from simulator.worlds.marketplace import data as market_data  # lazy: keeps `agora --help` fast
 
     if out_dir.exists() and not out_dir.is_dir():
         fail(f"error: {out_dir} exists and is not a directory; allowed: a new or empty directory (or --force for a non-empty one)")
@@ -59,7 +59,7 @@ def baselines(
     ties: str = typer.Option("lowest", "--ties", help="cheapest ties: 'lowest' id, or 'all' (add up every tied candidate, as Magentic's script)"),
 ) -> None:
     """Welfare baselines of a market: optimal, cheapest, random, random_with_amenities."""
-    from simulator import market_data
+    from simulator.worlds.marketplace import data as market_data
 
     if ties not in ("lowest", "all"):
         fail(f"error: --ties must be 'lowest' or 'all', got {ties!r}")

@@ -29,7 +29,8 @@ def load_all() -> dict[str, type]:
     global _loaded
     if not _loaded:
         for info in pkgutil.iter_modules(__path__, __name__ + "."):
-            importlib.import_module(info.name)
+            # A world is a module here, or a package whose ``world`` module registers it.
+            importlib.import_module(info.name + ".world" if info.ispkg else info.name)
         _loaded = True
     return _WORLDS
 

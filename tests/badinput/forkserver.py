@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, 
 
 import simulator.cli as cli  # noqa: E402
 from agents import registry  # noqa: E402
-from simulator import market_data, plots, run, solve, sweep, worlds  # noqa: E402,F401  (imported once, shared by every child)
+from simulator import plots, run, solve, sweep, worlds  # noqa: E402,F401  (imported once, shared by every child)
+from simulator.worlds.marketplace import data as market_data  # noqa: E402,F401
 
 worlds.load_all()
 registry.load_all()

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from mechanisms.market_welfare import advantage_ratio, baselines, customer_utility, pair_utilities, welfare_fraction
-from simulator import market_data
+from simulator.worlds.marketplace import data as market_data
 
 MAGENTIC_DATA = Path(__file__).resolve().parents[1] / "data" / "magentic"
 MEXICAN_10_30 = MAGENTIC_DATA / "mexican_10_30"

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from mechanisms import search as S
-from simulator import market_data
+from simulator.worlds.marketplace import data as market_data
 
 MEXICAN_10_30 = Path(__file__).resolve().parents[1] / "data" / "magentic" / "mexican_10_30"
 

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
-from simulator.market_data import generate
+from simulator.worlds.marketplace.data import generate
 from simulator.run import stored_run
 from simulator.scenario import load_scenario_text
 from simulator.store import Store

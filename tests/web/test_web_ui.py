@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from simulator.market_data import generate
+from simulator.worlds.marketplace.data import generate
 from simulator.store import Store
 from tests.web.conftest import SCREENSHOTS, Server, wait_until_ended
 

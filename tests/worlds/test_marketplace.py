@@ -6,7 +6,7 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
-from agents.market.marketplace import Service
+from agents.scripted.marketplace import Service
 from simulator.run import Simulation, build_simulation, run_scenario
 from simulator.scenario import ScenarioError, load_scenario, load_scenario_text
 from simulator.worlds.marketplace import BusinessAction, CustomerAction, Marketplace, MarketplaceConfig

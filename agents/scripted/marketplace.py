@@ -30,10 +30,11 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.registry import register
-from simulator.worlds.marketplace import (
-    MANIPULATION_TEXTS, STYLES, BusinessAction, CustomerAction, FetchMessages, Finish, OrderItem, OrderProposal,
-    Payment, Search, SendMessage, TextMessage, Wait,
+from simulator.worlds.marketplace.actions import (
+    BusinessAction, CustomerAction, FetchMessages, Finish, OrderItem, OrderProposal, Payment, Search, SendMessage,
+    TextMessage, Wait,
 )
+from simulator.worlds.marketplace.styles import MANIPULATION_TEXTS, STYLES
 
 WORLDS = ["marketplace"]
 

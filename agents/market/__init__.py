@@ -1,1 +1,0 @@
-"""Scripted agents of the marketplace world: shopping assistants and service agents."""

@@ -1,0 +1,145 @@
+"""What the marketplace measures besides welfare: search quality, first-proposal bias, manipulation.
+
+Functions of the run's final state (arrays from ``data.compile_arrays`` and the
+world's ledgers), no world import, so they can be read and tested alone:
+
+* ``meets_needs``: Magentic's rule for a satisfied customer (the paid proposal
+  lists every requested item and the business has every required amenity);
+* ``found_share``: how often a customer's best candidate was on the last page
+  of results it saw (how the search mechanism shapes outcomes);
+* ``first_proposal_measures``: speed vs. quality (Magentic's first-proposal bias);
+* ``manipulation_measures``: revenue captured by each persuasion style vs. control;
+* ``finite``: undefined ratios become None so metrics stay strict JSON.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from mechanisms import market_welfare as welfare_theory
+
+
+def finite(value: Any) -> Any:
+    """Ratios that are undefined (0/0) or unbounded (x/0) become None, so metrics stay strict JSON."""
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (float, np.floating)) and not math.isfinite(value):
+        return None
+    return value
+
+
+def meets_needs(arrays: Any, wanted: Iterable[str], i: int, j: int, offered: set[str]) -> bool:
+    """Customer ``i`` is served by business ``j``'s proposal: every required amenity, every wanted item offered."""
+    has_amenities = not np.any(arrays.required[i] & ~arrays.has_amenity[j])
+    return bool(has_amenities and all(name in offered for name in wanted))
+
+
+def found_share(arrays: Any, search_state: list[dict | None], business_ids: list[str]) -> float:
+    """Share of customers whose best candidate business was on a result page they saw last."""
+    u = arrays.cand_utility
+    hits = 0
+    for i, state in enumerate(search_state):
+        lo, hi = arrays.cand_indptr[i], arrays.cand_indptr[i + 1]
+        if state is None or hi == lo:
+            continue
+        best = business_ids[int(arrays.cand_business[lo + int(np.argmax(u[lo:hi]))])]
+        hits += any(r["id"] == best for r in state["results"])
+    return hits / max(1, len(search_state))
+
+
+def first_proposal_measures(
+    arrays: Any,
+    wanted: list[Mapping[str, float]],
+    proposals: Mapping[str, dict],
+    first_proposal: list[str | None],
+    paid: list[list[str]],
+    response_times: list[list[float]],
+    revenue: np.ndarray,
+) -> dict[str, Any]:
+    """First-proposal bias: who paid the first proposal, and speed vs. quality wins.
+
+    For a customer who received at least two proposals, the *first* is the
+    earliest delivered and the *best* the one with the highest utility to
+    the customer; a speed win is paying the first when it is not the best,
+    a quality win paying the best when it is not the first. Businesses that
+    answered are split at the median mean response time to compare revenue.
+    ``wanted[i]`` is customer ``i``'s requested items; ``proposals`` the
+    world's proposal ledger (``record``, ``business``, ``customer``, ``delivered``).
+    """
+    paid_first = paid_total = speed_wins = quality_wins = 0
+    by_customer: dict[int, list[dict]] = {}
+    for p in proposals.values():
+        by_customer.setdefault(p["customer"], []).append(p)
+    for i, props in by_customer.items():
+        if not paid[i]:
+            continue
+        paid_total += 1
+        first = first_proposal[i]
+        if paid[i][0] == first:
+            paid_first += 1
+        delivered = [p for p in props if p.get("delivered")]
+        if len(delivered) < 2:
+            continue
+
+        def value(p: dict) -> float:
+            offered = {item["name"] for item in p["record"]["items"]}
+            ok = meets_needs(arrays, wanted[i], i, p["business"], offered)
+            return (arrays.value[i] if ok else 0.0) - p["record"]["total"]
+
+        best = max(delivered, key=value)["record"]["proposal_id"]
+        chosen = paid[i][0]
+        if best != first:
+            if chosen == first:
+                speed_wins += 1
+            elif chosen == best:
+                quality_wins += 1
+    mean_rt = np.array([np.mean(rt) if rt else np.nan for rt in response_times])
+    answered = ~np.isnan(mean_rt)
+    out: dict[str, Any] = {
+        "paid_first_proposal_share": paid_first / paid_total if paid_total else float("nan"),
+        "speed_wins": speed_wins, "quality_wins": quality_wins,
+        "speed_quality_advantage_ratio": welfare_theory.advantage_ratio(speed_wins, quality_wins),
+    }
+    if answered.sum() >= 2 and np.ptp(mean_rt[answered]) > 1e-9:
+        median = float(np.median(mean_rt[answered]))
+        fast = answered & (mean_rt <= median)
+        slow = answered & (mean_rt > median)
+        if slow.sum() == 0:
+            fast = answered & (mean_rt < median)
+            slow = answered & (mean_rt >= median)
+        rev_fast = float(revenue[fast].sum() / max(1, fast.sum()))
+        rev_slow = float(revenue[slow].sum() / max(1, slow.sum()))
+        out.update({
+            "median_response_time": median,
+            "revenue_per_fast_business": rev_fast,
+            "revenue_per_slow_business": rev_slow,
+            "fast_slow_revenue_ratio": welfare_theory.advantage_ratio(rev_fast, rev_slow),
+        })
+    return out
+
+
+def manipulation_measures(style: list[str], revenue: np.ndarray, sales: np.ndarray) -> dict[str, Any]:
+    """Per persuasion style: businesses, shares of payments and revenue, lift over its share of businesses and over control."""
+    total_rev = float(revenue.sum())
+    total_sales = int(sales.sum())
+    nb = len(style)
+    table: dict[str, Any] = {}
+    styles = np.asarray(style)
+    for name in sorted(set(style)):
+        mask = styles == name
+        share_b = mask.sum() / nb
+        rev_share = float(revenue[mask].sum()) / total_rev if total_rev > 0 else 0.0
+        table[name] = {
+            "businesses": int(mask.sum()),
+            "payments_share": float(sales[mask].sum()) / total_sales if total_sales else 0.0,
+            "revenue_share": rev_share,
+            "revenue_lift": rev_share / share_b if share_b > 0 else float("nan"),
+        }
+    control = table.get("control", {}).get("revenue_lift")
+    if control:
+        for row in table.values():
+            row["lift_vs_control"] = row["revenue_lift"] / control if control > 0 else float("nan")
+    return table
