@@ -25,7 +25,22 @@ Models and references
   mutants has the closed form
   ``phi_i = (1 + sum_{k=1}^{i-1} prod_{j=1}^k g_j) / (1 + sum_{k=1}^{N-1} prod_{j=1}^k g_j)``,
   ``g_j = f_B(j) / f_A(j)``; :func:`moran_fixation` also solves the absorbing Markov
-  chain directly so the two can be checked against each other.
+  chain directly so the two can be checked against each other. ``fitness="exponential"``
+  uses ``exp(w * payoff)`` instead (Traulsen, Shoresh & Nowak 2008, Bull. Math. Biol. 70),
+  positive for any payoffs and any ``w >= 0``.
+* Pairwise comparison with the Fermi rule (Szabo & Toke 1998; Traulsen, Nowak & Pacheco
+  2006, "Stochastic dynamics of invasion and fixation", Phys. Rev. E 74): a random focal
+  individual copies a random other one with probability ``1 / (1 + exp(-beta (pi_model -
+  pi_focal)))``. Since ``T-/T+ = exp(-beta (pi_A - pi_B))`` its fixation probabilities are
+  those of the exponential-fitness Moran process with ``w = beta``;
+  :func:`pairwise_comparison_fixation` solves its own chain to check that.
+* Mean dynamics of these finite-population processes as the population grows
+  (:func:`imitation_dynamics`; Sandholm 2010, *Population Games and Evolutionary Dynamics*,
+  ch. 4-5; Traulsen, Claussen & Hauert 2005, PRL 95): proportional imitation (Schlag 1998,
+  JET 78: copy a better model with probability proportional to the payoff difference)
+  gives the replicator dynamics slowed by the payoff range; the Fermi rule gives
+  ``dx_s/dt = x_s sum_r x_r tanh(beta (pi_s - pi_r) / 2)``; the Moran process gives
+  ``dx_s/dt = x_s (f_s / f_bar - 1)``. Time is in generations (N revisions each).
 """
 
 from __future__ import annotations
@@ -262,55 +277,99 @@ def _bimatrix_jacobian(A: np.ndarray, B: np.ndarray, x: np.ndarray, y: np.ndarra
 
 # --------------------------------------------------------------------------- Moran process
 
+FITNESS = ("linear", "exponential")
 
-def _moran_fitness(game, N: int, w: float) -> tuple[np.ndarray, np.ndarray]:
-    """Fitness of A and B with ``i = 1..N-1`` mutants (no self-interaction)."""
+
+def fitness_of(payoffs: np.ndarray, w: float, fitness: str = "linear") -> np.ndarray:
+    """Fitness from payoff: ``1 - w + w * payoff`` (linear) or ``exp(w * payoff)`` (exponential)."""
+    if fitness == "linear":
+        return 1 - w + w * payoffs
+    if fitness == "exponential":
+        return np.exp(w * payoffs)
+    raise ValueError(f"fitness must be one of {', '.join(FITNESS)}, got {fitness!r}")
+
+
+def _two_strategy_payoffs(game, N: int) -> tuple[np.ndarray, np.ndarray]:
+    """Payoffs of A and B with ``i = 1..N-1`` A-players, each meeting every other individual once (no self-play)."""
     G = _matrix(game)
     if G.shape != (2, 2):
         raise ValueError(f"the Moran process here takes a 2x2 symmetric game, got shape {G.shape}")
     if N < 2:
         raise ValueError(f"population size N must be at least 2, got {N}")
-    if not 0 <= w <= 1:
-        raise ValueError(f"selection intensity w must be in [0, 1], got {w}")
     (a, b), (c, d) = G
     i = np.arange(1, N, dtype=float)
-    pay_a = (a * (i - 1) + b * (N - i)) / (N - 1)
-    pay_b = (c * i + d * (N - i - 1)) / (N - 1)
-    f_a, f_b = 1 - w + w * pay_a, 1 - w + w * pay_b
+    return (a * (i - 1) + b * (N - i)) / (N - 1), (c * i + d * (N - i - 1)) / (N - 1)
+
+
+def _moran_fitness(game, N: int, w: float, fitness: str = "linear") -> tuple[np.ndarray, np.ndarray]:
+    """Fitness of A and B with ``i = 1..N-1`` mutants (no self-interaction)."""
+    pay_a, pay_b = _two_strategy_payoffs(game, N)
+    if fitness == "linear" and not 0 <= w <= 1:
+        raise ValueError(f"selection intensity w must be in [0, 1] for linear fitness, got {w}")
+    if w < 0:
+        raise ValueError(f"selection intensity w must be non-negative, got {w}")
+    f_a, f_b = fitness_of(pay_a, w, fitness), fitness_of(pay_b, w, fitness)
     if (f_a <= 0).any() or (f_b <= 0).any():
-        raise ValueError("fitness 1 - w + w * payoff must be positive: lower w or shift the payoffs")
+        raise ValueError("fitness 1 - w + w * payoff must be positive: lower w, shift the payoffs or use exponential fitness")
     return f_a, f_b
 
 
-def moran_fixation_closed_form(game, N: int, w: float = 1.0) -> np.ndarray:
-    """``phi_i`` for ``i = 0..N`` by the product formula (Nowak et al. 2004; Nowak 2006, eq. 6.9)."""
-    f_a, f_b = _moran_fitness(game, N, w)
-    gamma = np.cumprod(f_b / f_a)  # prod_{j=1}^k g_j, k = 1..N-1
+def fixation_closed_form(ratios: np.ndarray) -> np.ndarray:
+    """``phi_i``, ``i = 0..N``, of a birth-death chain from ``g_j = T-_j / T+_j``, ``j = 1..N-1`` (Nowak 2006, eq. 6.9)."""
+    gamma = np.cumprod(ratios)  # prod_{j=1}^k g_j, k = 1..N-1
     partial = np.r_[0.0, np.cumsum(gamma)]  # sum_{k=1}^{i-1}, i = 1..N
     return np.r_[0.0, (1.0 + partial) / (1.0 + partial[-1])]
 
 
-def moran_fixation(game, N: int, w: float = 1.0) -> np.ndarray:
+def moran_fixation_closed_form(game, N: int, w: float = 1.0, fitness: str = "linear") -> np.ndarray:
+    """``phi_i`` for ``i = 0..N`` by the product formula (Nowak et al. 2004; Nowak 2006, eq. 6.9)."""
+    f_a, f_b = _moran_fitness(game, N, w, fitness)
+    return fixation_closed_form(f_b / f_a)
+
+
+def birth_death_fixation(up: np.ndarray, down: np.ndarray) -> np.ndarray:
+    """``phi_i``, ``i = 0..N``, solving ``phi = P phi`` with ``phi_0 = 0, phi_N = 1`` for the chain with
+    ``T+_i = up[i-1]`` and ``T-_i = down[i-1]``, ``i = 1..N-1`` (a direct linear solve, no product formula)."""
+    # (up + down) phi_i - up phi_{i+1} - down phi_{i-1} = 0 for i = 1..N-1, with phi_N = 1.
+    M = np.diag(up + down) - np.diag(up[:-1], 1) - np.diag(down[1:], -1)
+    rhs = np.zeros(len(up))
+    rhs[-1] = up[-1]
+    return np.r_[0.0, np.linalg.solve(M, rhs), 1.0]
+
+
+def moran_fixation(game, N: int, w: float = 1.0, fitness: str = "linear") -> np.ndarray:
     """``phi_i`` for ``i = 0..N`` by solving the absorbing birth-death chain ``phi = P phi`` (``phi_0 = 0, phi_N = 1``).
 
     Birth proportional to fitness, death uniform: with ``i`` mutants,
     ``T+ = i f_A / (i f_A + (N-i) f_B) * (N-i)/N`` and ``T- = (N-i) f_B / (i f_A + (N-i) f_B) * i/N``.
     """
-    f_a, f_b = _moran_fitness(game, N, w)
+    f_a, f_b = _moran_fitness(game, N, w, fitness)
     i = np.arange(1, N, dtype=float)
     total = i * f_a + (N - i) * f_b
-    up = i * f_a / total * (N - i) / N
-    down = (N - i) * f_b / total * i / N
-    # (up + down) phi_i - up phi_{i+1} - down phi_{i-1} = 0 for i = 1..N-1, with phi_N = 1.
-    M = np.diag(up + down) - np.diag(up[:-1], 1) - np.diag(down[1:], -1)
-    rhs = np.zeros(N - 1)
-    rhs[-1] = up[-1]
-    return np.r_[0.0, np.linalg.solve(M, rhs), 1.0]
+    return birth_death_fixation(i * f_a / total * (N - i) / N, (N - i) * f_b / total * i / N)
 
 
-def moran_simulate(game, N: int, i0: int, w: float, rng: np.random.Generator, max_steps: int = 10_000_000) -> bool:
+def pairwise_comparison_fixation(game, N: int, beta: float) -> np.ndarray:
+    """``phi_i`` of the pairwise comparison (Fermi) process, by solving its own chain.
+
+    With ``i`` A-players a random focal individual meets a random other one (model) and copies it
+    with probability ``1 / (1 + exp(-beta (pi_model - pi_focal)))``:
+    ``T+ = (N-i)/N * i/(N-1) * F(pi_A - pi_B)``, ``T- = i/N * (N-i)/(N-1) * F(pi_B - pi_A)``.
+    """
+    if beta < 0:
+        raise ValueError(f"selection intensity beta must be non-negative, got {beta}")
+    from scipy.special import expit
+
+    pay_a, pay_b = _two_strategy_payoffs(game, N)
+    i = np.arange(1, N, dtype=float)
+    meet = i * (N - i) / (N * (N - 1))
+    return birth_death_fixation(meet * expit(beta * (pay_a - pay_b)), meet * expit(beta * (pay_b - pay_a)))
+
+
+def moran_simulate(game, N: int, i0: int, w: float, rng: np.random.Generator, max_steps: int = 10_000_000,
+                   fitness: str = "linear") -> bool:
     """One run of the Moran process from ``i0`` mutants; ``True`` if the mutant fixes."""
-    f_a, f_b = _moran_fitness(game, N, w)
+    f_a, f_b = _moran_fitness(game, N, w, fitness)
     i = i0
     for _ in range(max_steps):
         if i in (0, N):
@@ -320,3 +379,44 @@ def moran_simulate(game, N: int, i0: int, w: float, rng: np.random.Generator, ma
         dies_a = rng.random() < i / N
         i += int(born_a) - int(dies_a)
     raise RuntimeError(f"Moran process not absorbed within {max_steps} steps")
+
+
+# --------------------------------------------------------------------------- mean dynamics of finite-population processes
+
+PROCESSES = ("moran", "fermi", "proportional")
+
+
+def imitation_field(A, x: np.ndarray, process: str, selection: float, fitness: str = "linear") -> np.ndarray:
+    """``dx/dt`` (per generation) of the large-population limit of ``process`` on the symmetric game ``A``.
+
+    * ``proportional``: ``x_s (pi_s - pi_bar) * selection / (max A - min A)`` (Schlag 1998): the replicator field, slowed;
+    * ``fermi``: ``x_s sum_r x_r tanh(beta (pi_s - pi_r) / 2)``, ``beta = selection``;
+    * ``moran``: ``x_s (f_s / f_bar - 1)`` with ``f = fitness_of(pi, selection, fitness)``.
+    """
+    A = _matrix(A)
+    pi = A @ x
+    if process == "proportional":
+        spread = float(A.max() - A.min())
+        return np.zeros_like(x) if spread == 0 else x * (pi - x @ pi) * selection / spread
+    if process == "fermi":
+        return x * (np.tanh(selection * (pi[:, None] - pi[None, :]) / 2) @ x)
+    if process == "moran":
+        f = fitness_of(pi, selection, fitness)
+        return x * (f / (x @ f) - 1)
+    raise ValueError(f"process must be one of {', '.join(PROCESSES)}, got {process!r}")
+
+
+def imitation_dynamics(A, x0, process: str, selection: float, times, fitness: str = "linear") -> Trajectory:
+    """Integrate :func:`imitation_field` from ``x0`` and report it at ``times`` (generations, increasing from 0)."""
+    A = _matrix(A)
+    times = np.asarray(times, dtype=float)
+    x0 = _simplex_point(x0, A.shape[0])
+    if times.size == 0 or times[-1] <= 0:
+        return Trajectory(times, np.tile(x0, (times.size, 1)))
+    if (np.diff(times) < 0).any() or times[0] < 0:
+        raise ValueError("times must be non-negative and non-decreasing")
+    grid, back = np.unique(times, return_inverse=True)
+    sol = solve_ivp(lambda t, x: imitation_field(A, x, process, selection, fitness), (0.0, float(times[-1])), x0,
+                    t_eval=grid, rtol=1e-8, atol=1e-11)
+    states = np.clip(sol.y.T, 0.0, None)[back]
+    return Trajectory(times, states / states.sum(axis=1, keepdims=True))

@@ -11,6 +11,10 @@ nested lists whose leaves are the n players' payoffs. It is played for up to
 In tournament mode the ``players`` are entrants; every pair plays one match of
 the repeated two-player game (``repetitions`` times), one match after another,
 and entrants are ranked by total score, as in Axelrod (1980).
+
+In population mode (a ``population:`` block) a finite population carrying the
+actions of a symmetric stage game evolves by a Moran, Fermi or proportional-
+imitation process: ``simulator.worlds.matrix_population``.
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ from functools import lru_cache
 from typing import Any, Literal, Mapping
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator, model_validator
 
-from simulator.world import Host, Metrics
+from simulator.world import Host, Metrics, WorldBase
 from simulator.worlds import register_world
+from simulator.worlds.matrix_population import MatrixPopulation, PopulationConfig, check_population
 
 # (action labels, payoff table with leaves (u_row, u_col)) — textbook versions.
 NAMED_GAMES: dict[str, tuple[list[str], list]] = {
@@ -32,6 +37,8 @@ NAMED_GAMES: dict[str, tuple[list[str], list]] = {
     "chicken": (["swerve", "straight"], [[[0, 0], [-1, 1]], [[1, -1], [-10, -10]]]),
     "matching_pennies": (["heads", "tails"], [[[1, -1], [-1, 1]], [[-1, 1], [1, -1]]]),
     "battle_of_the_sexes": (["opera", "football"], [[[2, 1], [0, 0]], [[0, 0], [1, 2]]]),
+    # Maynard Smith & Price (1973) with V = 2, C = 4: hawks split V and pay C when they meet.
+    "hawk_dove": (["hawk", "dove"], [[[-1, -1], [2, 0]], [[0, 2], [1, 1]]]),
     "rock_paper_scissors": (
         ["rock", "paper", "scissors"],
         [[[0, 0], [-1, 1], [1, -1]], [[1, -1], [0, 0], [-1, 1]], [[-1, 1], [1, -1], [0, 0]]],
@@ -71,6 +78,7 @@ class MatrixGameConfig(BaseModel):
     rounds: int = Field(1, ge=1, le=10_000_000)
     continuation: float = Field(1.0, gt=0, le=1, description="probability of another round")
     tournament: TournamentConfig | None = None
+    population: PopulationConfig | None = Field(None, description="population mode: strategy shares evolve (matrix_population)")
 
     @field_validator("payoffs")
     @classmethod
@@ -99,7 +107,23 @@ class MatrixGameConfig(BaseModel):
             raise ValueError(f"the game has {n_players} players but 'players' lists {len(self.players)}")
         if self.players is not None and len(set(self.players)) != len(self.players):
             raise ValueError("player ids must be distinct")
+        if self.population is not None:
+            clash = sorted({"players", "tournament", "rounds", "continuation"} & self.model_fields_set)
+            if clash:
+                raise ValueError(f"{', '.join(clash)} do not apply in population mode (members are m0, m1, ...; it runs for population.generations)")
         return self
+
+    @field_validator("population")
+    @classmethod
+    def _population_fits_the_game(cls, population: PopulationConfig | None, info: ValidationInfo) -> PopulationConfig | None:
+        data = info.data  # the fields declared before: game, payoffs, actions
+        if population is not None and (data.get("game") is None) != (data.get("payoffs") is None):
+            table = NAMED_GAMES[data["game"]][1] if data.get("game") else data["payoffs"]
+            u = payoff_tensor(table)
+            labels = data.get("actions") or ([NAMED_GAMES[data["game"]][0]] if data.get("game") else [[f"a{k}" for k in range(u.shape[1])]])
+            if len(labels[0]) == u.shape[1]:
+                check_population(population, u, list(labels[0]))
+        return population
 
     def tensor(self) -> np.ndarray:
         return payoff_tensor(NAMED_GAMES[self.game][1] if self.game else self.payoffs)
@@ -123,14 +147,13 @@ def action_model_for(labels: tuple[str, ...]) -> type[BaseModel]:
 
 
 @register_world("matrix_game")
-class MatrixGame:
+class MatrixGame(WorldBase[MatrixGameConfig]):
     """A repeated normal-form game (or a round-robin tournament of them)."""
 
-    Config = MatrixGameConfig
+    default_policies = {"*": "uniform_random"}
 
     def __init__(self, config: MatrixGameConfig, rng: np.random.Generator) -> None:
-        self.config = config
-        self.rng = rng
+        super().__init__(config, rng)
         self.u = config.tensor()
         self.labels = config.labels()
         self.n_players = self.u.shape[0]
@@ -155,11 +178,11 @@ class MatrixGame:
         self._over = False
 
     @classmethod
-    def from_config(cls, config: MatrixGameConfig, rng: np.random.Generator) -> "MatrixGame":
+    def from_config(cls, config: MatrixGameConfig, rng: np.random.Generator) -> "MatrixGame | MatrixPopulation":
+        if config.population is not None:
+            u, labels = config.tensor(), config.labels()
+            return MatrixPopulation(config.population, u[0], labels[0], rng, stage_theory=stage_game_theory(u, labels))
         return cls(config, rng)
-
-    def default_policy(self, role: str) -> str:
-        return "uniform_random"
 
     # ------------------------------------------------------------------ World protocol
     def agent_ids(self) -> list[str]:
