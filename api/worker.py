@@ -18,9 +18,10 @@ writing; the runs they held are then ``running`` rows with a dead pid, which
 ``Store.recover`` marks ``interrupted`` when the server (or the CLI) next
 opens the store.
 
-Limits (``Limits``, from ``api/settings.py``): the worker's progress callback
-ends a run that passes ``AGORA_RUN_MAX_SECONDS`` or ``AGORA_RUN_MAX_EVENTS``
-with ``RunStopped("limit_exceeded")``, so its metrics and events so far are
+Limits (``Limits``, from ``api/settings.py``): the run's ``should_stop`` check
+(``limiter``, polled by the run loop about every 0.2 s) ends a run that passes
+``AGORA_RUN_MAX_SECONDS`` or ``AGORA_RUN_MAX_EVENTS`` with a
+``LimitExceeded`` (status ``limit_exceeded``), so its metrics and events so far are
 stored; the dispatcher polls each busy worker's resident memory and kills a
 worker above ``AGORA_RUN_MAX_MEMORY`` (or one that has not stopped
 ``cancel_grace`` seconds after its time limit), marking the run
@@ -28,10 +29,11 @@ worker above ``AGORA_RUN_MAX_MEMORY`` (or one that has not stopped
 (``RLIMIT_AS``) is a backstop against an allocation faster than the polling.
 
 Cancelling: a queued run is dropped from the queue and marked ``cancelled``.
-A running run's worker gets a ``cancel`` message on its pipe; the worker polls
-the pipe from the run's progress callback (about every 0.2 s) and stops the
-run with ``RunStopped("cancelled")``, so the row ends ``cancelled`` with the
-metrics and events so far. If the run does not stop within
+A running run's worker gets a ``cancel`` message on its pipe; the run's
+``should_stop`` check polls the pipe (about every 0.2 s) and returns
+``Stopped("cancelled")``, which ends the run after the current event, so the
+row ends ``cancelled`` with the metrics and events so far. Nothing is raised
+through the run's callbacks. If the run does not stop within
 ``cancel_grace`` seconds (e.g. a policy blocked in a long call), its worker
 process is killed, the row marked ``cancelled`` and a fresh worker started.
 """
@@ -51,6 +53,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, Callable
+
+from simulator.errors import LimitExceeded, Stopped
 
 log = logging.getLogger("agora.api.worker")
 WORKER_NICENESS = 5
@@ -79,25 +83,20 @@ class Limits:
                    trust.context(settings))
 
 
-class LimitExceeded(Exception):
-    pass
+def limiter(limits: Limits | None, started: float) -> Callable[[float, int], LimitExceeded | None]:
+    """A run's ``should_stop`` check: a ``LimitExceeded`` once the run is past its time or event cap, else None.
 
+    The run loop polls it and ends the run after the current event, keeping its results.
+    """
 
-def limiter(limits: Limits | None, started: float) -> Callable[[float, int], None]:
-    """A progress check that stops a run past its time or event cap (``RunStopped`` keeps its results)."""
-    from simulator.run import RunStopped
-
-    fired = False
-
-    def check(fraction: float, events: int) -> None:
-        nonlocal fired
-        if limits is None or fraction >= 1.0 or fired:  # once: the run's last report comes after its loop
-            return
-        reason = (f"ran longer than {limits.max_seconds:g} s (AGORA_RUN_MAX_SECONDS)" if time.monotonic() - started > limits.max_seconds
-                  else f"logged more than {limits.max_events:,} events (AGORA_RUN_MAX_EVENTS)" if events > limits.max_events else None)
-        if reason is not None:
-            fired = True
-            raise RunStopped("limit_exceeded", reason)
+    def check(fraction: float, events: int) -> LimitExceeded | None:
+        if limits is None:
+            return None
+        if time.monotonic() - started > limits.max_seconds:
+            return LimitExceeded(f"ran longer than {limits.max_seconds:g} s (AGORA_RUN_MAX_SECONDS)")
+        if events > limits.max_events:
+            return LimitExceeded(f"logged more than {limits.max_events:,} events (AGORA_RUN_MAX_EVENTS)")
+        return None
 
     return check
 
@@ -123,7 +122,7 @@ def die_with_parent(parent_pid: int) -> None:
         libc = ctypes.CDLL(None, use_errno=True)
         PR_SET_PDEATHSIG = 1
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: the progress callback checks getppid() instead
+    except (OSError, AttributeError):  # not Linux: the run's should_stop check looks at getppid() instead
         pass
     if os.getppid() != parent_pid:
         os._exit(1)
@@ -153,12 +152,12 @@ def execute_run(store: Any, run_id: str, conn: Connection | None = None, parent_
                 limits: Limits | None = None) -> str:
     """Execute one queued run from the store with ``stored_run``; returns its final status.
 
-    ``conn`` is polled for a ``("cancel", run_id)`` message from the progress
-    callback, which also enforces ``limits``. Anything that goes wrong is
+    ``conn`` is polled for a ``("cancel", run_id)`` message by the run's
+    ``should_stop`` check, which also enforces ``limits``. Anything that goes wrong is
     recorded on the run row by ``stored_run`` (or here, for a scenario that
     no longer validates or passes the trust check).
     """
-    from simulator.run import RunStopped, stored_run
+    from simulator.run import stored_run
     from simulator.scenario import ScenarioError, load_scenario_text
 
     row = store.get_run(run_id)
@@ -171,7 +170,6 @@ def execute_run(store: Any, run_id: str, conn: Connection | None = None, parent_
     except ScenarioError as exc:
         store.fail_run(run_id, "failed", f"invalid scenario: {exc}")
         return "failed"
-    stopping = raised = False
     while conn is not None and conn.poll():  # cancelled after it was handed to this worker?
         kind, target = conn.recv()[:2]
         if kind == "cancel" and target == run_id:
@@ -179,32 +177,20 @@ def execute_run(store: Any, run_id: str, conn: Connection | None = None, parent_
             return "cancelled"
     limit = limiter(limits, time.monotonic())
 
-    def progress(fraction: float, events: int) -> None:
-        nonlocal stopping, raised
-        if raised:
-            return
+    def should_stop(fraction: float, events: int) -> Stopped | None:
         if parent_pid is not None and os.getppid() != parent_pid:
             os._exit(1)  # the server is gone: Store.recover marks this run interrupted
         while conn is not None and conn.poll():
             kind, target = conn.recv()[:2]
             if kind == "cancel" and target == run_id:
-                stopping = True
-        # Not on the report of a finished run (fraction 1): it is called after the run's loop ends, where
-        # RunStopped would no longer be caught; that run simply ends 'finished'.
-        if stopping and fraction < 1.0:
-            raised = True
-            raise RunStopped("cancelled", "cancelled by DELETE /runs/{id}")
-        try:
-            limit(fraction, events)
-        except RunStopped:
-            raised = True
-            raise
+                return Stopped("cancelled", "cancelled by DELETE /runs/{id}")
+        return limit(fraction, events)
 
     try:
-        stored_run(scenario, row["scenario_text"], store, seed=row["seed"], overrides=overrides, progress=progress, run_id=run_id)
+        stored_run(scenario, row["scenario_text"], store, seed=row["seed"], overrides=overrides, should_stop=should_stop, run_id=run_id)
     except MemoryError:  # the address-space backstop: stored_run marked it failed; say which limit
-        store.db.execute("UPDATE runs SET status='limit_exceeded', error=? WHERE id=? AND status='failed'",
-                         (f"used more than its memory (AGORA_RUN_MAX_MEMORY={limits.max_memory_mib if limits else '?'} MiB)", run_id))
+        store.relabel_failed(run_id, "limit_exceeded",
+                             f"used more than its memory (AGORA_RUN_MAX_MEMORY={limits.max_memory_mib if limits else '?'} MiB)")
     except Exception as exc:  # stored_run has marked the row failed with the reason
         log.warning("run %s failed: %s: %s", run_id, type(exc).__name__, exc)
     return store.get_run(run_id)["status"]
@@ -216,7 +202,7 @@ def _call(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any], limits: L
 
     if limits is not None:
         kwargs = {**kwargs, "context": limits.context, "prepare": partial(prepare_untrusted, limits),
-                  "progress": limiter(limits, time.monotonic())}
+                  "should_stop": limiter(limits, time.monotonic())}
     return fn(*args, **kwargs)
 
 

@@ -158,28 +158,32 @@ class Engine(mesa.Model):
         self._seq = seq + 1
         heappush(self._heap, (self._now, -math.inf, seq, _raise_stop))
 
-    def run_until(self, until: float) -> None:
+    def run_until(self, until: float) -> bool:
         """Fire all events with ``time <= until``, then set the clock to ``until``.
 
-        If ``stop()`` is called, return at once with the clock at that event's time.
+        If ``stop()`` is called, return at once with the clock at that event's
+        time. Returns True if ``stop()`` ended it.
         """
         if not until >= self._now:
             raise SchedulingError(f"cannot run until t={until!r}: it is in the past (now is t={self._now!r})")
-        if not self._run(until):
-            self._now = until
+        if self._run(until):
+            return True
+        self._now = until
+        return False
 
-    def run(self, stop_when: Callable[[], bool] | None = None) -> None:
+    def run(self, stop_when: Callable[[], bool] | None = None) -> bool:
         """Fire events until none is left, ``stop()`` is called, or ``stop_when()`` is true.
 
         ``stop_when`` is checked after each instant (all events at one time).
+        Returns True if ``stop()`` or ``stop_when`` ended it.
         """
         if stop_when is None:
-            self._run(math.inf)
-            return
+            return self._run(math.inf)
         heap = self._heap
         while heap:
             if self._run(heap[0][0]) or stop_when():  # one time-step's events at a time
-                return
+                return True
+        return False
 
     def _run(self, until: float) -> bool:
         """Fire events up to ``until``; True if stopped by ``stop()``. The hot path.
@@ -208,6 +212,7 @@ class Engine(mesa.Model):
                     push(heap, (at + delay, priority, seq, callback))
             return False
         except StopSimulation:
+            fired -= 1  # the stop() sentinel is not an event
             return True
         finally:
             self.events_fired += fired

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from agents import registry as policy_registry
 from simulator import worlds as world_registry
 from simulator.engine import Engine
+from simulator.errors import Stopped
 from simulator.scenario import PolicySpec, Scenario
 from simulator.store import Store
 from simulator.world import Metrics, World
@@ -30,19 +31,19 @@ from simulator.world import Metrics, World
 DECIDE_PRIORITY = 1_000_000
 
 ProgressCallback = Callable[[float, int], None]
+# Polled with (progress fraction, events logged) like ProgressCallback; a Stopped it returns ends the run.
+StopCheck = Callable[[float, int], "Stopped | None"]
 EventSink = Callable[[list[tuple]], None]
 ExchangeSink = Callable[[list[dict]], None]
 # Called when a run ends with (status, reason, metrics); may add metrics and return a new status and reason.
 FinishHook = Callable[[str, "str | None", dict], "tuple[str, str | None]"]
 
 
-class RunStopped(Exception):
-    """Raised inside a run to end it early with a status (e.g. ``budget_exhausted``)."""
+# A run that ends early with a status: raised by a policy (the LLM budget) or returned by ``should_stop``.
+RunStopped = Stopped
 
-    def __init__(self, status: str, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
+# How often (wall-clock seconds) a run reports progress and polls ``should_stop``.
+CHECK_EVERY = 0.2
 
 
 class Seat(mesa.Agent):
@@ -102,6 +103,11 @@ class Simulation:
         self._window: list[list[tuple[str, dict, type[BaseModel]]]] = []
         self._window_agents: set[str] = set()
         self._window_id = 0
+        # The run loop's periodic checks (set by run()): progress, should_stop, the Stopped it returned.
+        self._progress: ProgressCallback | None = None
+        self._should_stop: StopCheck | None = None
+        self._stopped: Stopped | None = None
+        self._next_check = float("inf")
 
     # ------------------------------------------------------------------ Host
     def wake(self, *, at: float | None = None, after: float | None = None) -> None:
@@ -145,6 +151,7 @@ class Simulation:
     def _woken(self, t: float) -> None:
         self._pending_wake.discard(t)
         self.decision_point(t)
+        self._after_decisions()
 
     def decision_point(self, t: float) -> None:
         """The agents the world says are acting at ``t`` decide (a subclass may take the decision over:
@@ -184,6 +191,7 @@ class Simulation:
         answers = iter(self.decide_all([request for point in points for request in point]))
         for point in points:
             self._apply(point, [next(answers) for _ in point])
+        self._after_decisions()
 
     def _apply(self, requests: list[tuple[str, dict, type[BaseModel]]], raws: list[Any]) -> None:
         actions = {agent_id: self._validated(agent_id, model, raw) for (agent_id, _, model), raw in zip(requests, raws)}
@@ -234,25 +242,70 @@ class Simulation:
             return self.world.default_action(agent_id)
 
     # ------------------------------------------------------------------ running
-    def run(self, max_time: float | None = None, progress: ProgressCallback | None = None) -> RunResult:
+    def finish(self) -> None:
+        """End the run once the current event is done: the world is over (``World.done()``).
+
+        The host checks ``done()`` itself after every decision point; a world
+        whose own scheduled event ends the game (the marketplace's closing
+        time) calls this from that event.
+        """
+        self.engine.stop()
+
+    def _after_decisions(self) -> None:
+        """After a decision point: end the run if the world is over, else maybe run the periodic checks.
+
+        This is the run loop's only per-decision work: the engine fires every
+        other event in its own hot loop (``Engine._run``) with no check at all.
+        """
+        if self.world.done():
+            self.engine.stop()
+        elif time.perf_counter() >= self._next_check:
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """Report progress and poll ``should_stop``: at most every ``CHECK_EVERY`` seconds of wall time."""
+        self._next_check = time.perf_counter() + CHECK_EVERY
+        fraction = self.world.progress()
+        if self._progress is not None:
+            self._progress(fraction, self.event_count)
+        if self._should_stop is not None and self._stopped is None:
+            self._stopped = self._should_stop(fraction, self.event_count)
+            if self._stopped is not None:
+                self.engine.stop()
+
+    def run(self, max_time: float | None = None, progress: ProgressCallback | None = None,
+            should_stop: StopCheck | None = None) -> RunResult:
+        """Run the world to its end on the engine's own loop; return status, metrics and counts.
+
+        The run ends when the world is done (the host stops the engine after
+        the event that ended it, see ``_after_decisions`` and ``finish``), when
+        no event is left, at ``max_time`` (``Engine.run_until``: every event at
+        or before it fires, the clock ends at ``max_time``), when a policy
+        raises ``Stopped`` (e.g. an LLM budget: that status), or when
+        ``should_stop`` returns a ``Stopped`` (cancelling, the API's limits:
+        its status, after the current event). ``progress`` and
+        ``should_stop`` are called every ``CHECK_EVERY`` seconds, after a
+        decision point, and ``progress`` once more at the end.
+        """
         started = time.perf_counter()
         engine, world = self.engine, self.world
+        self._progress, self._should_stop, self._stopped = progress, should_stop, None
+        self._next_check = started + CHECK_EVERY if progress is not None or should_stop is not None else float("inf")
         world.start(self)
         status, reason = "finished", None
-        last_report = started
         try:
-            while len(engine) and not world.done():
-                if max_time is not None and engine.peek() > max_time:
-                    status, reason = "finished", f"reached max_time {max_time}"
-                    break
-                engine.fire_next()
-                if progress is not None:
-                    now = time.perf_counter()
-                    if now - last_report > 0.2:
-                        last_report = now
-                        progress(world.progress(), self.event_count)
-        except RunStopped as stop:
+            if not world.done():
+                if max_time is None:
+                    engine.run()
+                else:
+                    engine.run_until(max_time)
+        except Stopped as stop:
             status, reason = stop.status, stop.reason
+        else:
+            if self._stopped is not None:
+                status, reason = self._stopped.status, self._stopped.reason
+            elif max_time is not None and len(engine) and not world.done():
+                reason = f"reached max_time {max_time}"  # events were left after max_time
         if progress is not None:
             progress(world.progress() if status != "finished" else 1.0, self.event_count)
         metrics = world.metrics()
@@ -275,7 +328,7 @@ class Simulation:
 def _safe_act(policy: Any, observation: dict, model: type[BaseModel]) -> Any:
     try:
         return policy.act(observation, model)
-    except RunStopped:
+    except Stopped:
         raise
     except Exception as exc:  # a faulty policy must not crash the run: counted as a fallback
         return exc
@@ -308,9 +361,9 @@ def build_simulation(scenario: Scenario, seed: int, *, host_class: type[Simulati
 
 def run_scenario(scenario: Scenario, seed: int | None = None, **kwargs: Any) -> RunResult:
     """Run a validated scenario without storing it (``stored_run`` stores it)."""
-    progress = kwargs.pop("progress", None)
+    progress, should_stop = kwargs.pop("progress", None), kwargs.pop("should_stop", None)
     sim = build_simulation(scenario, scenario.seed if seed is None else seed, **kwargs)
-    return sim.run(max_time=scenario.run.max_time, progress=progress)
+    return sim.run(max_time=scenario.run.max_time, progress=progress, should_stop=should_stop)
 
 
 def stored_run(
@@ -322,6 +375,7 @@ def stored_run(
     overrides: list[tuple[str, Any]] = (),
     progress: ProgressCallback | None = None,
     run_id: str | None = None,
+    should_stop: StopCheck | None = None,
 ) -> tuple[str, RunResult | None]:
     """Run a scenario and store it: run row first, events as they come, metrics and status last.
 
@@ -349,7 +403,7 @@ def stored_run(
             scenario, seed, event_sink=lambda batch: store.append_events(run_id, batch),
             exchange_sink=lambda rows: store.append_exchanges(run_id, rows),
         )
-        result = sim.run(max_time=scenario.run.max_time, progress=report)
+        result = sim.run(max_time=scenario.run.max_time, progress=report, should_stop=should_stop)
     except BaseException as exc:
         summary = None
         if sim is not None:

@@ -33,6 +33,10 @@ class Host(Protocol):
     def log(self, kind: str, agent: str | None = None, **data: Any) -> None:
         """Append an event to the run's event log (time-stamped with ``engine.now``)."""
 
+    def finish(self) -> None:
+        """End the run after the current event. The host checks ``done()`` after every decision point
+        itself; a world whose own scheduled event (not a decision) ends the game calls this from it."""
+
 
 @dataclass
 class Metrics:

@@ -22,7 +22,17 @@ ROOT = Path(__file__).resolve().parents[1]
 # Every shipped non-LLM scenario with its own seed, the event log on; the
 # 10,000 x 3,000 market shrunk to a test's size. Then a few runs that end
 # early (max_time) or use other seeds, among them an Axelrod tournament.
-SHIPPED = sorted(p.name for p in (ROOT / "scenarios").glob("*.yaml") if not p.name.startswith("llm_"))
+# (the scenarios shipped at 2d9bd2d: scenarios added later have no result from the old loop to compare with)
+SHIPPED = [
+    "axelrod_tournament.yaml", "information_correlated.yaml", "information_online.yaml", "information_strategic.yaml",
+    "marketplace_first_proposal.yaml", "marketplace_large.yaml", "marketplace_manipulation.yaml",
+    "marketplace_search_comparison.yaml", "marketplace_small.yaml", "off_switch_noisy.yaml", "off_switch_rational.yaml",
+    "off_switch_sweep.yaml", "off_switch_traditional.yaml", "prisoners_dilemma.yaml", "public_goods_learning.yaml",
+    "public_goods_mac_spgg.yaml", "public_goods_sequential.yaml", "public_goods_simultaneous.yaml",
+    "public_goods_third_party.yaml", "social_learning_altruistic.yaml", "social_learning_biased.yaml",
+    "social_learning_cascade.yaml", "social_learning_network.yaml", "sweep_information.yaml", "sweep_marketplace.yaml",
+    "sweep_matrix_game.yaml", "sweep_off_switch.yaml", "sweep_public_goods.yaml", "sweep_social_learning.yaml",
+]
 SHRINK = {"marketplace_large.yaml": ["world.synthetic.customers=150", "world.synthetic.businesses=60"]}
 CASES: dict[str, tuple[str, list[str], int | None]] = {
     name.removesuffix(".yaml"): (f"scenarios/{name}", SHRINK.get(name, []), None) for name in SHIPPED

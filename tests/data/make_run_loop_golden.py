@@ -4,7 +4,7 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 import simulator.run as R
 print("using", R.__file__, file=sys.stderr)
-sys.path.insert(0, "/work/main/tests")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from run_loop_cases import CASES, fingerprint  # noqa
 out = {}
 for case_id, (file, overrides, seed) in CASES.items():

@@ -22,11 +22,11 @@ PD_TEXT = "name: pd\nworld: {type: matrix_game, game: prisoners_dilemma, players
 
 
 def test_the_time_cap_stops_a_run_and_keeps_its_metrics():
-    """The worker's progress check, on a real run: it ends ``limit_exceeded`` with metrics computed so far."""
+    """The worker's limit check (the run's should_stop), on a real run: it ends ``limit_exceeded`` with metrics computed so far."""
     from api.worker import limiter
 
     scenario = load_scenario_text(PD_TEXT, "<t>", [("run.record_events", False)])
-    result = run_scenario(scenario, progress=limiter(Limits(max_seconds=0.5), time.monotonic()))
+    result = run_scenario(scenario, should_stop=limiter(Limits(max_seconds=0.5), time.monotonic()))
     assert result.status == "limit_exceeded" and "AGORA_RUN_MAX_SECONDS" in result.reason
     assert 0 < result.events < 10_000_000 * 2 and result.metrics["payoffs"]
 
@@ -100,7 +100,7 @@ def test_a_live_worker_has_the_scrubbed_environment(tmp_path, monkeypatch):
         seen = pool.submit_call(hogs.environment, (), {}).result(timeout=60)
         env = seen["env"]
         assert "OPENAI_API_KEY" not in env and env["AGENT_KEY"] == "allowed" and "HOME" not in env
-        assert seen["kwargs"] == ["context", "prepare", "progress"]  # sweep cells get the untrusted context and limits
+        assert seen["kwargs"] == ["context", "prepare", "should_stop"]  # sweep cells get the untrusted context and limits
         assert os.environ["OPENAI_API_KEY"] == "sk-secret"  # the server's own environment is untouched
     finally:
         pool.stop()
