@@ -1,7 +1,8 @@
 """What the routes do, as plain functions over a ``Store`` (the routes stay thin).
 
-Scenario handling is the CLI's own: ``parse_override``, ``load_scenario_text``
-and ``ScenarioError`` from ``simulator.scenario``; runs execute through
+Scenario handling is the CLI's own: a request's scenario is parsed and validated
+once into a ``simulator.scenario.LoadedScenario`` (``parse_scenario``), as
+``agora run`` reads a file; runs execute through
 ``simulator.run.stored_run`` in the worker pool; everything is stored in the
 same SQLite store as ``agora run``.
 """
@@ -22,8 +23,8 @@ from api.schemas import RunCreate, ScenarioInput
 from api.settings import Settings
 from api.trust import Untrusted
 from api.worker import QueueFull, RunPool
-from simulator.parsing import parse_document, parse_value
-from simulator.scenario import Scenario, ScenarioError, load_scenario_text, parse_override
+from simulator.parsing import MAX_NODES, parse_document, parse_value
+from simulator.scenario import LoadedScenario, ScenarioError, parse_override, parse_scenario
 from simulator.store import FINAL, Store
 
 STORE_MAX_SEED = 2**63 - 1
@@ -73,7 +74,7 @@ def shipped_scenario(folder: Path, name: str) -> Path:
 
 def check_yaml_size(text: str, source: str, max_nodes: int = MAX_YAML_NODES) -> None:
     """Refuse YAML whose alias expansion, nesting or node count passes the server's limit
-    (``simulator.parsing``, the CLI's parser, with ``AGORA_MAX_YAML_NODES``)."""
+    (``simulator.parsing``, the CLI's parser, with ``AGORA_MAX_YAML_NODES``); for game files."""
     parse_document(text, source, max_nodes=max_nodes)
 
 
@@ -110,25 +111,29 @@ def input_text(body: ScenarioInput, scenarios: Path) -> tuple[str, str, Path | N
     return yaml.safe_dump(body.scenario, sort_keys=False, allow_unicode=True), "<scenario>", None
 
 
-def load_input(body: ScenarioInput, settings: Settings) -> tuple[Scenario, str, list[tuple[str, Any]]]:
-    """The scenario of a request (text, object or shipped file), validated as `agora run` does and then
-    checked against the server's trust settings and limits (``api/trust.py``): an untrusted scenario."""
+def yaml_node_limit(settings: Settings) -> int:
+    """The server's YAML node limit, never above the parser's own (``simulator.parsing.MAX_NODES``)."""
+    return min(settings.max_yaml_nodes, MAX_NODES)
+
+
+def load_input(body: ScenarioInput, settings: Settings) -> LoadedScenario:
+    """The scenario of a request (text, object or shipped file), parsed and validated once as `agora run`
+    does, then checked against the server's trust settings and limits (``api/trust.py``): an untrusted scenario."""
     overrides = parse_overrides(body.overrides, settings)
     text, source, folder = input_text(body, settings.scenarios)
-    check_yaml_size(text, source, settings.max_yaml_nodes)
-    scenario = load_scenario_text(text, source, overrides, trust.context(settings, folder))
+    loaded = parse_scenario(text, source, overrides, trust.context(settings, folder), max_nodes=yaml_node_limit(settings))
     try:
-        trust.check(trust.scenario_data(scenario), settings)
+        trust.check(trust.scenario_data(loaded.scenario), settings)
     except Untrusted as exc:
         raise untrusted_problem(exc) from None
     if body.name:
-        scenario.name = body.name
-    return scenario, text, overrides
+        loaded.scenario.name = body.name
+    return loaded
 
 
 def validate(body: ScenarioInput, settings: Settings) -> dict[str, Any]:
     try:
-        scenario, _, _ = load_input(body, settings)
+        scenario = load_input(body, settings).scenario
     except ScenarioError as exc:
         return {"valid": False, "problems": scenario_errors(exc)}
     except ProblemException as exc:
@@ -139,18 +144,16 @@ def validate(body: ScenarioInput, settings: Settings) -> dict[str, Any]:
 
 
 def scenario_info(path: Path, with_text: bool = False) -> dict[str, Any]:
+    """A shipped scenario's name, description and world (read even from an invalid file) and its problems."""
     text = path.read_text()
     info: dict[str, Any] = {"name": path.stem, "file": path.name, "valid": True, "problems": []}
     try:
-        data = yaml.safe_load(text)
+        data, positions = parse_document(text, path.name)
         if isinstance(data, dict):
             info["description"] = str(data.get("description") or "")
             if isinstance(data.get("world"), dict):
                 info["world"] = data["world"].get("type")
-    except yaml.YAMLError:
-        pass
-    try:
-        load_scenario_text(text, path.name)
+        LoadedScenario.from_document(text, path.name, data, positions)
     except ScenarioError as exc:
         info["valid"], info["problems"] = False, scenario_errors(exc)
     if with_text:
@@ -174,7 +177,8 @@ def run_view(run: dict[str, Any], *, with_text: bool = False) -> dict[str, Any]:
 
 
 def submit(store: Store, pool: RunPool, body: RunCreate, settings: Settings) -> dict[str, Any]:
-    scenario, text, overrides = load_input(body, settings)
+    loaded = load_input(body, settings)
+    scenario = loaded.scenario
     if pool.full():
         raise _queue_full(pool)
     seed = scenario.seed if body.seed is None else body.seed
@@ -182,8 +186,8 @@ def submit(store: Store, pool: RunPool, body: RunCreate, settings: Settings) -> 
         raise ProblemException(422, "invalid-scenario", f"seed: {seed} is too large; allowed: 0 .. {STORE_MAX_SEED} (2**63 - 1)",
                                title="Invalid scenario", errors=[{"path": "seed", "message": f"allowed: 0 .. {STORE_MAX_SEED}"}])
     run_id = store.create_run(
-        scenario_name=scenario.name, world=scenario.world_type, scenario_text=text, seed=seed,
-        overrides=overrides, status="queued",
+        scenario_name=scenario.name, world=scenario.world_type, scenario_text=loaded.text, seed=seed,
+        overrides=list(loaded.overrides), status="queued",
     )
     view = run_view(store.get_run(run_id))  # as submitted: 'queued'
     try:
@@ -220,10 +224,10 @@ def decode_cursor(cursor: str) -> int:
 
 def list_runs(store: Store, *, limit: int, cursor: str | None, world: str | None, status: str | None, scenario: str | None) -> dict[str, Any]:
     before = decode_cursor(cursor) if cursor else None
-    rows = store.list_runs(limit=limit + 1, before=before, world=world, status=status, scenario=scenario)
+    rows = store.list_runs(limit=limit + 1, before=before, world=world, status=status, scenario=scenario, metrics=True)
     more = len(rows) > limit
     rows = rows[:limit]
-    items = [run_view(store.get_run(row["id"])) for row in rows]
+    items = [run_view(row) for row in rows]  # metrics came with the page: no query per row
     return {"items": items, "next_cursor": encode_cursor(rows[-1]["order"]) if more and rows else None}
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import difflib
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -30,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agents import registry as policy_registry
 from simulator import worlds as world_registry
-from simulator.parsing import MAX_DEPTH, MAX_SEED, Problem, ScenarioError, parse_document, parse_value, read_text
+from simulator.parsing import MAX_DEPTH, MAX_NODES, MAX_SEED, Positions, Problem, ScenarioError, parse_document, parse_value, read_text
 from simulator.problems import Locator
 from simulator.sweep_spec import sweep_problems
 
@@ -283,17 +284,62 @@ def validate_scenario(
     return scenario
 
 
+# --------------------------------------------------------------------------- the one scenario object
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A scenario parsed once and validated once: what ``agora run``, the API and sweeps share.
+
+    ``scenario`` is the validated model (overrides applied); ``text`` is what a
+    run stores (with ``overrides``, it gives back the same scenario); ``source``
+    names it in error lines; ``data`` and ``positions`` are the parsed
+    document before overrides, for checks that read the raw fields (a sweep's
+    points, the API's trust rules) without parsing the text again.
+    """
+
+    scenario: Scenario
+    text: str
+    source: str
+    overrides: tuple[tuple[str, Any], ...]
+    data: Any
+    positions: Positions
+
+    @classmethod
+    def from_document(
+        cls, text: str, source: str, data: Any, positions: Positions,
+        overrides: Iterable[tuple[str, Any]] = (), context: dict[str, Any] | None = None,
+    ) -> LoadedScenario:
+        """Validate an already parsed document (``simulator.parsing.parse_document``)."""
+        overrides = tuple(overrides)
+        scenario = validate_scenario(data, source, positions, overrides, context)
+        if scenario.name is None:
+            scenario.name = Path(source).stem if source and not source.startswith("<") else "scenario"
+        return cls(scenario, text, source, overrides, data, positions)
+
+
+def parse_scenario(
+    text: str, source: str = "<scenario>", overrides: Iterable[tuple[str, Any]] = (),
+    context: dict[str, Any] | None = None, *, max_nodes: int = MAX_NODES,
+) -> LoadedScenario:
+    """Parse scenario text (``max_nodes``: the API's tighter YAML limit) and validate it."""
+    data, positions = parse_document(text, source, max_nodes=max_nodes)
+    return LoadedScenario.from_document(text, source, data, positions, overrides, context)
+
+
+def read_scenario(path: str | Path, overrides: Iterable[tuple[str, Any]] = (), context: dict[str, Any] | None = None) -> LoadedScenario:
+    """Read a scenario file (a regular, bounded UTF-8 file: ``simulator.parsing.read_text``) and validate it."""
+    return parse_scenario(read_text(path), str(path), overrides, context)
+
+
 def load_scenario_text(
     text: str, source: str = "<scenario>", overrides: Iterable[tuple[str, Any]] = (), context: dict[str, Any] | None = None,
 ) -> Scenario:
-    data, positions = parse_yaml(text, source)
-    scenario = validate_scenario(data, source, positions, overrides, context)
-    if scenario.name is None:
-        scenario.name = Path(source).stem if source and not source.startswith("<") else "scenario"
-    return scenario
+    """``parse_scenario(...).scenario``: for callers that need only the model."""
+    return parse_scenario(text, source, overrides, context).scenario
 
 
 def load_scenario(path: str | Path, overrides: Iterable[tuple[str, Any]] = ()) -> tuple[Scenario, str]:
-    """Read and validate a scenario file; returns the scenario and its text."""
-    text = read_text(path)
-    return load_scenario_text(text, str(path), overrides), text
+    """Read and validate a scenario file; returns the scenario and its text (``read_scenario`` gives the whole object)."""
+    loaded = read_scenario(path, overrides)
+    return loaded.scenario, loaded.text

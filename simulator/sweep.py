@@ -48,7 +48,7 @@ import yaml
 
 from simulator.parsing import read_text
 from simulator.problems import Locator
-from simulator.scenario import ScenarioError, apply_overrides, parse_yaml, validate_scenario
+from simulator.scenario import LoadedScenario, ScenarioError, apply_overrides, parse_scenario, parse_yaml, validate_scenario
 from simulator.store import Store
 from simulator.sweep_spec import SweepSpec, parse_spec
 
@@ -87,14 +87,17 @@ def plan_sweep(
         path = Path(path)
         source = source or str(path)
         text = read_text(path)  # the one parse path: a regular UTF-8 file of bounded size
-    source = source or "<scenario>"
-    data, positions = parse_yaml(text, source)
-    overrides = list(overrides)
-    scenario = validate_scenario(data, source, positions, overrides, context)
-    if overrides:
-        data = apply_overrides(data, overrides)
+    return plan_loaded(parse_scenario(text, source or "<scenario>", overrides, context), name=name, context=context)
+
+
+def plan_loaded(loaded: LoadedScenario, *, name: str | None = None, context: dict[str, Any] | None = None) -> SweepPlan:
+    """Expand the cells of a loaded scenario's ``sweep:`` block, validating every point (not every seed) of it."""
+    scenario, source, data, positions = loaded.scenario, loaded.source, loaded.data, loaded.positions
+    text = loaded.text
+    if loaded.overrides:
+        data = apply_overrides(data, loaded.overrides)
         text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-    locate = Locator(source, positions, {key for key, _ in overrides})
+    locate = Locator(source, positions, {key for key, _ in loaded.overrides})
     if scenario.sweep is None:
         raise ScenarioError([locate.problem((), "this scenario has no 'sweep:' block; add one (grid / list / random, seeds)")])
     spec = parse_spec(scenario.sweep, locate)
@@ -113,7 +116,8 @@ def plan_sweep(
                 break
     if problems:
         raise ScenarioError(problems)
-    name = name or scenario.name or (Path(source).stem if not source.startswith("<") else "sweep")
+    # a sweep without a name is named after its file, else "sweep" (not "scenario", a loaded scenario's default)
+    name = name or (scenario.name if data.get("name") is not None else None) or (Path(source).stem if not source.startswith("<") else "sweep")
     return SweepPlan(name, scenario.world_type, source, text, spec, cells)
 
 

@@ -112,13 +112,11 @@ def _check_workers(workers: int | None, settings: Any, field: str) -> None:
             "AGORA_API_WORKERS")]))
 
 
-def _cell_count(text: str, source: str, overrides: list[tuple[str, Any]]) -> int:
-    """Cells of a sweep from its raw text, before any cell is validated (0 if the block is not valid yet)."""
-    from simulator.parsing import parse_document
+def _cell_count(data: Any, overrides: list[tuple[str, Any]]) -> int:
+    """Cells of a sweep from its parsed document, before any cell is validated (0 if the block is not valid yet)."""
     from simulator.scenario import apply_overrides
     from simulator.sweep_spec import SweepSpec
 
-    data, _ = parse_document(text, source)
     if not isinstance(data, dict):
         return 0
     try:
@@ -137,18 +135,22 @@ def submit_sweep(body: SweepCreate, request: Request, response: Response, store:
     """Validate the scenario and its ``sweep:`` block (422 with lines if wrong) and check it against the
     server's trust settings and limits, store the sweep and queue its cells on the server's run workers.
     Follow ``Location``; each finished cell is a run with this ``sweep_id``."""
-    from simulator.sweep import create_sweep, plan_sweep
+    from simulator.parsing import parse_document
+    from simulator.scenario import LoadedScenario, apply_overrides
+    from simulator.sweep import create_sweep, plan_loaded
 
     _check_workers(body.workers, settings, "body.workers")
     overrides = services.parse_overrides(body.overrides, settings)
     text, source, folder = services.input_text(body, settings.scenarios)
-    services.check_yaml_size(text, source, settings.max_yaml_nodes)
-    cells = _cell_count(text, source, overrides)
-    if cells > settings.max_cells:
+    data, positions = parse_document(text, source, max_nodes=services.yaml_node_limit(settings))  # the one parse
+    cells = _cell_count(data, overrides)
+    if cells > settings.max_cells:  # before validating: every point of the sweep is validated
         raise services.untrusted_problem(Untrusted([Refusal(
             "sweep", f"{cells:,} cells (points x seeds); allowed: at most {settings.max_cells:,}", "AGORA_MAX_CELLS")]))
-    plan = plan_sweep(text=text, source=source, overrides=overrides, name=body.name, context=trust.context(settings, folder))
-    _check_points(plan.text, plan.source, plan.cells, settings)
+    context = trust.context(settings, folder)
+    loaded = LoadedScenario.from_document(text, source, data, positions, overrides, context)
+    plan = plan_loaded(loaded, name=body.name, context=context)
+    _check_points(apply_overrides(data, overrides), plan.cells, settings)
     if request.app.state.pool.room() < len(plan.cells):
         raise ProblemException(503, "queue-full", f"the run queue has no room for {len(plan.cells):,} more cells; retry later",
                                title="Run queue full", headers={"Retry-After": "5"})
@@ -158,12 +160,11 @@ def submit_sweep(body: SweepCreate, request: Request, response: Response, store:
     return _view(store.get_sweep(sweep_id))
 
 
-def _check_points(text: str, source: str, cells: list[dict[str, Any]], settings: Any) -> None:
-    """The trust check on the sweep's base scenario and on every point of it (a point may set any field)."""
-    from simulator.parsing import parse_document
+def _check_points(data: dict[str, Any], cells: list[dict[str, Any]], settings: Any) -> None:
+    """The trust check on the sweep's base scenario (parsed, overrides applied) and on every point of it
+    (a point may set any field)."""
     from simulator.scenario import apply_overrides
 
-    data, _ = parse_document(text, source)
     base = {k: v for k, v in data.items() if k != "sweep"}
     found = trust.refusals(base, settings)
     for cell in cells:
@@ -220,7 +221,10 @@ def resume_sweep(sweep_id: SweepId, request: Request, response: Response, store:
     if len(sweep["cells"]) > settings.max_cells:
         raise services.untrusted_problem(Untrusted([Refusal(
             "sweep", f"{len(sweep['cells']):,} cells; allowed: at most {settings.max_cells:,}", "AGORA_MAX_CELLS")]))
-    _check_points(sweep["scenario_text"], sweep["source"], sweep["cells"], settings)  # it may come from the CLI
+    from simulator.parsing import parse_document
+
+    stored, _ = parse_document(sweep["scenario_text"], sweep["source"])
+    _check_points(stored, sweep["cells"], settings)  # it may come from the CLI
     store.set_sweep_status(sweep_id, "running")
     _start(request, settings, sweep_id, workers)
     response.headers["Location"] = f"/sweeps/{sweep_id}"

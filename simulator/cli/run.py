@@ -61,7 +61,7 @@ def run(
     db: Optional[Path] = DbOption,
 ) -> None:
     """Run a scenario, store it, and print its metrics."""
-    from simulator.scenario import ScenarioError, load_scenario, parse_override
+    from simulator.scenario import ScenarioError, parse_override, read_scenario
     from simulator.store import Store
 
     if llm_cache is not None and llm_cache not in ("record", "replay", "off"):
@@ -70,9 +70,10 @@ def run(
         overrides = [parse_override(item) for item in set_]
         if llm_cache is not None:
             overrides.append(("llm.cache", llm_cache))  # stored with the run's overrides
-        scenario, text = load_scenario(file, overrides)
+        loaded = read_scenario(file, overrides)
     except ScenarioError as exc:
         report_scenario_error(exc)
+    scenario = loaded.scenario
     from agents.llm.cache import LLMError, LLMSettingsError  # after the scenario is read: a file that does not parse fails fast
     from simulator.run import stored_run
 
@@ -80,7 +81,7 @@ def run(
     signal.signal(signal.SIGTERM, _terminate)  # SIGTERM ends the run like Ctrl-C: stored as interrupted
     with Store(db) as store:
         try:
-            run_id, result = stored_run(scenario, text, store, seed=seed, overrides=overrides, progress=progress)
+            run_id, result = stored_run(scenario, loaded.text, store, seed=seed, overrides=list(loaded.overrides), progress=progress)
         except KeyboardInterrupt:
             progress.close()
             fail("interrupted: the run is stored as 'interrupted' with the events logged so far", 130)
@@ -105,12 +106,12 @@ def run(
 
 def validate(files: list[Path] = typer.Argument(..., help="scenario files to check")) -> None:
     """Check scenario files without running them."""
-    from simulator.scenario import ScenarioError, load_scenario
+    from simulator.scenario import ScenarioError, read_scenario
 
     bad = 0
     for file in files:
         try:
-            load_scenario(file)
+            read_scenario(file)
         except ScenarioError as exc:
             bad += 1
             print_problems(exc)
