@@ -142,3 +142,49 @@ def test_matrix_game_world_reports_replicator_rest_points():
     assert [v for k, v in points.items() if len(k) == 3] == ["non-hyperbolic"] and len(points) == 4  # the centre
     labels, table = NAMED_GAMES["battle_of_the_sexes"]  # asymmetric: no one-population dynamics
     assert "replicator_rest_points" not in stage_game_theory(payoff_tensor(table), [labels, labels])
+
+
+@pytest.mark.parametrize("name", sorted(GAMES_2X2))
+@pytest.mark.parametrize("N,beta", [(2, 0.5), (10, 1.0), (50, 0.2), (200, 0.05)])
+def test_fermi_chain_and_exponential_moran_equal_the_closed_form(name, N, beta):
+    """Pairwise comparison (Fermi) has T-/T+ = exp(-beta (pi_A - pi_B)), the ratio of exponential-fitness
+    Moran (Traulsen, Nowak & Pacheco 2006): both chains, solved directly, equal the product formula."""
+    closed = ev.moran_fixation_closed_form(GAMES_2X2[name], N, beta, fitness="exponential")
+    assert np.abs(ev.pairwise_comparison_fixation(GAMES_2X2[name], N, beta) - closed).max() < 1e-9
+    assert np.abs(ev.moran_fixation(GAMES_2X2[name], N, beta, fitness="exponential") - closed).max() < 1e-9
+
+
+@pytest.mark.parametrize("r,N,w", [(1.1, 20, 1.0), (2.0, 10, 0.3)])
+def test_exponential_fitness_with_constant_payoffs(r, N, w):
+    """Payoff r against 1: fitness ratio rho = exp(w (r - 1)), phi_i = (1 - rho^-i) / (1 - rho^-N)."""
+    i = np.arange(N + 1)
+    rho = np.exp(w * (r - 1))
+    phi = ev.moran_fixation([[r, r], [1, 1]], N, w, fitness="exponential")
+    assert np.abs(phi - (1 - rho ** -i) / (1 - rho ** -N)).max() < 1e-9
+
+
+def test_mean_dynamics_of_the_finite_population_processes():
+    """Proportional imitation = replicator / (max A - min A) (Schlag 1998); Moran with weak selection
+    = w * replicator (Nowak 2006, ch. 6); Fermi rests where payoffs are equal and moves towards the better one."""
+    A = hawk_dove(2, 4)
+    for x in ([0.1, 0.9], [0.7, 0.3], [0.5, 0.5]):
+        x = np.array(x)
+        replicator = ev.replicator_field(A, x)
+        assert ev.imitation_field(A, x, "proportional", 1.0) == pytest.approx(replicator / 3)
+        assert ev.imitation_field(A, x, "moran", 1e-6, "linear") / 1e-6 == pytest.approx(replicator, rel=1e-4, abs=1e-9)
+        fermi = ev.imitation_field(A, x, "fermi", 1.0)
+        assert np.sign(fermi[0]) == np.sign(replicator[0]) and fermi.sum() == pytest.approx(0, abs=1e-15)
+    assert np.abs(ev.imitation_field(A, np.array([0.5, 0.5]), "fermi", 2.0)).max() < 1e-15
+    x0 = np.array([0.5, 0.3, 0.2])
+    orbit = ev.imitation_dynamics(RPS, x0, "proportional", 1.0, np.linspace(0, 20, 50)).states
+    assert np.abs(orbit.prod(axis=1) - x0.prod()).max() < 1e-6  # the replicator's constant of motion survives
+
+
+def test_bad_dynamics_input_is_refused():
+    with pytest.raises(ValueError, match="process must be one of"):
+        ev.imitation_field(RPS, np.ones(3) / 3, "wright_fisher", 1.0)
+    with pytest.raises(ValueError, match="fitness must be one of"):
+        ev.fitness_of(np.ones(2), 1.0, "quadratic")
+    with pytest.raises(ValueError, match="in \\[0, 1\\] for linear fitness"):
+        ev.moran_fixation(GAMES_2X2["stag_hunt"], 10, 2.0)
+    assert 0 < ev.moran_fixation(GAMES_2X2["stag_hunt"], 10, 2.0, fitness="exponential")[5] < 1  # any w >= 0 is fine there
