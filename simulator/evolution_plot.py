@@ -5,13 +5,19 @@
   filled (stable), open (unstable) or grey (non-hyperbolic);
 * two strategies each, two populations: the unit square ``(x_0, y_0)``;
 * two strategies, one population: ``x_0(t)`` from several starts.
+
+``draw_shares`` draws one run of the matrix-game world's population mode on given axes
+(``simulator.plots`` run figure ``shares``): the simulated shares, the mean dynamic from
+the same start (dashed) and the replicator rest points; on the simplex for three strategies.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from mechanisms import evolution
 
@@ -71,3 +77,48 @@ def plot_replicator(A, path: str | Path, B=None, labels: list[str] | None = None
     fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+def draw_shares(ax, trajectory: dict[str, Any], mean_dynamic: dict[str, Any] | None = None,
+                rest_points: list[dict[str, Any]] | None = None) -> pd.DataFrame:
+    """Draw a population run's strategy shares on ``ax`` and return the table drawn.
+
+    ``trajectory`` and ``mean_dynamic`` are ``{"t": [...], "shares": {label: [...]}}`` (the run's
+    ``measures.share_trajectory`` and ``theory.mean_dynamic``); ``rest_points`` are the theory's
+    ``replicator_rest_points`` (``{"state": {label: share}, "stability": ...}``).
+    """
+    labels = list(trajectory["shares"])
+    simulated = np.array([trajectory["shares"][k] for k in labels], dtype=float).T
+    theory = None
+    if mean_dynamic and list(mean_dynamic.get("shares", {})) == labels and len(mean_dynamic["t"]) == len(trajectory["t"]):
+        theory = np.array([mean_dynamic["shares"][k] for k in labels], dtype=float).T
+    table = pd.DataFrame({"t": trajectory["t"], **{f"share {k}": simulated[:, i] for i, k in enumerate(labels)}})
+    if theory is not None:
+        table = table.assign(**{f"mean dynamic {k}": theory[:, i] for i, k in enumerate(labels)})
+    points = [(np.array([p["state"].get(k, 0.0) for k in labels]), p["stability"]) for p in rest_points or []]
+    if len(labels) == 3:
+        ax.plot(*_to_plane(np.r_[np.eye(3), np.eye(3)[:1]]).T, color="black", lw=1)
+        ax.plot(*_to_plane(simulated).T, color="tab:blue", lw=0.9, label="simulated")
+        if theory is not None:
+            ax.plot(*_to_plane(theory).T, color="tab:orange", lw=1.2, ls="--", label="mean dynamic")
+        ax.scatter(*_to_plane(simulated[:1]).T, color="tab:blue", marker="s", zorder=3)
+        for corner, label in zip(_CORNERS, labels):
+            ax.annotate(label, corner, textcoords="offset points", xytext=(0, -14 if corner[1] == 0 else 6), ha="center")
+        ax.set_aspect("equal")
+        ax.axis("off")
+    else:
+        shown = labels[:1] if len(labels) == 2 else labels
+        for i, label in enumerate(shown):
+            ax.plot(table["t"], simulated[:, i], drawstyle="steps-post", lw=0.9, color=f"C{i}", label=f"{label} (simulated)")
+            if theory is not None:
+                ax.plot(table["t"], theory[:, i], ls="--", lw=1.2, color=f"C{i}", label=f"{label} (mean dynamic)")
+        ax.set_xlabel("generation")
+        ax.set_ylabel(f"share of {labels[0]}" if len(labels) == 2 else "share")
+        ax.set_ylim(-0.02, 1.02)
+    for state, stability in points:
+        if len(labels) == 3:
+            ax.scatter(*_to_plane(state[None, :]).T, s=60, facecolor=_FACE[stability], edgecolor="black", zorder=4)
+        elif len(labels) == 2 and 0 < state[0] < 1:
+            ax.axhline(state[0], color="grey", lw=0.8, ls=":", label=f"rest point ({stability})")
+    ax.legend(fontsize=7, loc="best")
+    return table

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from simulator.evolution_plot import draw_shares
 from simulator.stats import Method, summarize
 
 FORMATS = ("png", "svg")
@@ -473,6 +474,8 @@ def available_plots(run: dict[str, Any]) -> list[str]:
     names = ["welfare"]
     if metrics.get("payoffs"):
         names.append("payoffs")
+    if isinstance((metrics.get("measures") or {}).get("share_trajectory"), dict):
+        names.append("shares")  # the matrix game's population mode
     return names + _series_measures(run)
 
 
@@ -509,6 +512,10 @@ def run_figure(store, run_id: str, name: str):
             ax.set_ylabel("welfare")
             ax.tick_params(axis="x", rotation=20)
         ax.set_title(f"Welfare — {title}", fontsize=10)
+    elif name == "shares":
+        theory = metrics.get("theory") or {}
+        data = draw_shares(ax, metrics["measures"]["share_trajectory"], theory.get("mean_dynamic"), theory.get("replicator_rest_points"))
+        ax.set_title(f"Strategy shares — {title}", fontsize=10)
     else:
         series = _numbers(metrics["measures"][name])
         data = pd.DataFrame({"index": range(len(series)), name: series})

@@ -200,3 +200,33 @@ def test_a_population_that_starts_fixed_ends_at_once():
     result = run_scenario(population("hawk_dove", size=5, initial="{hawk: 5}"), seed=0)
     assert result.metrics["measures"]["fixation"] == {"fixed": True, "strategy": "hawk", "time": 0.0}
     assert result.counters["decisions"] == 0
+
+
+@pytest.mark.parametrize("game,initial", [("hawk_dove", "{hawk: 5, dove: 25}"), ("rock_paper_scissors", "{rock: 20, paper: 6, scissors: 4}")])
+def test_agora_plot_draws_the_share_trajectory_of_a_stored_run(tmp_path, game, initial):
+    """The run figure "shares": simulated shares beside the mean dynamic (on the simplex for three strategies)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from simulator.cli import app
+
+    scenario = tmp_path / "population.yaml"
+    scenario.write_text(f"world:\n  type: matrix_game\n  game: {game}\n"
+                        f"  population: {{size: 30, process: fermi, initial: {initial}, generations: 15}}\n")
+    db, out = tmp_path / "runs.db", tmp_path / "plots"
+    runner = CliRunner()
+    ran = runner.invoke(app, ["run", str(scenario), "--db", str(db), "--json"])
+    assert ran.exit_code == 0, ran.output
+    run = json.loads(ran.output)
+    plotted = runner.invoke(app, ["plot", run["run_id"], "--db", str(db), "--out", str(out)])
+    assert plotted.exit_code == 0, plotted.output
+    assert (out / "shares.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and (out / "shares.svg").exists()
+    import pandas as pd
+
+    drawn = pd.read_csv(out / "shares.csv")
+    trajectory = run["metrics"]["measures"]["share_trajectory"]
+    assert drawn["t"].tolist() == pytest.approx(trajectory["t"])
+    for label, shares in trajectory["shares"].items():
+        assert drawn[f"share {label}"].tolist() == pytest.approx(shares)
+        assert drawn[f"mean dynamic {label}"].tolist() == pytest.approx(run["metrics"]["theory"]["mean_dynamic"]["shares"][label])
