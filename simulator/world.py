@@ -13,8 +13,9 @@ batch, applied in the order ``acting()`` returned.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, runtime_checkable
+from typing import Any, ClassVar, Generic, Literal, Mapping, Protocol, Self, TypeVar, get_args, get_origin, runtime_checkable
 
 import numpy as np
 from pydantic import BaseModel
@@ -82,8 +83,34 @@ def _plain(value: Any) -> Any:
 
 @runtime_checkable
 class World(Protocol):
-    """One game. Implementations live in ``simulator/worlds/<game>.py``."""
+    """One game: what a world TYPE declares (class level) and what each instance does.
 
+    Implementations live in ``simulator/worlds/<game>.py`` (or a package
+    ``simulator/worlds/<game>/`` whose ``world`` module registers the class) and
+    are registered with ``simulator.worlds.register_world(name)``. Subclassing
+    ``WorldBase[MyConfig]`` supplies ``Config``, ``from_config``,
+    ``default_policy`` and ``default_action``. ``check_world_type(cls)`` checks
+    a class against this protocol; ``isinstance(world, World)`` checks that
+    every member below exists on an instance.
+    """
+
+    # ---- the world type (class level)
+    type_name: ClassVar[str]
+    """The scenario's ``world.type``; set by ``register_world``."""
+
+    Config: ClassVar[type[BaseModel]]
+    """The scenario's ``world:`` block as a pydantic model with ``extra="forbid"`` and a field
+    ``type: Literal[type_name]``; the scenario loader validates the block against it."""
+
+    @classmethod
+    def from_config(cls, config: Any, rng: np.random.Generator) -> "World":
+        """A fresh world from a validated ``Config`` and the run's world random generator."""
+
+    @classmethod
+    def default_policy(cls, role: str) -> str:
+        """The registered policy name seated for ``role`` when the scenario names none."""
+
+    # ---- one game (instance level)
     def agent_ids(self) -> list[str]:
         """Every agent that takes part, in a fixed order."""
 
@@ -119,3 +146,120 @@ class World(Protocol):
 
     def metrics(self) -> Metrics:
         """Outcomes so far, with theory beside them."""
+
+
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+
+
+class WorldBase(Generic[ConfigT]):
+    """What every world type declares, written once; a world subclasses ``WorldBase[ItsConfig]``.
+
+    * ``Config`` is the type parameter (``class MatrixGame(WorldBase[MatrixGameConfig])``
+      sets ``MatrixGame.Config = MatrixGameConfig``), so ``self.config`` is typed;
+    * ``__init__(config, rng)`` keeps both as ``self.config`` / ``self.rng``
+      (a subclass extends it and calls ``super().__init__(config, rng)`` first);
+    * ``from_config(config, rng)`` builds ``cls(config, rng)``;
+    * ``default_policy(role)`` reads the class's ``default_policies`` table
+      (role -> policy name; the key ``"*"`` serves every role not listed);
+    * ``default_action(agent)`` is the action model built from its field
+      defaults; a world whose action fields have no defaults overrides it.
+
+    The per-instance game (``agent_ids`` ... ``metrics``) is the world's own.
+    """
+
+    Config: ClassVar[type[BaseModel]]
+    type_name: ClassVar[str]
+    default_policies: ClassVar[Mapping[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in cls.__dict__.get("__orig_bases__", ()):
+            if get_origin(base) is WorldBase:
+                (config,) = get_args(base)
+                if isinstance(config, type) and issubclass(config, BaseModel):
+                    cls.Config = config
+
+    def __init__(self, config: ConfigT, rng: np.random.Generator) -> None:
+        self.config = config
+        self.rng = rng
+
+    @classmethod
+    def from_config(cls, config: ConfigT, rng: np.random.Generator) -> Self:
+        return cls(config, rng)
+
+    @classmethod
+    def default_policy(cls, role: str) -> str:
+        policy = cls.default_policies.get(role, cls.default_policies.get("*"))
+        if policy is None:
+            raise KeyError(f"world {getattr(cls, 'type_name', cls.__name__)!r} names no default policy for role {role!r}")
+        return policy
+
+    def default_action(self, agent_id: str) -> BaseModel:
+        return self.action_model(agent_id)()  # type: ignore[attr-defined]  (the subclass's action_model)
+
+
+# The contract's members by kind, read from the protocol itself so that the check cannot drift from it.
+_CLASS_METHODS = ("from_config", "default_policy")
+_INSTANCE_METHODS = tuple(
+    name for name, value in vars(World).items() if inspect.isfunction(value) and not name.startswith("_")
+)
+
+
+def world_type_problems(cls: type) -> list[str]:
+    """Everything in which the class ``cls`` falls short of the ``World`` contract (empty: it conforms).
+
+    Checks what a run relies on before it builds an instance: ``type_name``
+    is a non-empty string; ``Config`` is a pydantic model that forbids unknown
+    keys and whose ``type`` field accepts exactly ``type_name``; ``from_config``
+    and ``default_policy`` are callable on the class with the protocol's
+    arguments; every instance method of the protocol is a method of the class
+    that accepts the protocol's arguments.
+    """
+    problems: list[str] = []
+    name = getattr(cls, "type_name", None)
+    if not isinstance(name, str) or not name:
+        problems.append("type_name: missing (register the class with @register_world(name))")
+    config = getattr(cls, "Config", None)
+    if not (isinstance(config, type) and issubclass(config, BaseModel)):
+        problems.append("Config: missing or not a pydantic model (subclass WorldBase[YourConfig] or set Config)")
+    else:
+        if config.model_config.get("extra") != "forbid":
+            problems.append(f"Config: {config.__name__} must reject unknown keys (model_config = ConfigDict(extra='forbid'))")
+        field = config.model_fields.get("type")
+        if field is None:
+            problems.append(f"Config: {config.__name__} has no field 'type' (type: Literal[{name!r}])")
+        elif get_origin(field.annotation) is not Literal or get_args(field.annotation) != (name,):
+            problems.append(f"Config: {config.__name__}.type must be Literal[{name!r}], is {field.annotation!r}")
+    for member in _CLASS_METHODS + _INSTANCE_METHODS:
+        problems.extend(_signature_problems(cls, member))
+    return problems
+
+
+def check_world_type(cls: type) -> None:
+    """Raise ``TypeError`` listing every way ``cls`` falls short of the ``World`` contract."""
+    problems = world_type_problems(cls)
+    if problems:
+        raise TypeError(f"{cls.__module__}.{cls.__qualname__} is not a World: " + "; ".join(problems))
+
+
+def _signature_problems(cls: type, member: str) -> list[str]:
+    """``cls.member`` exists, is a method of the right kind and takes the arguments the protocol's ``member`` takes."""
+    declared = inspect.getattr_static(World, member)
+    declared = declared.__func__ if isinstance(declared, classmethod) else declared
+    wanted = list(inspect.signature(declared).parameters)[1:]  # without self / cls
+    found = inspect.getattr_static(cls, member, None)
+    if found is None:
+        return [f"{member}: missing"]
+    class_level = member in _CLASS_METHODS
+    if class_level and not isinstance(found, (classmethod, staticmethod)):
+        return [f"{member}: must be a classmethod (the run calls it on the class, before any instance exists)"]
+    if not class_level and not inspect.isfunction(found):
+        return [f"{member}: must be an instance method"]
+    try:
+        if class_level:
+            inspect.signature(getattr(cls, member)).bind(*wanted)
+        else:
+            inspect.signature(found).bind(cls, *wanted)
+    except TypeError:
+        return [f"{member}: must accept ({', '.join(wanted)})"]
+    return []

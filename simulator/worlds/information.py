@@ -41,7 +41,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from mechanisms import information_design as idesign
-from simulator.world import Host, Metrics
+from simulator.world import Host, Metrics, WorldBase
 from simulator.worlds import register_world
 
 EXAMPLES = {"correlation": idesign.correlation_example, "online": idesign.online_example}
@@ -89,14 +89,13 @@ def _report_model(labels: tuple[str, ...]) -> type[BaseModel]:
 
 
 @register_world("information")
-class InformationWorld:
+class InformationWorld(WorldBase[InformationConfig]):
     """Principal-agent information acquisition, repeated for ``rounds`` rounds."""
 
-    Config = InformationConfig
+    default_policies = {"*": "obedient"}
 
     def __init__(self, config: InformationConfig, rng: np.random.Generator) -> None:
-        self.config = config
-        self.rng = rng
+        super().__init__(config, rng)
         self.inst = config.build_instance()
         n = self.inst.n_agents
         self.ids = [f"agent_{i}" for i in range(n)]
@@ -121,13 +120,6 @@ class InformationWorld:
                       "correct": 0, "regret": 0.0}
         self.obeyed = {a: 0 for a in self.ids}
         self._over = False
-
-    @classmethod
-    def from_config(cls, config: InformationConfig, rng: np.random.Generator) -> "InformationWorld":
-        return cls(config, rng)
-
-    def default_policy(self, role: str) -> str:
-        return "obedient"
 
     # ------------------------------------------------------------------ World protocol
     def agent_ids(self) -> list[str]:

@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from mechanisms import off_switch as theory
-from simulator.world import Host, Metrics
+from simulator.world import Host, Metrics, WorldBase
 from simulator.worlds import register_world
 
 ROBOT_CHOICES = ("act", "off", "wait")
@@ -134,14 +134,13 @@ def _mean_se(x: list[float]) -> dict[str, float]:
 
 
 @register_world("off_switch")
-class OffSwitchGame:
+class OffSwitchGame(WorldBase[OffSwitchConfig]):
     """Robot R acts, switches itself off, or defers to a human who may switch it off."""
 
-    Config = OffSwitchConfig
+    default_policies = {"robot": "eu_robot", "*": "model_human"}
 
     def __init__(self, config: OffSwitchConfig, rng: np.random.Generator) -> None:
-        self.config = config
-        self.rng = rng
+        super().__init__(config, rng)
         self.ids = [config.robot, config.human_id]
         self.episode = 0
         self.phase = "robot"
@@ -152,13 +151,6 @@ class OffSwitchGame:
         self.by_choice: dict[str, list[float]] = {c: [] for c in ROBOT_CHOICES}
         self.human_decisions = {"allow": 0, "switch_off": 0}
         self.human_mistakes = 0
-
-    @classmethod
-    def from_config(cls, config: OffSwitchConfig, rng: np.random.Generator) -> "OffSwitchGame":
-        return cls(config, rng)
-
-    def default_policy(self, role: str) -> str:
-        return "eu_robot" if role == "robot" else "model_human"
 
     # ------------------------------------------------------------------ World protocol
     def agent_ids(self) -> list[str]:

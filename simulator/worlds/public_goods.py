@@ -47,7 +47,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
 
 from mechanisms import public_goods as pg
-from simulator.world import Host, Metrics
+from simulator.world import Host, Metrics, WorldBase
 from simulator.worlds import register_world
 
 THEORY_MAX_PROFILES = 50_000
@@ -219,14 +219,13 @@ def select_model(others: tuple[str, ...]) -> type[BaseModel]:
 
 
 @register_world("public_goods")
-class PublicGoodsGame:
+class PublicGoodsGame(WorldBase[PublicGoodsConfig]):
     """A repeated (sequential or simultaneous) public goods game with institutions."""
 
-    Config = PublicGoodsConfig
+    default_policies = {"*": "conditional_cooperator"}
 
     def __init__(self, config: PublicGoodsConfig, rng: np.random.Generator) -> None:
-        self.config = config
-        self.rng = rng
+        super().__init__(config, rng)
         self.ids = config.ids()
         self.n = len(self.ids)
         self.index = {a: i for i, a in enumerate(self.ids)}
@@ -259,13 +258,6 @@ class PublicGoodsGame:
         self.exclusion_rounds = 0
         self._fixed_groups: list[list[str]] | None = None
         self._over = False
-
-    @classmethod
-    def from_config(cls, config: PublicGoodsConfig, rng: np.random.Generator) -> "PublicGoodsGame":
-        return cls(config, rng)
-
-    def default_policy(self, role: str) -> str:
-        return "conditional_cooperator"
 
     # ------------------------------------------------------------------ World protocol
     def agent_ids(self) -> list[str]:

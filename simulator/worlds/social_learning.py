@@ -35,7 +35,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from mechanisms import social_learning as sl
-from simulator.world import Host, Metrics
+from simulator.world import Host, Metrics, WorldBase
 from simulator.worlds import register_world
 
 
@@ -101,14 +101,13 @@ def _action_model() -> type[BaseModel]:
 
 
 @register_world("social_learning")
-class SocialLearning:
+class SocialLearning(WorldBase[SocialLearningConfig]):
     """Agents act in sequence on private signals and observed predecessors; a planner may set precisions."""
 
-    Config = SocialLearningConfig
+    default_policies = {"*": "bayesian"}
 
     def __init__(self, config: SocialLearningConfig, rng: np.random.Generator) -> None:
-        self.config = config
-        self.rng = rng
+        super().__init__(config, rng)
         n = config.n_agents
         self.ids = [f"agent_{t}" for t in range(n)]
         self.graph = observation_network(n, config.network, rng)
@@ -126,13 +125,6 @@ class SocialLearning:
                        "informed": 0, "cascade_correct": 0, "cascade_wrong": 0, "cascade_none": 0, "last_correct": 0,
                        "episode_share": 0.0, "episode_share_sq": 0.0}
         self._over = False
-
-    @classmethod
-    def from_config(cls, config: SocialLearningConfig, rng: np.random.Generator) -> "SocialLearning":
-        return cls(config, rng)
-
-    def default_policy(self, role: str) -> str:
-        return "bayesian"
 
     # ------------------------------------------------------------------ World protocol
     def agent_ids(self) -> list[str]:

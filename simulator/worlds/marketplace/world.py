@@ -45,7 +45,7 @@ from pydantic import BaseModel
 
 from mechanisms import market_welfare as welfare_theory
 from mechanisms import search as search_mech
-from simulator.world import Host, Metrics
+from simulator.world import Host, Metrics, WorldBase
 from simulator.worlds import register_world
 from simulator.worlds.marketplace import data as market_data
 from simulator.worlds.marketplace import measures as measures_of
@@ -70,14 +70,13 @@ class _Agent:
 
 
 @register_world("marketplace")
-class Marketplace:
+class Marketplace(WorldBase[MarketplaceConfig]):
     """Assistants and services search, message, propose and pay (see module docstring)."""
 
-    Config = MarketplaceConfig
+    default_policies = {"customer": "assistant", "*": "service"}
 
     def __init__(self, config: MarketplaceConfig, rng: np.random.Generator) -> None:
-        self.config = config
-        self.rng = rng
+        super().__init__(config, rng)
         self.data = config.market()
         self.arrays = market_data.compile_arrays(self.data)
         self.customers = self.data.customers
@@ -130,13 +129,6 @@ class Marketplace:
         self._seq = 0
         self.customers_done = 0
         self._closed = False
-
-    @classmethod
-    def from_config(cls, config: MarketplaceConfig, rng: np.random.Generator) -> "Marketplace":
-        return cls(config, rng)
-
-    def default_policy(self, role: str) -> str:
-        return "assistant" if role == "customer" else "service"
 
     # ------------------------------------------------------------------ data views
     def _profile(self, j: int) -> dict[str, Any]:
