@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None, *, start_pool: bool = True) -> 
         if recovered:
             log.warning("marked %d run(s) of a stopped process as interrupted: %s", len(recovered), ", ".join(recovered))
         pool = RunPool(settings.db, settings.api_workers, settings.api_max_queue, settings.api_cancel_grace,
-                       Limits.from_settings(settings))
+                       Limits.from_settings(settings), lease=settings.server_lease)
         app.state.pool = pool
         app.state.solver = Solver(settings.api_solve_timeout, settings.api_solve_workers, settings.api_solve_queue,
                                   settings.api_solve_small, trust.worker_env(settings))

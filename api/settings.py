@@ -5,7 +5,12 @@ applies these settings to it); one given to the CLI is the user's own.
 
 Server
 =============================  ================================================
-``AGORA_DB``                   SQLite store file, shared with the CLI (``agora.db``)
+``AGORA_DB``                   the store, shared with the CLI: an SQLite file
+                               (``agora.db``) or a ``postgresql://`` URL, which
+                               several servers may share
+``AGORA_SERVER_LEASE``         seconds a server may go without renewing its
+                               heartbeat in the store before another server marks
+                               its runs ``interrupted`` (15)
 ``AGORA_API_KEY``              if set, every route but ``/health`` needs
                                ``Authorization: Bearer <key>``; required to
                                bind a non-loopback address
@@ -32,7 +37,8 @@ Trust boundary (what an untrusted scenario may name)
 ``AGORA_DATA_ROOT``            folder under which marketplace ``data:`` folders
                                are looked up (none: only the shipped data)
 ``AGORA_API_LLM_CACHE``        the server's one LLM cache file
-                               (``<db>.llm-cache.db``); ``cache_path`` is refused
+                               (``<db>.llm-cache.db``; with a PostgreSQL store
+                               ``agora-llm-cache.db``); ``cache_path`` is refused
 =============================  ================================================
 
 Limits (bounds on what an untrusted scenario may ask for)
@@ -67,7 +73,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from simulator.store import DEFAULT_DB
+from simulator.store import DEFAULT_DB, is_postgres_url, store_target
 
 SHIPPED_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 SHIPPED_GAMES = Path(__file__).resolve().parent.parent / "games"
@@ -80,7 +86,8 @@ Names = Annotated[tuple[str, ...], NoDecode]
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AGORA_", extra="ignore")
 
-    db: Path = Field(Path(DEFAULT_DB), description="SQLite store file")
+    db: Path | str = Field(Path(DEFAULT_DB), description="the store: an SQLite file or a postgresql:// URL")
+    server_lease: float = Field(15.0, gt=0, description="seconds without a heartbeat before a server is taken for dead")
     api_key: SecretStr | None = Field(None, description="bearer token; unset = no auth")
     api_allowed_hosts: Names = Field(("127.0.0.1", "localhost", "::1"), description="Host header names answered")
     api_workers: int = Field(2, ge=1, le=256, description="run worker processes")
@@ -125,5 +132,15 @@ class Settings(BaseSettings):
     def _no_trailing_slash(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(url.rstrip("/") for url in value)
 
+    @field_validator("db", mode="after")
+    @classmethod
+    def _url_or_path(cls, value: Path | str) -> Path | str:
+        target = store_target(value)  # a URL given as a Path gets its '//' back
+        return target if is_postgres_url(target) else Path(target)
+
     def llm_cache_file(self) -> Path:
-        return self.api_llm_cache or self.db.with_name(self.db.name + ".llm-cache.db")
+        if self.api_llm_cache is not None:
+            return self.api_llm_cache
+        if isinstance(self.db, str):  # a PostgreSQL store: the cache stays a file of this server's (README)
+            return Path("agora-llm-cache.db")
+        return self.db.with_name(self.db.name + ".llm-cache.db")

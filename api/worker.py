@@ -44,6 +44,7 @@ import logging
 import multiprocessing as mp
 import os
 import signal
+import socket
 import threading
 import time
 import uuid
@@ -294,8 +295,12 @@ class RunPool:
     """``workers`` processes executing queued runs and sweep cells, at most ``max_queue`` runs waiting."""
 
     def __init__(self, db_path: str | Path, workers: int = 2, max_queue: int = 10_000, cancel_grace: float = 5.0,
-                 limits: Limits | None = None) -> None:
-        self.db_path = str(db_path)
+                 limits: Limits | None = None, lease: float = 15.0) -> None:
+        from simulator.store import store_target
+
+        self.db_path = store_target(db_path)
+        self.lease = lease  # seconds without a heartbeat after which another server takes this one for dead
+        self.server_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.size = workers
         self.max_queue = max_queue
         self.cancel_grace = cancel_grace
@@ -307,7 +312,9 @@ class RunPool:
         self._wake_r, self._wake_w = self._ctx.Pipe(duplex=False)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._store: Any = None
+        self._store: Any = None  # the dispatcher thread's
+        self._local = threading.local()  # API threads' own stores (cancel)
+        self._next_beat = self._next_recovery = self._next_poll = 0.0
 
     # ------------------------------------------------------------------ API side
     def start(self) -> None:
@@ -340,12 +347,28 @@ class RunPool:
         return self.room() <= 0
 
     def cancel(self, run_id: str) -> str | None:
-        """``"dequeued"`` (was waiting; the caller marks it cancelled), ``"signalled"`` (running), or None (not ours)."""
+        """``"dequeued"`` (no server had claimed it: now ``cancelled``), ``"signalled"`` (running here),
+        ``"requested"`` (claimed by another server, which polls the row's cancel flag), or None (a run that
+        no server executes, e.g. an ``agora run`` of the CLI)."""
+        if self._signal_cancel(run_id):
+            return "signalled"
+        store = self._thread_store()
+        if store.cancel_queued(run_id):  # atomic: no server can claim it any more
+            with self._lock:
+                for job in self._queue:
+                    if job.future is None and job.id == run_id:
+                        self._queue.remove(job)
+                        break
+            return "dequeued"
+        if self._signal_cancel(run_id):  # claimed by this server's dispatcher meanwhile
+            return "signalled"
+        if store.request_cancel(run_id, not_server=self.server_id):
+            return "requested"
+        return None
+
+    def _signal_cancel(self, run_id: str) -> bool:
+        """Tell the worker running ``run_id`` here to stop it; False if no worker of this server runs it."""
         with self._lock:
-            for job in self._queue:
-                if job.future is None and job.id == run_id:
-                    self._queue.remove(job)
-                    return "dequeued"
             for worker in self._workers:
                 if worker.run_id == run_id:
                     if worker.cancel_deadline is None:
@@ -355,8 +378,16 @@ class RunPool:
                         except (BrokenPipeError, OSError):
                             pass  # the dispatcher sees the dead worker and records it
                     self._wake()
-                    return "signalled"
-        return None
+                    return True
+        return False
+
+    def _thread_store(self) -> Any:
+        from simulator.store import Store
+
+        store = getattr(self._local, "store", None)
+        if store is None:
+            store = self._local.store = Store(self.db_path, recover=False)
+        return store
 
     def cancel_tag(self, tag: str) -> int:
         """Cancel every queued and running call of a sweep; returns how many."""
@@ -408,6 +439,7 @@ class RunPool:
 
         self._store = Store(self.db_path, recover=False)
         try:
+            self._store.register_server(self.server_id)
             with self._lock:
                 self._workers = [self._spawn() for _ in range(self.size)]
             while not self._stop.is_set():
@@ -420,6 +452,7 @@ class RunPool:
                     else:
                         self._on_message(conn)
                 self._enforce_deadlines()
+                self._housekeep()
         except Exception:  # the dispatcher must never die silently
             log.exception("run pool dispatcher failed")
         finally:
@@ -437,18 +470,48 @@ class RunPool:
                 return job
         return None
 
+    def _claim_next(self) -> _Job | None:
+        """The next job for an idle worker (the lock is held): this server's queue first, else a run from the store."""
+        while self._queue:
+            job = self._next_job()
+            if job is None:
+                break  # the rest are held back by their sweep's cap
+            if job.future is None:
+                try:
+                    claimed = self._store.claim_run(self.server_id, job.id) is not None
+                except Exception:  # the store is unreachable for a moment: keep the run queued, retry next round
+                    log.exception("could not claim run %s; retrying", job.id)
+                    self._queue.appendleft(job)
+                    return None
+                if claimed:
+                    return job
+            elif job.future.set_running_or_notify_cancel():
+                return job
+            # else: another server took the run, or it was cancelled while it waited
+        if time.monotonic() < self._next_poll:
+            return None  # looked at the store a moment ago
+        self._next_poll = time.monotonic() + 0.25
+        try:
+            run_id = self._store.claim_run(self.server_id)
+        except Exception:
+            log.exception("could not look for queued runs in the store; retrying")
+            return None
+        if run_id is None:
+            return None
+        self._next_poll = 0.0  # there may be more: let the next idle worker look at once
+        return _Job(run_id)
+
     def _dispatch(self) -> None:
+        """Give idle workers this server's queued jobs in order, claiming each run in the store first (another
+        server may have taken it, or it was cancelled); with nothing queued here, claim the oldest run any
+        server queued (``Store.claim_run``: row locks, so each run goes to exactly one worker of one server)."""
         with self._lock:
             for worker in self._workers:
-                if not self._queue:
-                    return
                 if not (worker.ready and worker.job is None):
                     continue
-                job = self._next_job()
+                job = self._claim_next()
                 if job is None:
                     return
-                if job.future is not None and not job.future.set_running_or_notify_cancel():
-                    continue  # cancelled while it waited
                 message = ("run", job.id) if job.future is None else ("call", job.id, *job.call)
                 try:
                     worker.conn.send(message)
@@ -499,6 +562,27 @@ class RunPool:
                 self._replace(worker, f"used more than {self.limits.max_memory_mib:,} MiB of memory (AGORA_RUN_MAX_MEMORY); "
                               "its worker was killed", status="limit_exceeded")
 
+    def _housekeep(self) -> None:
+        """Renew this server's lease, mark the runs of servers whose lease ran out ``interrupted`` (once,
+        whichever server sees it first), and stop runs that another server was asked to cancel.
+        A store that is briefly unreachable is retried on the next round, never fatal to the dispatcher."""
+        now = time.monotonic()
+        try:
+            if now >= self._next_beat:
+                self._store.heartbeat(self.server_id)
+                self._next_beat = now + self.lease / 5
+            if now >= self._next_recovery:
+                self._next_recovery = now + self.lease / 3
+                recovered = self._store.recover_servers(self.server_id, self.lease)
+                if recovered:
+                    log.warning("marked %d run(s) of a server that stopped renewing its lease as interrupted: %s",
+                                len(recovered), ", ".join(recovered))
+            if any(w.run_id is not None for w in self._workers):
+                for run_id in self._store.cancel_requests(self.server_id):
+                    self._signal_cancel(run_id)
+        except Exception:
+            log.exception("store housekeeping failed; retrying")
+
     def _replace(self, worker: _Worker, reason: str, status: str = "failed") -> None:
         """Kill a worker, record its run (or answer its call), and start a fresh worker in its place."""
         if worker.process.is_alive():
@@ -535,10 +619,14 @@ class RunPool:
             elif worker.job is not None and not worker.job.future.done():
                 worker.job.future.set_exception(RuntimeError("the server stopped while the cell was executing"))
         for job in queued:
-            if job.future is None:
-                self._store.fail_run(job.id, "interrupted", "the server stopped before the run started")
+            if job.future is None:  # only if no other server has claimed it meanwhile
+                self._store.interrupt_unclaimed(job.id, "the server stopped before the run started")
             elif job.future.cancel() is False and not job.future.done():
                 job.future.set_exception(RuntimeError("the server stopped before the cell started"))
+        try:
+            self._store.unregister_server(self.server_id)
+        except Exception:
+            log.exception("could not unregister server %s", self.server_id)
         self._store.close()
 
 

@@ -25,7 +25,7 @@ import sys
 
 import typer
 
-from simulator.cli import market, run, runs, serve, solve, sweep
+from simulator.cli import market, run, runs, serve, solve, store, sweep
 from simulator.cli.console import one_line, print_problems
 from simulator.cli.run import EXIT_DEGRADED
 
@@ -41,6 +41,7 @@ app.command("sweep")(sweep.sweep)
 app.command("plot")(sweep.plot)
 app.add_typer(runs.runs_app, name="runs")
 app.add_typer(market.market_app, name="market")
+app.add_typer(store.store_app, name="store")
 app.add_typer(sweep.sweeps_app, name="sweeps")
 
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 out = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True)
 
-DbOption = typer.Option(None, "--db", help="SQLite store file (default: $AGORA_DB or ./agora.db)")
+DbOption = typer.Option(None, "--db", help="the store: an SQLite file or a postgresql://user@host/db URL (default: $AGORA_DB or ./agora.db)")
 
 
 def fail(message: str, code: int = 2) -> None:
