@@ -30,11 +30,6 @@ def print_problems(exc: ScenarioError) -> None:
         print(f"error: {problem}", file=sys.stderr)
 
 
-def report_scenario_error(exc: ScenarioError) -> None:
-    print_problems(exc)
-    raise typer.Exit(2)
-
-
 def fmt(value: Any) -> str:
     """A metric value in one table cell: floats to 6 significant digits, long JSON cut at 100 characters."""
     if isinstance(value, float):

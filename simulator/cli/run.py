@@ -12,11 +12,11 @@ from typing import Any, Optional
 
 import typer
 
-from simulator.cli.console import DbOption, err, fail, print_problems, report_scenario_error
+from simulator.cli.console import DbOption, err, fail, print_problems
 from simulator.cli.runs import print_run, run_json
+from simulator.errors import exit_code
 from simulator.parsing import MAX_SEED
 
-EXIT_DEGRADED = 3  # `agora run`: the run ended 'degraded' (LLM fallbacks above llm.max_fallback_share)
 
 
 class LiveProgress:
@@ -61,18 +61,15 @@ def run(
     db: Optional[Path] = DbOption,
 ) -> None:
     """Run a scenario, store it, and print its metrics."""
-    from simulator.scenario import ScenarioError, parse_override, read_scenario
+    from simulator.scenario import parse_override, read_scenario
     from simulator.store import Store
 
     if llm_cache is not None and llm_cache not in ("record", "replay", "off"):
         fail(f"error: --llm-cache: {llm_cache!r} is not a cache mode; allowed: record, replay, off")
-    try:
-        overrides = [parse_override(item) for item in set_]
-        if llm_cache is not None:
-            overrides.append(("llm.cache", llm_cache))  # stored with the run's overrides
-        loaded = read_scenario(file, overrides)
-    except ScenarioError as exc:
-        report_scenario_error(exc)
+    overrides = [parse_override(item) for item in set_]  # a bad file or --set: main() prints its file:line:column lines
+    if llm_cache is not None:
+        overrides.append(("llm.cache", llm_cache))  # stored with the run's overrides
+    loaded = read_scenario(file, overrides)
     scenario = loaded.scenario
     from agents.llm.cache import LLMError, LLMSettingsError  # after the scenario is read: a file that does not parse fails fast
     from simulator.run import stored_run
@@ -100,8 +97,8 @@ def run(
         print(json.dumps(run_json(stored), indent=2))
     else:
         print_run(stored)
-    if result.status != "finished":  # degraded: it ran, but too many decisions were not the model's own
-        raise typer.Exit(EXIT_DEGRADED if result.status == "degraded" else 1)
+    if result.status != "finished":  # degraded (3): it ran, but too many decisions were not the policies' own
+        raise typer.Exit(exit_code(status=result.status))
 
 
 def validate(files: list[Path] = typer.Argument(..., help="scenario files to check")) -> None:

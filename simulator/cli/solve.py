@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 import typer
 
-from simulator.cli.console import fail, out, report_scenario_error
+from simulator.cli.console import fail, out
 
 DEFAULT_TIME_LIMIT = 60.0  # seconds for `agora solve`; enumeration on a 14x14 game can take hours
 
@@ -27,26 +27,21 @@ def solve(
     """Compute the equilibria of a game file; probabilities and payoffs print as exact fractions where rational."""
     import math
 
-    from simulator.parsing import ScenarioError, parse_document, read_text
+    from simulator.parsing import parse_document, read_text
 
     if not math.isfinite(lam):
         fail(f"error: --lam {lam}: not a finite number; allowed: 0 <= lambda < inf")
     if not math.isfinite(time_limit):
         fail(f"error: --time-limit {time_limit}: not a finite number; allowed: seconds, or 0 for no limit")
-    try:
-        text = read_text(file)  # every reader (YAML, JSON, .nfg) gets a regular, bounded UTF-8 file: a FIFO would block it
-        if file.suffix.lower() in (".yaml", ".yml", ".json"):
-            parse_document(text, str(file))  # fail fast, before the solvers (scipy) are imported
-    except ScenarioError as exc:
-        report_scenario_error(exc)
+    # a bad file is a ScenarioError that main() prints as file:line:column lines
+    text = read_text(file)  # every reader (YAML, JSON, .nfg) gets a regular, bounded UTF-8 file: a FIFO would block it
+    if file.suffix.lower() in (".yaml", ".yml", ".json"):
+        parse_document(text, str(file))  # fail fast, before the solvers (scipy) are imported
     from simulator.solve import METHODS, load_game, render, report_json
 
     if method not in METHODS:
         fail(f"error: --method {method!r}: unknown method; allowed: {', '.join(METHODS)}")
-    try:
-        game = load_game(file)
-    except ScenarioError as exc:
-        report_scenario_error(exc)
+    game = load_game(file)
     try:
         report = _solve_within(game, method, lam, time_limit)
     except (ValueError, RuntimeError) as exc:

@@ -20,7 +20,7 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from simulator.cli.console import DbOption, err, fail, out, report_scenario_error
+from simulator.cli.console import DbOption, err, fail, out
 
 sweeps_app = typer.Typer(help="Browse stored sweeps and export their tables.", no_args_is_help=True)
 
@@ -38,7 +38,7 @@ def sweep(
     db: Optional[Path] = DbOption,
 ) -> None:
     """Run every cell of a scenario's sweep (points x seeds), storing each run as it finishes."""
-    from simulator.scenario import ScenarioError, parse_override
+    from simulator.scenario import parse_override
     from simulator.store import Store, SweepNotFound
     from simulator.sweep import SweepError, run_sweep
 
@@ -58,8 +58,6 @@ def sweep(
                 file, store=store, overrides=overrides, resume=resume, executor=executor, workers=workers, scheduler=scheduler,
                 progress=not quiet and not as_json,
             )
-        except ScenarioError as exc:
-            report_scenario_error(exc)
         except SweepNotFound:
             fail(f"error: no sweep {resume!r} in {store.path} (see `agora sweeps list`)")
         except SweepError as exc:
