@@ -263,7 +263,9 @@ def _same_parent(a: str, b: str | None) -> bool:
 
 def summary(frame: pd.DataFrame, spec: FigureSpec, level: float = 0.95, method: Method = "t") -> pd.DataFrame:
     """What the figure draws: per (hue, x): n, mean, sd, ci_low, ci_high, and the theory columns' means."""
-    frame = frame[frame["status"].isin(["finished", "budget_exhausted"])] if "status" in frame.columns else frame
+    from simulator.sweep import DONE  # the runs whose results count, as a resumed sweep sees them
+
+    frame = frame[frame["status"].isin(DONE)] if "status" in frame.columns else frame
     if spec.derive_theory:
         frame = frame.copy()
         for name, compute in spec.derive_theory:

@@ -52,7 +52,10 @@ from simulator.scenario import LoadedScenario, ScenarioError, apply_overrides, p
 from simulator.store import Store
 from simulator.sweep_spec import SweepSpec, parse_spec
 
-DONE = ("finished", "budget_exhausted")
+# Cells whose run counts as done: a resume skips them and figures draw them. A run that ended early with
+# its results (an LLM budget used up) or finished degraded (too many fallbacks, exit status 3) has a result;
+# failed, interrupted, cancelled and limit_exceeded runs do not, and a resume runs them again.
+DONE = ("finished", "budget_exhausted", "degraded")
 
 
 class SweepError(RuntimeError):

@@ -49,6 +49,17 @@ def test_run_prints_a_table_with_theory_and_set_overrides(db):
     assert "payoff alice" in result.stdout
 
 
+def test_run_prints_from_its_result_what_runs_show_prints_from_the_store(db):
+    """`agora run` prints the metrics it has in hand; the stored row must read the same (only the timing may differ)."""
+    ran = invoke("run", "scenarios/public_goods_simultaneous.yaml", "--seed", "5")
+    assert ran.exit_code == 0, ran.output
+    listed = json.loads(invoke("runs", "list", "--json", "--limit", "1").stdout)
+    shown = invoke("runs", "show", listed[0]["run_id"])
+    header = lambda text: text.splitlines()[0].rsplit(" ", 2)[0]  # without "<seconds> s"
+    assert header(ran.stdout) == header(shown.stdout) and listed[0]["run_id"] in header(ran.stdout)
+    assert ran.stdout.splitlines()[1:] == shown.stdout.splitlines()[1:]
+
+
 def test_runs_list_and_show(db):
     run_id = json.loads(invoke("run", "scenarios/prisoners_dilemma.yaml", "--json").stdout)["run_id"]
     listed = invoke("runs", "list")

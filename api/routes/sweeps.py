@@ -64,7 +64,9 @@ class PlotList(BaseModel):
 
 
 def _view(sweep: dict[str, Any]) -> dict[str, Any]:
-    done = sweep["runs"].get("finished", 0) + sweep["runs"].get("budget_exhausted", 0)
+    from simulator.sweep import DONE
+
+    done = sum(sweep["runs"].get(status, 0) for status in DONE)
     base = f"/sweeps/{sweep['id']}"
     return {
         **{k: sweep[k] for k in ("id", "scenario_name", "world", "status", "n_cells", "runs", "spec", "created_at", "finished_at", "error")},

@@ -14,7 +14,7 @@ import typer
 
 from simulator.cli.console import DbOption, err, fail, print_problems
 from simulator.cli.runs import print_run, run_json
-from simulator.errors import exit_code
+from simulator.errors import AgoraError, exit_code
 from simulator.parsing import MAX_SEED
 
 
@@ -71,7 +71,6 @@ def run(
         overrides.append(("llm.cache", llm_cache))  # stored with the run's overrides
     loaded = read_scenario(file, overrides)
     scenario = loaded.scenario
-    from agents.llm.cache import LLMError, LLMSettingsError  # after the scenario is read: a file that does not parse fails fast
     from simulator.run import stored_run
 
     progress = LiveProgress(f"{scenario.name}", enabled=not as_json or sys.stderr.isatty())
@@ -86,19 +85,30 @@ def run(
             progress.close()
             if os.environ.get("AGORA_DEBUG"):
                 raise
-            what = str(exc) if isinstance(exc, LLMError) else f"{type(exc).__name__}: {exc}"
-            # LLM settings that cannot work are bad input (2); everything else is a failed run (1)
+            # Agora's own errors carry a message for the user; anything else is a fault, named by its class.
+            what = str(exc) if isinstance(exc, AgoraError) else f"{type(exc).__name__}: {exc}"
+            # settings that cannot work (InvalidInput) are bad input (2); everything else is a failed run (1)
             fail(f"error: {what}\n(the run is stored as 'failed' with its events so far; AGORA_DEBUG=1 shows the traceback)",
-                 2 if isinstance(exc, LLMSettingsError) else 1)
+                 exit_code(exc))
         finally:
             progress.close()
-        stored = store.get_run(run_id)
-    if as_json:
-        print(json.dumps(run_json(stored), indent=2))
-    else:
-        print_run(stored)
+        if as_json:  # the stored row, exactly as `agora runs show --json` prints it
+            print(json.dumps(run_json(store.get_run(run_id)), indent=2))
+    if not as_json:  # the table from the result in hand: no round trip of the metrics through the store
+        print_run(result_view(run_id, scenario, scenario.seed if seed is None else seed, result))
     if result.status != "finished":  # degraded (3): it ran, but too many decisions were not the policies' own
         raise typer.Exit(exit_code(status=result.status))
+
+
+def result_view(run_id: str, scenario: Any, seed: int, result: Any) -> dict[str, Any]:
+    """A finished ``stored_run`` as the stored row ``print_run`` reads (``simulator.run.RunResult`` + the scenario)."""
+    summary = {"events": result.events, "sim_time": result.sim_time, "wall_seconds": result.wall_seconds,
+               "counters": result.counters, "reason": result.reason}
+    return {
+        "id": run_id, "scenario_name": scenario.name, "world": scenario.world_type, "seed": seed, "status": result.status,
+        "duration": result.wall_seconds, "error": result.reason if result.status == "failed" else None,
+        "summary": summary, "metrics": result.metrics,
+    }
 
 
 def validate(files: list[Path] = typer.Argument(..., help="scenario files to check")) -> None:

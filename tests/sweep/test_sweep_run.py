@@ -124,6 +124,24 @@ def test_a_killed_sweep_resumes_with_only_the_missing_cells(tmp_path):
         pd.testing.assert_frame_equal(resumed, comparable(table(store, fresh.sweep_id)))
 
 
+def test_a_degraded_cell_counts_as_done_and_a_failed_one_runs_again(sweep_file, tmp_path):
+    """Resume skips the cells in sweep.DONE: a degraded run (it finished, with fallbacks) is one, a failed run is not."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with Store(tmp_path / "s.db") as store, ThreadPoolExecutor(2) as pool:
+        sweep_id = run_sweep(sweep_file, store=store, executor=pool).sweep_id
+        degraded, failed = (run["id"] for run in store.list_runs(sweep_id=sweep_id, limit=2))
+        with sqlite3.connect(tmp_path / "s.db") as conn:
+            conn.execute("UPDATE runs SET status='degraded' WHERE id=?", (degraded,))
+            conn.execute("UPDATE runs SET status='failed' WHERE id=?", (failed,))
+        store.set_sweep_status(sweep_id, "interrupted")
+        again = run_sweep(store=store, resume=sweep_id, executor=pool)
+        assert (again.ran, again.skipped, again.failed) == (1, 23, 0)
+        statuses = {run["id"]: run["status"] for run in store.list_runs(sweep_id=sweep_id, limit=100)}
+        assert statuses[degraded] == "degraded" and statuses[failed] == "finished"
+        assert set(table(store, sweep_id)["status"]) == {"finished", "degraded"}
+
+
 def test_list_and_random_points_become_table_columns(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
