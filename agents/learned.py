@@ -32,14 +32,14 @@ scenario and seed give the same run as the greedy rollout in the environment.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from agents.registry import register
+from agents.registry import Example, register
+from agents.tabular import accepts, best_legal, kind_of, state_key  # noqa: F401  (state_key: part of this module's interface)
 
 FORMAT = "agora-learned-policy"
 VERSION = 1
@@ -92,39 +92,6 @@ def load_policy(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]
     return meta, arrays
 
 
-def state_key(features: np.ndarray, indices: list[int], bins: int, low: float = 0.0, high: float = 1.0) -> str:
-    """Bin the chosen features into ``bins`` equal cells of [low, high]; the key joins the cell numbers."""
-    if not indices:
-        return ""
-    x = (np.asarray(features, dtype=float)[list(indices)] - low) / (high - low)
-    cells = np.clip(np.floor(x * bins), 0, bins - 1).astype(int)
-    return ",".join(str(c) for c in cells)
-
-
-@lru_cache(maxsize=None)
-def kind_of(model: type[BaseModel]) -> str:
-    """The kind of an action model: its field names, sorted, joined by '+'."""
-    return "+".join(sorted(model.model_fields))
-
-
-def best_legal(values: np.ndarray, legal: np.ndarray) -> int:
-    """The index of the highest value among legal entries (ties: the first); all illegal: the highest."""
-    values = np.asarray(values, dtype=float)
-    legal = np.asarray(legal, dtype=bool)
-    if not legal.any():
-        legal = np.ones_like(legal)
-    return int(np.flatnonzero(legal)[np.argmax(values[legal])])
-
-
-def accepts(model: type[BaseModel], action: dict[str, Any]) -> bool:
-    """Whether ``model`` validates ``action`` (an action is legal now)."""
-    try:
-        model.model_validate(action)
-    except ValidationError:
-        return False
-    return True
-
-
 def _under_roots(text: str, roots: list[str]) -> str:
     """The policy file an untrusted scenario names: a relative path resolved under one of ``roots``.
 
@@ -139,7 +106,21 @@ def _under_roots(text: str, roots: list[str]) -> str:
                      "to a file under AGORA_DATA_ROOT (a server setting)")
 
 
-@register("learned")
+def example_params(folder: Path) -> dict[str | None, Example]:
+    """A policy file to build and play the policy from (the registry's ``examples``): in a two-player
+    cooperate/defect matrix game, defect after the second seat defected (tit for tat as the first seat),
+    as a linear policy over the matrix-game features."""
+    labels = [["cooperate", "defect"], ["cooperate", "defect"]]
+    # Features: [round share, seat 0 cooperated, seat 0 defected, seat 1 cooperated, seat 1 defected, bias]:
+    # defect after the other seat defected, else cooperate.
+    weights = np.array([[0, 0, 0, 0, 0, 1.0], [0, 0, 0, 0, 2.0, 0]])
+    meta = {"world": "matrix_game", "features": {"name": "matrix_game", "params": {"labels": labels}},
+            "kinds": {"action": {"type": "linear", "array": "w", "actions": [{"action": a} for a in labels[0]]}},
+            "trained": {"by": "hand: agents.learned.example_params"}}
+    return {"matrix_game": Example({"path": str(save_policy(Path(folder) / "tit_for_tat.npz", meta, {"w": weights}))})}
+
+
+@register("learned", examples=example_params)
 class LearnedPolicy:
     """Play a saved tabular or linear policy (trained in the PettingZoo adapter) greedily."""
 

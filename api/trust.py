@@ -255,7 +255,8 @@ def size_of_overrides(overrides: list[str]) -> int:
 
 def resolve_prompts(scenario: Any) -> None:
     """Point packaged template names at the package's files (in place), so a worker reads them from anywhere."""
-    blocks = [scenario.llm] if isinstance(scenario.llm, dict) else []
+    llm = scenario.settings_block("llm")  # the LLM policy's run-wide settings block (agents/llm/config.py)
+    blocks = [llm] if isinstance(llm, dict) else []
     for spec in scenario.agents.values():
         if not isinstance(spec, str):
             blocks.append(spec.params)

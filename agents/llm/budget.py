@@ -1,7 +1,7 @@
 """A per-run budget of LLM calls, tokens and US dollars.
 
 Calls are checked *before* a batch is sent: a batch that would go past the
-call limit is not sent and the run stops (``RunStopped("budget_exhausted")``),
+call limit is not sent and the run stops (``Stopped("budget_exhausted")``, ``simulator/errors.py``),
 so a run never makes more calls than its budget. Tokens are only known after a
 call returns, so the token and dollar limits are checked before each batch
 against what was spent so far: a run may pass them by at most one batch. Cache hits count like
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simulator.run import RunStopped
+from simulator.errors import Stopped
 
 
 @dataclass
@@ -27,16 +27,16 @@ class Budget:
     def reserve(self, n_calls: int) -> None:
         """Claim ``n_calls`` calls, or stop the run if the budget cannot pay for all of them."""
         if self.tokens is not None and self.tokens_used >= self.tokens:
-            raise RunStopped(
+            raise Stopped(
                 "budget_exhausted",
                 f"LLM token budget exhausted: {self.tokens_used} of {self.tokens} tokens used",
             )
         if self.usd is not None and self.usd_used >= self.usd:
-            raise RunStopped(
+            raise Stopped(
                 "budget_exhausted", f"LLM cost budget exhausted: ${self.usd_used:.6f} of ${self.usd:g} spent",
             )
         if self.calls is not None and self.calls_used + n_calls > self.calls:
-            raise RunStopped(
+            raise Stopped(
                 "budget_exhausted",
                 f"LLM call budget exhausted: {self.calls_used} of {self.calls} calls used, "
                 f"the next decision point needs {n_calls} more",

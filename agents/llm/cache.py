@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from simulator.errors import AgoraError, InvalidInput
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS llm_calls (
     key               TEXT PRIMARY KEY,
@@ -37,11 +39,11 @@ CREATE TABLE IF NOT EXISTS llm_calls (
 """
 
 
-class LLMError(RuntimeError):
+class LLMError(AgoraError, RuntimeError):
     """Base class of LLM errors that end a run with a message for the user."""
 
 
-class LLMSettingsError(LLMError):
+class LLMSettingsError(LLMError, InvalidInput):
     """LLM settings that cannot work (a key variable not set, a dollar budget for an unpriced model, a bad
     price file): bad input, reported as such before any call is made."""
 

@@ -5,11 +5,15 @@ and the action model's JSON Schema fill a per-world prompt template
 (``agents/llm/prompts``); the reply is validated against the action model.
 No world needs LLM-specific code.
 
-The host builds one ``LLMPolicy`` per seat and then calls ``bind(host,
-agent_id, scenario)``: the seat joins the run's shared ``LLMRun`` (cache,
-budget, clients, counters), whose identity is the policy's ``batch_key``, so
-the host hands all same-time LLM decisions of the run to one ``act_batch``
-call and they go out concurrently. Unbound (outside a Simulation) the policy
+The registry entry declares the scenario's top-level ``llm:`` block as this
+policy's run-wide settings (``LLMRunSettings``), so the scenario loader
+validates it and the host hands it to each seat. The host builds one
+``LLMPolicy`` per seat and then calls ``bind(seat)`` with the seat's context
+(``agents/policy.py``): the seat joins the run's shared ``LLMRun`` (cache,
+budget, clients, counters), a resource of the run whose identity is the
+policy's ``batch_key``, so the host hands all same-time LLM decisions of the
+run to one ``act_batch`` call and they go out concurrently; its
+``batch_window`` is ``llm.batch_window``. Unbound (outside a run) the policy
 works alone from its own params.
 """
 
@@ -25,8 +29,9 @@ from pydantic import BaseModel
 
 from agents.llm import prompts
 from agents.llm.config import LLMRunSettings, LLMSettings
-from agents.llm.session import LLMRun
+from agents.llm.session import LLMRun, counter_lines
 from agents.llm.structured import format_instructions, response_format, schema_json
+from agents.policy import SeatContext
 from agents.registry import register
 
 
@@ -38,7 +43,7 @@ def observation_json(observation: dict[str, Any]) -> str:
         return json.dumps(observation, separators=(",", ":"), default=str)
 
 
-@register("llm", worlds=None)
+@register("llm", worlds=None, settings=LLMRunSettings, settings_key="llm", describe_counters=counter_lines)
 class LLMPolicy:
     """An LLM behind any OpenAI-compatible chat endpoint (hosted or local); plays any world."""
 
@@ -49,7 +54,7 @@ class LLMPolicy:
         self.rng = rng
         self.agent_id = "agent"
         self.run: LLMRun | None = None
-        self.world: Any = None
+        self.seat: SeatContext | None = None
         self.world_type: str | None = None
         self._setup(LLMRunSettings().seat(params))
 
@@ -62,19 +67,24 @@ class LLMPolicy:
         self.user_template = prompts.check(text, source)
 
     # ------------------------------------------------------------------ hooks used by the host
-    def bind(self, host: Any, agent_id: str, scenario: Any = None) -> None:
-        """Seat this policy as ``agent_id`` in the run hosted by ``host`` (a ``Simulation``)."""
-        self.agent_id = agent_id
-        self.world = getattr(host, "world", None)
-        self.world_type = getattr(type(self.world), "type_name", None) if self.world is not None else None
-        self.run = LLMRun.for_host(host, getattr(scenario, "llm", None))
+    def bind(self, seat: SeatContext) -> None:
+        """Take ``seat`` in its run: join the run's ``LLMRun`` with this seat's settings."""
+        self.seat = seat
+        self.agent_id = seat.agent_id
+        self.world_type = seat.world_type
+        self.run = LLMRun.for_seat(seat)
         self._setup(self.run.settings.seat(self.params))
-        self.run.add_seat(agent_id, self, self.settings)
+        self.run.add_seat(seat.agent_id, self, self.settings)
 
     @property
     def batch_key(self) -> Any:
         """Policies with the same key are asked together: all LLM seats of one run."""
         return self.run
+
+    @property
+    def batch_window(self) -> float:
+        """``llm.batch_window``: the simulated time over which the host gathers LLM decisions."""
+        return self.run.settings.batch_window if self.run is not None else 0.0
 
     def act_batch(self, requests: list[tuple[str, dict[str, Any], type[BaseModel]]]) -> list[Any]:
         if self.run is None:
@@ -95,8 +105,8 @@ class LLMPolicy:
         values = {
             "world": self.world_type or "game",
             "agent_id": agent_id,
-            "role": self._ask_world("role", agent_id) or "agent",
-            "rules": self._ask_world("rules", agent_id) or "(not stated)",
+            "role": self.seat.role if self.seat is not None else "agent",
+            "rules": (self.seat.rules() if self.seat is not None else None) or "(not stated)",
             "format": format_instructions(model),
             "schema": schema_json(model),
             "observation": observation_json(observation),
@@ -131,11 +141,3 @@ class LLMPolicy:
             body["response_format"] = fmt
         body.update(s.extra_body)
         return body
-
-    def _ask_world(self, method: str, agent_id: str) -> str | None:
-        if self.world is None:
-            return None
-        try:
-            return str(getattr(self.world, method)(agent_id))
-        except Exception:  # a world that cannot say (e.g. between matches): leave it out of the prompt
-            return None

@@ -1,8 +1,11 @@
 """What the LLM seats of one run share: cache, budget, clients, counters, and the batch of requests.
 
-One ``LLMRun`` exists per hosting ``Simulation`` (looked up by the host, held
-weakly). Every LLM seat of the run registers with it, and the host hands it
-all the LLM decisions due at one decision point (``decide``). They are then
+One ``LLMRun`` exists per run: a shared resource of the run
+(``SeatContext.resource``, ``agents/policy.py``), built by the first LLM seat
+that binds from the validated ``llm:`` block (the seat's ``settings``) and
+closed when the run is discarded. Every LLM seat of the run registers with it,
+and the host hands it all the LLM decisions due at one decision point
+(``decide``). They are then
 sent concurrently, at most ``max_concurrency`` in flight, and the answers come
 back in request order; cache ordinals, sampling seeds, budget checks, counters
 and log events are all computed on the simulation thread in that order, so a
@@ -25,7 +28,7 @@ send different seeds (independent samples at temperature > 0) and have
 different cache keys, while replaying one seed is exact.
 
 Every exchange (messages sent, reply, parsed action or error, tokens, latency,
-HTTP attempts) goes to the host's ``record_exchange`` (the run's transcript in
+HTTP attempts) goes to the seat's ``record_exchange`` (the run's transcript in
 the store), with the cache on or off.
 
 Counters added to the run's ``counters``: ``llm_calls`` (logical calls, cache
@@ -44,9 +47,9 @@ import os
 import weakref
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from agents.llm.budget import Budget
 from agents.llm.cache import LLMCache, LLMCacheMiss, LLMSettingsError, call_key, request_hash
@@ -54,7 +57,8 @@ from agents.llm.client import FAILURE_KINDS, CallResult, ChatClient, LLMCallErro
 from agents.llm.config import LLMRunSettings, LLMSettings, endpoint_timeout
 from agents.llm.prices import cost_usd, price_of, price_table
 from agents.llm.structured import ParseFailure, parse_action, reask_text
-from simulator.run import RunStopped
+from agents.policy import SeatContext
+from simulator.errors import Stopped
 
 if TYPE_CHECKING:
     from agents.llm.policy import LLMPolicy
@@ -66,20 +70,10 @@ COUNTERS = (
     "llm_cost_usd", "llm_unpriced_calls", "llm_batches",
 )
 SEED_RANGE = 2**31 - 1  # llama.cpp and OpenAI take a 32-bit signed seed
-
-_RUNS: "weakref.WeakKeyDictionary[Any, LLMRun]" = weakref.WeakKeyDictionary()
-
-
-def run_settings(block: dict[str, Any] | None) -> LLMRunSettings:
-    """Validate a scenario's ``llm:`` block, with a message that names the fields."""
-    try:
-        return LLMRunSettings.model_validate(block or {})
-    except ValidationError as exc:
-        problems = "; ".join(f"llm.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise LLMSettingsError(f"invalid llm settings: {problems}") from None
+RESOURCE_KEY = "agents.llm.run"  # the run's LLMRun in the seat's resource registry
 
 
-class EndpointDown(RunStopped):
+class EndpointDown(Stopped):
     """No attempt of a call ever connected: the server is down or the URL is wrong; the run cannot go on."""
 
 
@@ -104,19 +98,40 @@ def describe_failures(counts: dict[str, int]) -> str:
     return ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
+def counter_lines(counters: Mapping[str, Any]) -> list[str]:
+    """What the CLI prints about a run's LLM counters (the registry entry's ``describe_counters``)."""
+    lines = []
+    if counters.get("llm_calls"):  # spend and robustness at a glance
+        lines.append(
+            f"llm: {counters['llm_calls']} calls ({counters.get('llm_cache_hits', 0)} from cache), "
+            f"{counters.get('llm_prompt_tokens', 0) + counters.get('llm_completion_tokens', 0):,} tokens, "
+            f"{counters.get('llm_retries', 0)} retries, {counters.get('llm_parse_errors', 0)} invalid replies, "
+            f"{counters.get('llm_reasks', 0)} re-asks, {counters.get('fallbacks', 0)} fallbacks"
+        )
+    if counters.get("llm_decisions"):  # the failure policy: whose decisions these were
+        decisions, failed = counters["llm_decisions"], counters.get("llm_failed", 0)
+        causes = failure_counts(dict(counters))
+        lines.append(
+            f"llm decisions: {decisions}, the model's own {decisions - failed} ({(decisions - failed) / decisions:.1%}), "
+            f"failed {failed}" + (f" ({describe_failures(causes)})" if causes else "")
+            + (f", cost ${counters['llm_cost_usd']:.6f}" if counters.get("llm_cost_usd") else "")
+        )
+    return lines
+
+
 class LLMRun:
     """The shared LLM state of one run."""
 
-    def __init__(self, settings: LLMRunSettings, host: Any = None) -> None:
+    def __init__(self, settings: LLMRunSettings, seat: SeatContext | None = None) -> None:
         self.settings = settings
-        self._host = weakref.ref(host) if host is not None else (lambda: None)
+        # Weakly: the run's resource registry holds this object until the run is discarded, and must not keep it alive.
+        self._seat = weakref.ref(seat) if seat is not None else (lambda: None)
         self.cache = LLMCache(settings.cache_file(), settings.cache) if settings.cache != "off" else None
         self.budget = Budget(settings.budget.calls, settings.budget.tokens, settings.budget.usd)
         self.prices = price_table(settings.prices)
         self.cost_by_agent: Counter[str] = Counter()
         self._limiters: dict[str, RateLimiter] = {}
-        counters = getattr(host, "counters", None)
-        self.counters: dict[str, Any] = counters if isinstance(counters, dict) else {}
+        self.counters: Any = seat.counters if seat is not None else {}
         for name in COUNTERS:
             self.counters.setdefault(name, 0)
         self.seats: dict[str, "LLMPolicy"] = {}
@@ -125,18 +140,16 @@ class LLMRun:
         self._clients: dict[tuple, ChatClient] = {}
 
     @classmethod
-    def for_host(cls, host: Any, block: dict[str, Any] | None) -> "LLMRun":
-        """The run's shared state, created by the first LLM seat that binds to ``host``."""
-        run = _RUNS.get(host)
-        if run is None:
-            run = cls(run_settings(block), host)
-            _RUNS[host] = run
-            weakref.finalize(host, run.close).atexit = False
-            if hasattr(host, "on_finish"):
-                host.on_finish(run.finish)
-            if hasattr(host, "batch_window"):
-                host.batch_window = run.settings.batch_window
-        return run
+    def for_seat(cls, seat: SeatContext) -> "LLMRun":
+        """The run's shared state, created by the first LLM seat that binds (from its validated ``llm:`` block)."""
+
+        def create() -> LLMRun:
+            settings = seat.settings if isinstance(seat.settings, LLMRunSettings) else LLMRunSettings()
+            run = cls(settings, seat)
+            seat.on_finish(run.finish)
+            return run
+
+        return seat.resource(RESOURCE_KEY, create)
 
     # ------------------------------------------------------------------ seats
     def add_seat(self, agent_id: str, policy: "LLMPolicy", settings: LLMSettings) -> None:
@@ -155,18 +168,14 @@ class LLMRun:
                 f"(agent {agent_id!r}); export it, or drop api_key_env for endpoints without a key"
             )
 
-    @property
-    def host(self) -> Any:
-        return self._host()
-
     def log(self, kind: str, agent: str | None, **data: Any) -> None:
-        host = self.host
-        if host is not None:
-            host.log(kind, agent, **data)
+        seat = self._seat()
+        if seat is not None:
+            seat.log(kind, agent, **data)
 
     def now(self) -> float:
-        host = self.host
-        return float(host.engine.now) if host is not None else 0.0
+        seat = self._seat()
+        return seat.now() if seat is not None else 0.0
 
     # ------------------------------------------------------------------ decisions
     def decide(self, requests: list[tuple[str, dict, type[BaseModel]]]) -> list[Any]:
@@ -174,7 +183,7 @@ class LLMRun:
         self.counters["llm_decisions"] += len(requests)
         try:
             results = self._decide(requests)
-        except RunStopped as stop:  # none of this decision point's actions is applied
+        except Stopped as stop:  # none of this decision point's actions is applied
             if isinstance(stop, EndpointDown):
                 self._count_failures("connection", len(requests))
             elif stop.status == "budget_exhausted":
@@ -186,7 +195,7 @@ class LLMRun:
         if failed and self.settings.on_error == "fail":
             agent_id, error = failed[0]
             counts = Counter(getattr(e, "kind", "parse") for _, e in failed)
-            raise RunStopped(
+            raise Stopped(
                 "failed",
                 f"{len(failed)} LLM decision(s) failed at t={self.now():g} ({describe_failures(dict(counts))}); "
                 f"first: agent {agent_id!r}: {error}. llm.on_error is 'fail'; set it to 'fallback' to play the "
@@ -263,10 +272,10 @@ class LLMRun:
         return outcome
 
     def _transcribe(self, job: Job, response: dict[str, Any], outcome: Any) -> None:
-        host = self.host
-        record = getattr(host, "record_exchange", None)
-        if record is None or getattr(host, "exchange_sink", None) is None:  # nothing stores it: skip the work
+        seat = self._seat()
+        if seat is None or not seat.records_exchanges:  # nothing stores it: skip the work
             return
+        record = seat.record_exchange
         usage = response.get("usage") or {}
         failed = isinstance(outcome, Exception)
         record({

@@ -29,7 +29,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.registry import register
+from agents.registry import Example, register
 from simulator.worlds.marketplace.actions import (
     BusinessAction, CustomerAction, FetchMessages, Finish, OrderItem, OrderProposal, Payment, Search, SendMessage,
     TextMessage, Wait,
@@ -229,7 +229,8 @@ class ServiceVariant(BaseModel):
     expires_in: float | None = Field(None, gt=0)
 
 
-@register("service_mix", worlds=WORLDS)
+# examples: the params the policy-contract test builds it from (tests/test_policy_contract.py)
+@register("service_mix", worlds=WORLDS, examples=lambda folder: {"marketplace": Example({"variants": [{"markup": 0.1}, {"markup": 0.5, "weight": 2}]})})
 class ServiceMix(Service):
     """Service agent whose strategy (markup, speed) is drawn once from weighted variants."""
 

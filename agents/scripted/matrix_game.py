@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agents.registry import register
+from agents.registry import Example, register
 
 WORLDS = ["matrix_game"]
 
@@ -38,7 +38,7 @@ def _others_last(observation: dict[str, Any]) -> list[str]:
     return [a for i, a in enumerate(last) if i != observation["player"]]
 
 
-@register("always", worlds=WORLDS)
+@register("always", worlds=WORLDS, examples=lambda folder: {"matrix_game": Example({"action": "cooperate"})})
 class Always:
     """Play one fixed action every round."""
 
@@ -86,7 +86,7 @@ class UniformRandom:
         return {"action": actions[int(self.rng.integers(len(actions)))]}
 
 
-@register("mixed", worlds=WORLDS)
+@register("mixed", worlds=WORLDS, examples=lambda folder: {"matrix_game": Example({"probabilities": [0.5, 0.5]})})
 class Mixed:
     """Each round, an action drawn from a given mixed strategy."""
 

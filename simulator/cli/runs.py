@@ -146,25 +146,10 @@ def print_run(stored: dict[str, Any]) -> None:
     if stored["status"] != "finished" and summary.get("reason") and summary["reason"] != stored.get("error"):
         out.print(f"stopped: {summary['reason']}", markup=False, highlight=False)
     counters = summary.get("counters") or {}
-    if counters.get("llm_calls"):  # LLM seats (agents/llm): spend and robustness at a glance
-        out.print(
-            f"llm: {counters['llm_calls']} calls ({counters.get('llm_cache_hits', 0)} from cache), "
-            f"{counters.get('llm_prompt_tokens', 0) + counters.get('llm_completion_tokens', 0):,} tokens, "
-            f"{counters.get('llm_retries', 0)} retries, {counters.get('llm_parse_errors', 0)} invalid replies, "
-            f"{counters.get('llm_reasks', 0)} re-asks, {counters.get('fallbacks', 0)} fallbacks",
-            markup=False, highlight=False,
-        )
-    if counters.get("llm_decisions"):  # the failure policy (agents/llm/session.py): whose decisions these were
-        from agents.llm.session import describe_failures, failure_counts
+    from agents.registry import counter_lines
 
-        decisions, failed = counters["llm_decisions"], counters.get("llm_failed", 0)
-        causes = failure_counts(counters)
-        out.print(
-            f"llm decisions: {decisions}, the model's own {decisions - failed} ({(decisions - failed) / decisions:.1%}), "
-            f"failed {failed}" + (f" ({describe_failures(causes)})" if causes else "")
-            + (f", cost ${counters['llm_cost_usd']:.6f}" if counters.get("llm_cost_usd") else ""),
-            markup=False, highlight=False,
-        )
+    for line in counter_lines(counters):  # what each policy says about the counters it added (e.g. the LLM's spend)
+        out.print(line, markup=False, highlight=False)
     metrics = stored["metrics"]
     if not metrics:
         return

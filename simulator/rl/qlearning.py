@@ -28,7 +28,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from agents.learned import best_legal, save_policy, state_key
+from agents.learned import save_policy
+from agents.tabular import best_legal, state_key
 from simulator.rl import spaces as action_spaces
 from simulator.rl.env import AgoraAECEnv
 

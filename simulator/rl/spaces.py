@@ -34,7 +34,7 @@ import numpy as np
 from gymnasium import spaces
 from pydantic import BaseModel
 
-from agents.learned import accepts, kind_of
+from agents.tabular import accepts, kind_of
 
 # Printable ASCII without the whitespace control characters: enough for JSON (non-ASCII is \u-escaped).
 JSON_CHARSET = frozenset(string.printable) - frozenset("\t\n\r\x0b\x0c")
