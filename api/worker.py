@@ -4,7 +4,7 @@ The API creates a run row with status ``queued`` and hands its id to
 ``RunPool.submit``; a dispatcher thread gives queued jobs to idle workers, one
 at a time per worker, and each worker executes a run with
 ``simulator.run.stored_run`` -- the same code path as ``agora run`` -- which
-writes progress, events and metrics to the shared SQLite store. Sweep cells
+writes progress, events and metrics to the shared store (SQLite or PostgreSQL). Sweep cells
 go through the same queue and workers (``SweepExecutor``, a
 ``concurrent.futures.Executor`` for ``simulator.sweep.execute_sweep``), so runs
 and sweeps share one worker budget (``AGORA_API_WORKERS``).
@@ -16,7 +16,18 @@ replace their environment with the scrubbed one of ``api.trust.worker_env``
 before they run anything. After a ``kill -9`` of the server no orphan keeps
 writing; the runs they held are then ``running`` rows with a dead pid, which
 ``Store.recover`` marks ``interrupted`` when the server (or the CLI) next
-opens the store.
+opens the store on the same host.
+
+Several servers on one store (PostgreSQL; README "Storing runs in PostgreSQL"):
+the queue that counts is the store's. Before a worker gets a run, the
+dispatcher claims it (``Store.claim_run``: the row is locked, ``FOR UPDATE
+SKIP LOCKED``), so each run executes once; with nothing queued here, an idle
+server claims the oldest run any server queued. Each server has an id
+(host:pid:random) and renews its heartbeat every ``lease``/5 seconds; every
+``lease``/3 seconds it marks ``interrupted`` the runs of servers whose heartbeat
+is older than ``lease`` (``Store.recover_servers``, once per run whichever
+server sees it), and it polls the rows of its running runs for a cancel that
+another server received (``Store.request_cancel``).
 
 Limits (``Limits``, from ``api/settings.py``): the run's ``should_stop`` check
 (``limiter``, polled by the run loop about every 0.2 s) ends a run that passes
@@ -28,7 +39,9 @@ worker above ``AGORA_RUN_MAX_MEMORY`` (or one that has not stopped
 ``limit_exceeded`` with the events flushed so far. An address-space limit
 (``RLIMIT_AS``) is a backstop against an allocation faster than the polling.
 
-Cancelling: a queued run is dropped from the queue and marked ``cancelled``.
+Cancelling: a queued run no server has claimed is marked ``cancelled`` in the
+store (atomically, so no server can claim it after) and dropped from the queue;
+one that another server executes gets the row's cancel flag.
 A running run's worker gets a ``cancel`` message on its pipe; the run's
 ``should_stop`` check polls the pipe (about every 0.2 s) and returns
 ``Stopped("cancelled")``, which ends the run after the current event, so the
