@@ -337,16 +337,40 @@ def birth_death_fixation(up: np.ndarray, down: np.ndarray) -> np.ndarray:
     return np.r_[0.0, np.linalg.solve(M, rhs), 1.0]
 
 
+def birth_death_absorption_time(up: np.ndarray, down: np.ndarray) -> np.ndarray:
+    """Expected steps until absorption (in 0 or N) from ``i = 0..N``: ``tau_i = 1 + T+_i tau_{i+1} + T-_i tau_{i-1}
+    + (1 - T+_i - T-_i) tau_i`` with ``tau_0 = tau_N = 0`` (Karlin & Taylor 1975; Nowak 2006, Sec. 6.4)."""
+    M = np.diag(up + down) - np.diag(up[:-1], 1) - np.diag(down[1:], -1)
+    return np.r_[0.0, np.linalg.solve(M, np.ones(len(up))), 0.0]
+
+
+def moran_transitions(game, N: int, w: float = 1.0, fitness: str = "linear") -> tuple[np.ndarray, np.ndarray]:
+    """``(T+, T-)`` for ``i = 1..N-1`` mutants of the Moran birth-death process (see :func:`moran_fixation`)."""
+    f_a, f_b = _moran_fitness(game, N, w, fitness)
+    i = np.arange(1, N, dtype=float)
+    total = i * f_a + (N - i) * f_b
+    return i * f_a / total * (N - i) / N, (N - i) * f_b / total * i / N
+
+
+def pairwise_comparison_transitions(game, N: int, beta: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(T+, T-)`` for ``i = 1..N-1`` A-players of the pairwise comparison (Fermi) process."""
+    if beta < 0:
+        raise ValueError(f"selection intensity beta must be non-negative, got {beta}")
+    from scipy.special import expit
+
+    pay_a, pay_b = _two_strategy_payoffs(game, N)
+    i = np.arange(1, N, dtype=float)
+    meet = i * (N - i) / (N * (N - 1))
+    return meet * expit(beta * (pay_a - pay_b)), meet * expit(beta * (pay_b - pay_a))
+
+
 def moran_fixation(game, N: int, w: float = 1.0, fitness: str = "linear") -> np.ndarray:
     """``phi_i`` for ``i = 0..N`` by solving the absorbing birth-death chain ``phi = P phi`` (``phi_0 = 0, phi_N = 1``).
 
     Birth proportional to fitness, death uniform: with ``i`` mutants,
     ``T+ = i f_A / (i f_A + (N-i) f_B) * (N-i)/N`` and ``T- = (N-i) f_B / (i f_A + (N-i) f_B) * i/N``.
     """
-    f_a, f_b = _moran_fitness(game, N, w, fitness)
-    i = np.arange(1, N, dtype=float)
-    total = i * f_a + (N - i) * f_b
-    return birth_death_fixation(i * f_a / total * (N - i) / N, (N - i) * f_b / total * i / N)
+    return birth_death_fixation(*moran_transitions(game, N, w, fitness))
 
 
 def pairwise_comparison_fixation(game, N: int, beta: float) -> np.ndarray:
@@ -356,14 +380,7 @@ def pairwise_comparison_fixation(game, N: int, beta: float) -> np.ndarray:
     with probability ``1 / (1 + exp(-beta (pi_model - pi_focal)))``:
     ``T+ = (N-i)/N * i/(N-1) * F(pi_A - pi_B)``, ``T- = i/N * (N-i)/(N-1) * F(pi_B - pi_A)``.
     """
-    if beta < 0:
-        raise ValueError(f"selection intensity beta must be non-negative, got {beta}")
-    from scipy.special import expit
-
-    pay_a, pay_b = _two_strategy_payoffs(game, N)
-    i = np.arange(1, N, dtype=float)
-    meet = i * (N - i) / (N * (N - 1))
-    return birth_death_fixation(meet * expit(beta * (pay_a - pay_b)), meet * expit(beta * (pay_b - pay_a)))
+    return birth_death_fixation(*pairwise_comparison_transitions(game, N, beta))
 
 
 def moran_simulate(game, N: int, i0: int, w: float, rng: np.random.Generator, max_steps: int = 10_000_000,

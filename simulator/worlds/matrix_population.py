@@ -33,7 +33,8 @@ Theory beside the simulation (``mechanisms.evolution``): the stage game's equili
 replicator rest points with their stability (``stage_theory`` from the matrix-game world), the
 large-population mean dynamic from the same start sampled at the same times, and, for two
 strategies under ``moran`` or ``fermi``, the closed-form fixation probability from the initial
-counts (Fermi = exponential-fitness Moran with ``w = beta``, Traulsen et al. 2006).
+counts (Fermi = exponential-fitness Moran with ``w = beta``, Traulsen et al. 2006) and the mean
+time to fixation in generations (the birth-death chain's absorption time).
 """
 
 from __future__ import annotations
@@ -339,9 +340,14 @@ class MatrixPopulation:
             "shares": dict(zip(self.labels, mean.states.T.tolist())),
         }
         if len(self.labels) == 2 and config.process in ("moran", "fermi") and 0 < self.initial_counts[0] < self.N:
+            i0 = int(self.initial_counts[0])
             fitness = config.fitness if config.process == "moran" else "exponential"
-            phi = evolution.moran_fixation_closed_form(self.A, self.N, config.selection, fitness)[self.initial_counts[0]]
+            phi = evolution.moran_fixation_closed_form(self.A, self.N, config.selection, fitness)[i0]
             a, b = self.labels
             theory["fixation_probability"] = {a: float(phi), b: float(1 - phi)}
             theory["neutral_fixation_probability"] = {a: float(x0[0]), b: float(x0[1])}
+            chain = (evolution.moran_transitions(self.A, self.N, config.selection, config.fitness) if config.process == "moran"
+                     else evolution.pairwise_comparison_transitions(self.A, self.N, config.selection))
+            # mean generations until one strategy fixes (coexistence games: astronomically many as N grows)
+            theory["expected_fixation_time"] = float(evolution.birth_death_absorption_time(*chain)[i0] / self.N)
         return theory

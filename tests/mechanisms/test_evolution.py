@@ -188,3 +188,14 @@ def test_bad_dynamics_input_is_refused():
     with pytest.raises(ValueError, match="in \\[0, 1\\] for linear fitness"):
         ev.moran_fixation(GAMES_2X2["stag_hunt"], 10, 2.0)
     assert 0 < ev.moran_fixation(GAMES_2X2["stag_hunt"], 10, 2.0, fitness="exponential")[5] < 1  # any w >= 0 is fine there
+
+
+@pytest.mark.parametrize("N", [5, 10, 40])
+def test_neutral_absorption_time_equals_the_closed_form(N):
+    """Neutral Moran process (w = 0), steps to absorption from i mutants (Ewens 2004, eq. 2.152; Nowak 2006, Sec. 6.4):
+    tau_i = N ((N - i) sum_{j=1}^{i} 1/(N - j) + i sum_{j=i+1}^{N-1} 1/j)."""
+    tau = ev.birth_death_absorption_time(*ev.moran_transitions(GAMES_2X2["stag_hunt"], N, 0.0))
+    for i in range(1, N):
+        closed = N * ((N - i) * sum(1 / (N - j) for j in range(1, i + 1)) + i * sum(1 / j for j in range(i + 1, N)))
+        assert tau[i] == pytest.approx(closed, rel=1e-9)
+    assert tau[0] == tau[N] == 0
