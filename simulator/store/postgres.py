@@ -52,7 +52,7 @@ def _pool(url: str) -> Any:
         try:  # one plain connection first: its error says what is wrong (the pool's would only time out)
             psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT).close()
         except psycopg.Error as exc:
-            raise StoreError(f"cannot connect to the store {redact(url)}: {str(exc).strip().splitlines()[-1]}") from None
+            raise StoreError(f"cannot connect to the store {redact(url)}: {' '.join(str(exc).split())}") from None
         pool = ConnectionPool(url, min_size=1, max_size=POOL_SIZE, open=False, name="agora-store",
                               kwargs={"autocommit": True, "row_factory": dict_row, "connect_timeout": CONNECT_TIMEOUT})
         pool.open(wait=True, timeout=CONNECT_TIMEOUT)
@@ -77,7 +77,7 @@ class PostgresStore(Store):
             if recover:
                 self.recover()
         except psycopg.Error as exc:
-            raise StoreError(f"cannot use {self.path} as the run store: {str(exc).strip()}") from None
+            raise StoreError(f"cannot use {self.path} as the run store: {' '.join(str(exc).split())}") from None
 
     def close(self) -> None:
         """Nothing to close per handle: the process's pool stays open for the next ``Store`` (``close_pools`` ends it)."""

@@ -68,7 +68,8 @@ class SQLiteStore(Store):
         try:
             yield Session(self.db, pyformat=False)
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:  # SQLite itself ends the transaction on some errors (a full disk)
+                self.db.execute("ROLLBACK")
             raise
         else:
             self.db.execute("COMMIT")
