@@ -27,9 +27,12 @@ from simulator.store.core import (
     pid_alive,
     store_target,
 )
+from simulator.store.postgres import PostgresStore  # registers the backend (psycopg is imported only when used)
+from simulator.store.sqlite import SQLiteStore
 
 __all__ = [
-    "ACTIVE", "DEFAULT_DB", "FINAL", "SCHEMA_VERSION", "TABLES", "RunNotFound", "Store", "StoreError", "SweepNotFound",
+    "ACTIVE", "DEFAULT_DB", "FINAL", "SCHEMA_VERSION", "TABLES", "PostgresStore", "RunNotFound", "SQLiteStore", "Store",
+    "StoreError", "SweepNotFound",
     "agora_version", "default_path", "default_target", "is_postgres_url", "open_store", "pid_alive",
     "store_target",
 ]

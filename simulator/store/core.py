@@ -160,14 +160,16 @@ class Store:
     ``PostgresStore``, anything else an SQLite file (``SQLiteStore``). Cheap to open; one per thread."""
 
     dialect: ClassVar[Dialect]
+    backends: ClassVar[dict[str, type["Store"]]] = {}  # dialect name -> class; each backend registers itself below
     path: Any  # the SQLite file, or the PostgreSQL URL without its password (for messages)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        Store.backends[cls.dialect.name] = cls  # simulator/store/__init__.py imports both backends
 
     def __new__(cls, target: str | Path | None = None, *args: Any, **kwargs: Any) -> "Store":
         if cls is Store:
-            from simulator.store.postgres import PostgresStore
-            from simulator.store.sqlite import SQLiteStore
-
-            cls = PostgresStore if is_postgres_url(store_target(target)) else SQLiteStore
+            cls = Store.backends["postgres" if is_postgres_url(store_target(target)) else "sqlite"]
         return object.__new__(cls)
 
     # What a backend provides
