@@ -68,8 +68,10 @@ class Scenario(BaseModel):
     run: RunOptions = Field(default_factory=RunOptions)
     sweep: dict[str, Any] | None = None
 
-    # Filled in by ``validate_scenario``.
+    # Filled in by ``validate_scenario``: the world's config, and each agents: entry's validated params
+    # (key -> (policy name, params as given, params model)) so that seating does not validate them again.
     world_config: Any = Field(None, exclude=True)
+    validated_params: dict[str, tuple[str, dict[str, Any], BaseModel]] = Field(default_factory=dict, exclude=True)
 
     @property
     def world_type(self) -> str:
@@ -85,6 +87,18 @@ class Scenario(BaseModel):
             spec = self.agents.get(key)
             if spec is not None:
                 return PolicySpec(policy=spec) if isinstance(spec, str) else spec
+        return None
+
+    def params_for(self, agent_id: str, role: str) -> BaseModel | None:
+        """The validated params model of the policy ``policy_for`` picks (a copy per seat), or ``None``
+        if ``validate_scenario`` did not validate that entry as it now reads (built by hand, or edited since)."""
+        spec = self.policy_for(agent_id, role)
+        for key in (agent_id, role, "default"):
+            if key in self.agents:
+                cached = self.validated_params.get(key)
+                if spec is not None and cached is not None and cached[:2] == (spec.policy, spec.params):
+                    return cached[2].model_copy()
+                return None
         return None
 
 
@@ -274,6 +288,8 @@ def validate_scenario(
             if context and isinstance(scenario.agents[key], PolicySpec):
                 # What the context resolved (e.g. a policy file under the server's data root) is what plays.
                 scenario.agents[key].params = params.model_dump(exclude_unset=True)
+            given = scenario.agents[key]
+            scenario.validated_params[key] = (spec.policy, {} if isinstance(given, str) else given.params, params)
     problems += _settings_problems(scenario, locate, context)
     if problems:
         raise ScenarioError(problems)

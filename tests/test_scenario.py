@@ -111,3 +111,33 @@ def test_every_shipped_scenario_validates():
     assert len(files) >= 2
     for file in files:
         load_scenario(file)
+
+
+def test_read_scenario_is_one_object_parsed_once(tmp_path, monkeypatch):
+    """read_scenario parses the text once and keeps what the CLI, the API and sweeps need from it."""
+    import simulator.scenario as scenario_module
+    from simulator.scenario import read_scenario
+
+    calls = []
+    parse = scenario_module.parse_document
+    monkeypatch.setattr(scenario_module, "parse_document", lambda *a, **k: calls.append(a[1]) or parse(*a, **k))
+    path = write(tmp_path, GOOD)
+    loaded = read_scenario(path, [("world.rounds", 4)])
+    assert calls == [str(path)]
+    assert loaded.text == GOOD and loaded.source == str(path) and loaded.overrides == (("world.rounds", 4),)
+    assert loaded.scenario.world_config.rounds == 4 and loaded.data["world"]["rounds"] == 10  # data: before overrides
+    assert loaded.positions[("world", "rounds")] == (5, 3)  # line 5, the key at column 3
+
+
+def test_policy_params_are_validated_once_and_kept_for_seating(tmp_path):
+    from agents import registry
+
+    text = GOOD.replace("  p1: always_defect", "  p1: {policy: mixed, params: {probabilities: [0.25, 0.75]}}")
+    scenario, _ = load_scenario(write(tmp_path, text))
+    params = scenario.params_for("p1", "player")
+    assert params == registry.get("mixed").params.model_validate({"probabilities": [0.25, 0.75]})
+    assert scenario.params_for("p1", "player") is not params  # each seat gets its own copy
+    assert scenario.params_for("p0", "player") == registry.get("tit_for_tat").params.model_validate({})
+    assert scenario.params_for("nobody", "player") is None  # no entry: the world's default policy
+    scenario.agents["p1"].params = {"probabilities": [0.5, 0.5]}  # edited after validation: not what was validated
+    assert scenario.params_for("p1", "player") is None
