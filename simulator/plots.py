@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from simulator.errors import NotFound
 from simulator.evolution_plot import draw_shares
 from simulator.stats import Method, summarize
 
@@ -143,6 +144,10 @@ STANDARD: dict[str, list[FigureSpec]] = {
                    xlabel="search bandwidth (results per page)", ylabel="share of customers paying the first proposal"),
     ],
 }
+
+
+class PlotNotFound(NotFound, KeyError):
+    """A figure name the run or sweep does not have (a ``KeyError`` too, for older callers)."""
 
 
 class PlotError(ValueError):
@@ -437,13 +442,13 @@ def available_sweep_plots(store, sweep_id: str) -> list[str]:
 
 
 def plot_sweep(store, sweep_id: str, name: str, fmt: str = "png", *, level: float = 0.95, method: Method = "t") -> bytes:
-    """One of the sweep's figures as PNG or SVG bytes; KeyError for a name it does not have."""
+    """One of the sweep's figures as PNG or SVG bytes; ``PlotNotFound`` for a name it does not have."""
     from simulator.sweep import table
 
     frame = table(store, sweep_id)
     specs = {spec.name: spec for spec in sweep_figures(frame)}
     if name not in specs:
-        raise KeyError(name)
+        raise PlotNotFound(name)
     spec = specs[name]
     return to_bytes(draw(summary(frame, spec, level, method), spec, level), fmt)
 
@@ -455,7 +460,7 @@ def sweep_plot_csv(store, sweep_id: str, name: str, *, level: float = 0.95, meth
     frame = table(store, sweep_id)
     specs = {spec.name: spec for spec in sweep_figures(frame)}
     if name not in specs:
-        raise KeyError(name)
+        raise PlotNotFound(name)
     return summary(frame, specs[name], level, method).to_csv(index=False)
 
 
@@ -482,10 +487,10 @@ def available_plots(run: dict[str, Any]) -> list[str]:
 
 
 def run_figure(store, run_id: str, name: str):
-    """``(matplotlib Figure, DataFrame drawn)`` for one run's figure; KeyError for an unknown name."""
+    """``(matplotlib Figure, DataFrame drawn)`` for one run's figure; ``PlotNotFound`` for an unknown name."""
     run = store.get_run(run_id)
     if name not in available_plots(run):
-        raise KeyError(name)
+        raise PlotNotFound(name)
     metrics = run["metrics"]
     fig = Figure(figsize=(6.4, 4.2), layout="constrained")
     ax = fig.subplots()

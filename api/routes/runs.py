@@ -233,7 +233,7 @@ def get_plot(
     try:
         with _plot_lock:
             data = plots.plot_run(store, run_id, name, fmt)
-    except KeyError:
+    except plots.PlotNotFound:
         available = plots.available_plots(run)
         detail = (f"run {run_id!r} has no plot {name!r}; available: {', '.join(available)}" if available
                   else f"run {run_id!r} has no plots yet (it is {run['status']} and has no metrics)")

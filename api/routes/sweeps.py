@@ -281,14 +281,14 @@ def get_plot(
 ) -> Response:
     """Mean over seeds with its confidence band, theory lines where the world reports them
     (``simulator.plots``, as `agora plot`); 404 for a figure this sweep does not have."""
-    from simulator.plots import PlotError, plot_sweep, sweep_plot_csv
+    from simulator.plots import PlotError, PlotNotFound, plot_sweep, sweep_plot_csv
 
     _sweep(store, sweep_id)
     try:
         if fmt == "csv":
             return Response(sweep_plot_csv(store, sweep_id, name, level=level, method=ci), media_type="text/csv")
         data = plot_sweep(store, sweep_id, name, fmt, level=level, method=ci)
-    except KeyError:
+    except PlotNotFound:
         raise ProblemException(404, "plot-not-found", f"sweep {sweep_id!r} has no figure {name!r} (see GET /sweeps/{sweep_id}/plots)",
                                title="Plot not found") from None
     except PlotError as exc:

@@ -118,7 +118,7 @@ def test_sweep_plot_bytes_for_the_api(swept):
     svg = plots.plot_sweep(store, sweep_id, "welfare", "svg")
     assert b"<svg" in svg[:500]
     assert plots.plot_sweep(store, sweep_id, "welfare", "svg") == svg  # no time stamps or random ids
-    with pytest.raises(KeyError):
+    with pytest.raises(plots.PlotNotFound):
         plots.plot_sweep(store, sweep_id, "nope", "png")
 
 
@@ -131,7 +131,7 @@ def test_run_figures(tmp_path):
         png = plots.plot_run(store, run_id, "welfare", "png")
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
         ET.fromstring(plots.plot_run(store, run_id, "payoffs", "svg"))
-        with pytest.raises(KeyError):
+        with pytest.raises(plots.PlotNotFound):
             plots.plot_run(store, run_id, "nope", "png")
         fig, data = plots.run_figure(store, run_id, "welfare")
         # Cumulative welfare from the event log ends at the run's welfare.
