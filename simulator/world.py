@@ -162,14 +162,19 @@ class WorldBase(Generic[ConfigT]):
     * ``default_policy(role)`` reads the class's ``default_policies`` table
       (role -> policy name; the key ``"*"`` serves every role not listed);
     * ``default_action(agent)`` is the action model built from its field
-      defaults; a world whose action fields have no defaults overrides it.
+      defaults; a world whose action fields have no defaults overrides it;
+    * ``agent_ids()`` is ``list(self.ids)`` (the subclass sets ``self.ids``);
+    * ``role(agent)`` is the class's ``role_name`` ("player"): a world with
+      several roles overrides it.
 
-    The per-instance game (``agent_ids`` ... ``metrics``) is the world's own.
+    The rest of the game (``rules``, ``start`` ... ``metrics``) is the world's own.
     """
 
     Config: ClassVar[type[BaseModel]]
     type_name: ClassVar[str]
     default_policies: ClassVar[Mapping[str, str]] = {}
+    role_name: ClassVar[str] = "player"
+    ids: list[str]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -196,6 +201,12 @@ class WorldBase(Generic[ConfigT]):
 
     def default_action(self, agent_id: str) -> BaseModel:
         return self.action_model(agent_id)()  # type: ignore[attr-defined]  (the subclass's action_model)
+
+    def agent_ids(self) -> list[str]:
+        return list(self.ids)
+
+    def role(self, agent_id: str) -> str:
+        return self.role_name
 
 
 # The contract's members by kind, read from the protocol itself so that the check cannot drift from it.

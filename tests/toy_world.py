@@ -34,13 +34,8 @@ class ToyCoordination(WorldBase[ToyConfig]):
 
     def __init__(self, config: ToyConfig, rng: np.random.Generator) -> None:
         super().__init__(config, rng)
+        self.ids = ["a", "b"]  # WorldBase's agent_ids(); role() is "player" for all
         self.round, self.scores = 0, {"a": 0.0, "b": 0.0}
-
-    def agent_ids(self) -> list[str]:
-        return ["a", "b"]
-
-    def role(self, agent_id: str) -> str:
-        return "player"
 
     def rules(self, agent_id: str) -> str:
         return "Say heads or tails; you both score 1 when you say the same."

@@ -93,6 +93,7 @@ class InformationWorld(WorldBase[InformationConfig]):
     """Principal-agent information acquisition, repeated for ``rounds`` rounds."""
 
     default_policies = {"*": "obedient"}
+    role_name = "agent"
 
     def __init__(self, config: InformationConfig, rng: np.random.Generator) -> None:
         super().__init__(config, rng)
@@ -122,12 +123,6 @@ class InformationWorld(WorldBase[InformationConfig]):
         self._over = False
 
     # ------------------------------------------------------------------ World protocol
-    def agent_ids(self) -> list[str]:
-        return list(self.ids)
-
-    def role(self, agent_id: str) -> str:
-        return "agent"
-
     def rules(self, agent_id: str) -> str:
         i = self.ids.index(agent_id)
         return (

@@ -185,12 +185,6 @@ class MatrixGame(WorldBase[MatrixGameConfig]):
         return cls(config, rng)
 
     # ------------------------------------------------------------------ World protocol
-    def agent_ids(self) -> list[str]:
-        return list(self.ids)
-
-    def role(self, agent_id: str) -> str:
-        return "player"
-
     def rules(self, agent_id: str) -> str:
         seat = self._seat(agent_id) if not self._over else 0
         return (

@@ -153,9 +153,6 @@ class OffSwitchGame(WorldBase[OffSwitchConfig]):
         self.human_mistakes = 0
 
     # ------------------------------------------------------------------ World protocol
-    def agent_ids(self) -> list[str]:
-        return list(self.ids)
-
     def role(self, agent_id: str) -> str:
         return "robot" if agent_id == self.config.robot else "human"
 

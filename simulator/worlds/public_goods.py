@@ -260,12 +260,6 @@ class PublicGoodsGame(WorldBase[PublicGoodsConfig]):
         self._over = False
 
     # ------------------------------------------------------------------ World protocol
-    def agent_ids(self) -> list[str]:
-        return list(self.ids)
-
-    def role(self, agent_id: str) -> str:
-        return "player"
-
     def rules(self, agent_id: str) -> str:
         c = self.config
         text = [

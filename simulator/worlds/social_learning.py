@@ -105,6 +105,7 @@ class SocialLearning(WorldBase[SocialLearningConfig]):
     """Agents act in sequence on private signals and observed predecessors; a planner may set precisions."""
 
     default_policies = {"*": "bayesian"}
+    role_name = "agent"
 
     def __init__(self, config: SocialLearningConfig, rng: np.random.Generator) -> None:
         super().__init__(config, rng)
@@ -127,12 +128,6 @@ class SocialLearning(WorldBase[SocialLearningConfig]):
         self._over = False
 
     # ------------------------------------------------------------------ World protocol
-    def agent_ids(self) -> list[str]:
-        return list(self.ids)
-
-    def role(self, agent_id: str) -> str:
-        return "agent"
-
     def rules(self, agent_id: str) -> str:
         return (
             "A hidden state is 0 or 1 (prior probability of 1 given as 'prior'). Agents act one after another. "

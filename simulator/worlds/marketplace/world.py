@@ -149,9 +149,6 @@ class Marketplace(WorldBase[MarketplaceConfig]):
         return b.name.strip() + ", " + self.profiles[j]["description"].strip() + ", " + "".join(f"{i.strip()}, " for i in b.menu_features)
 
     # ------------------------------------------------------------------ World protocol
-    def agent_ids(self) -> list[str]:
-        return list(self.ids)
-
     def role(self, agent_id: str) -> str:
         return "customer" if self.agents[agent_id].is_customer else "business"
 
