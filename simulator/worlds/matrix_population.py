@@ -324,6 +324,8 @@ class MatrixPopulation:
             "time_average_shares": dict(zip(self.labels, (self.time_shares / elapsed).tolist()))
             if self.now > 0 else dict(zip(self.labels, (self.counts / self.N).tolist())),
             "fixation": dict(self.fixation),
+            # 1 for the strategy that fixed, else 0: its mean over seeds is the fixation frequency (sweeps)
+            "fixed": {label: float(self.fixation["strategy"] == label) for label in self.labels},
             "share_trajectory": {"t": times, "shares": dict(zip(self.labels, (counts / self.N).T.tolist()))},
         }
         return Metrics(payoffs=dict(zip(self.ids, payoffs.tolist())), measures=measures, theory=self._theory(times))

@@ -10,6 +10,7 @@ and the replicator dynamics, which proportional imitation follows as N grows (Sc
 from __future__ import annotations
 
 import inspect
+import json
 from pathlib import Path
 
 import numpy as np
@@ -207,8 +208,6 @@ def test_a_population_that_starts_fixed_ends_at_once():
 @pytest.mark.parametrize("game,initial", [("hawk_dove", "{hawk: 5, dove: 25}"), ("rock_paper_scissors", "{rock: 20, paper: 6, scissors: 4}")])
 def test_agora_plot_draws_the_share_trajectory_of_a_stored_run(tmp_path, game, initial):
     """The run figure "shares": simulated shares beside the mean dynamic (on the simplex for three strategies)."""
-    import json
-
     from typer.testing import CliRunner
 
     from simulator.cli import app
@@ -232,3 +231,32 @@ def test_agora_plot_draws_the_share_trajectory_of_a_stored_run(tmp_path, game, i
     for label, shares in trajectory["shares"].items():
         assert drawn[f"share {label}"].tolist() == pytest.approx(shares)
         assert drawn[f"mean dynamic {label}"].tolist() == pytest.approx(run["metrics"]["theory"]["mean_dynamic"]["shares"][label])
+
+
+def test_a_sweep_over_seeds_puts_the_closed_form_inside_the_fixation_frequency_interval(tmp_path):
+    """scenarios/sweep_evolution.yaml, cut to two selection intensities: `agora sweep` then `agora plot`
+    with measures.fixed.stag against theory.fixation_probability.stag; the closed form lies in the 99.9%
+    Clopper-Pearson interval of every point's frequency."""
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from simulator.cli import app
+
+    db, out = tmp_path / "sweeps.db", tmp_path / "plots"
+    runner = CliRunner()
+    swept = runner.invoke(app, ["sweep", str(SCENARIO.with_name("sweep_evolution.yaml")), "--workers", "1", "--db", str(db),
+                                "--set", "sweep.grid={world.population.selection: [0.0, 1.0]}", "--set", "sweep.seeds=120",
+                                "--json", "--quiet"])
+    assert swept.exit_code == 0, swept.output
+    sweep_id = json.loads(swept.output)["sweep_id"]
+    plotted = runner.invoke(app, ["plot", sweep_id, "--db", str(db), "--out", str(out), "--metric", "measures.fixed.stag",
+                                  "--x", "world.population.selection", "--theory", "theory.fixation_probability.stag"])
+    assert plotted.exit_code == 0, plotted.output
+    (csv,) = out.glob("*.csv")
+    points = pd.read_csv(csv)
+    assert points["world.population.selection"].tolist() == [0.0, 1.0] and points["n"].tolist() == [120, 120]
+    assert points["theory.fixation_probability.stag"].tolist() == pytest.approx(
+        [0.4, ev.moran_fixation_closed_form(STAG_HUNT, 10, 1.0, "exponential")[4]])
+    for _, row in points.iterrows():
+        interval = binomtest(round(row["mean"] * row["n"]), int(row["n"])).proportion_ci(confidence_level=0.999)
+        assert interval.low <= row["theory.fixation_probability.stag"] <= interval.high, row.to_dict()
