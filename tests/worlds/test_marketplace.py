@@ -326,3 +326,71 @@ def test_a_data_directory_is_found_relative_to_the_scenario_file(tmp_path, monke
     (tmp_path / "missing.yaml").write_text("world: {type: marketplace, data: nowhere}\n")
     with pytest.raises(ScenarioError, match="data directory 'nowhere' not found"):
         load_scenario(tmp_path / "missing.yaml")
+
+
+def test_agents_import_the_action_models_without_the_world():
+    """The package layout's promise: actions and styles load alone (no world, data loader, engine or search index)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import agents.scripted.marketplace\n"
+        "from simulator.worlds.marketplace import CustomerAction, STYLES\n"
+        "heavy = ['simulator.worlds.marketplace.world', 'simulator.worlds.marketplace.data', 'simulator.engine', 'mechanisms.search']\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        "from simulator.worlds.marketplace import Marketplace\n"
+        "print(Marketplace.type_name, 'simulator.worlds.marketplace.world' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == ["[]", "marketplace True"]
+
+
+def test_each_refusal_rule_fires_on_its_own_bad_message():
+    """The rules of ``Marketplace._refusal``, each met by one message, in their order; accepted messages go through."""
+    scenario = load_scenario_text(
+        "world: {type: marketplace, data: tests/data/magentic/mexican_10_30, capacity: 1, search: {consideration_limit: 2}}\n",
+        "<t>",
+    )
+    sim = build_simulation(scenario, 0)
+    world = sim.world
+    world.start(sim)
+    customer, other = world.customers[0].id, world.customers[1].id
+    first, second, third = (b.id for b in world.businesses[:3])
+
+    def send(sender: str, to: str, message: dict) -> str | None:
+        model = CustomerAction if world.role(sender) == "customer" else BusinessAction
+        world.apply({sender: model.model_validate({"action": {"kind": "send_message", "to": to, "message": message}})})
+        result = world.agents[sender].last_result
+        return None if result["ok"] else result["reason"].split(":")[0]
+
+    def propose(business: str, to: str, total: float = 3.0) -> str | None:
+        return send(business, to, {"kind": "order_proposal", "items": [{"name": "x", "quantity": 2, "unit_price": 1.5}], "total": total})
+
+    def pay(sender: str, to: str, proposal: str) -> str | None:
+        return send(sender, to, {"kind": "payment", "proposal_id": proposal})
+
+    text = {"kind": "text", "text": "hello"}
+    assert send(customer, "nobody", text) == "unknown recipient"
+    assert send(customer, customer, text) == "unknown recipient"
+    assert send(customer, first, text) is None and send(customer, second, text) is None
+    assert send(customer, third, text) == "consideration limit"     # at most 2 businesses
+    assert propose(customer, first) == "not allowed"                 # customers do not propose
+    assert propose(first, second) == "not allowed"                   # proposals go to customers
+    assert propose(first, customer, total=4.0) == "bad proposal"     # 2 x 1.5 != 4
+    assert propose(first, customer) is None
+    mine = world.agents[first].last_result["proposal_id"]
+    assert propose(first, other) is None
+    theirs = world.agents[first].last_result["proposal_id"]
+    assert pay(first, customer, mine) == "not allowed"               # businesses do not pay
+    assert pay(customer, first, "proposal_999") == "unknown proposal"
+    assert pay(other, first, mine) == "unknown proposal"             # not sent to them
+    assert pay(customer, second, mine) == "wrong recipient"          # it is from first
+    assert pay(customer, first, mine) is None
+    assert pay(customer, first, mine) == "already paid"
+    assert pay(other, first, theirs) == "sold out"                   # capacity 1
+    assert world.counts["payments"] == 1 and world.counts["proposals"] == 2 and world.counts["rejected"] == 12
+    assert world.rejections == {"unknown recipient": 2, "consideration limit": 1, "not allowed": 3, "bad proposal": 1,
+                                "unknown proposal": 2, "wrong recipient": 1, "already paid": 1, "sold out": 1}
+    assert world.contacted[0] == [first, second]  # a refused message adds no contact
