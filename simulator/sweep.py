@@ -46,10 +46,11 @@ from typing import Any, Callable, Iterator
 
 import yaml
 
+from simulator.errors import AgoraError
 from simulator.parsing import read_text
 from simulator.problems import Locator
 from simulator.scenario import LoadedScenario, ScenarioError, apply_overrides, parse_scenario, parse_yaml, validate_scenario
-from simulator.store import Store
+from simulator.store import RunNotFound, Store
 from simulator.sweep_spec import SweepSpec, parse_spec
 
 # Cells whose run counts as done: a resume skips them and figures draw them. A run that ended early with
@@ -58,8 +59,10 @@ from simulator.sweep_spec import SweepSpec, parse_spec
 DONE = ("finished", "budget_exhausted", "degraded")
 
 
-class SweepError(RuntimeError):
-    """A sweep could not be run (bad executor, unknown sweep, no sweep block); the message says why."""
+class SweepError(AgoraError, RuntimeError):
+    """A sweep could not be run (bad executor, unreachable cluster, still running elsewhere); the message says why.
+
+    Not one of the meanings of ``simulator.errors``: a fault (exit status 1)."""
 
 
 # --------------------------------------------------------------------------- the sweep: block
@@ -381,7 +384,7 @@ def _store_cell(store: Store, sweep: dict[str, Any], cell: dict[str, Any], outco
     run_id = cell_run_id(sweep["id"], cell["index"])
     try:
         store.get_run(run_id)
-    except KeyError:
+    except RunNotFound:
         pass
     else:
         store.delete_run(run_id)  # an earlier, unfinished attempt

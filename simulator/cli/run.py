@@ -66,7 +66,7 @@ def run(
 
     if llm_cache is not None and llm_cache not in ("record", "replay", "off"):
         fail(f"error: --llm-cache: {llm_cache!r} is not a cache mode; allowed: record, replay, off")
-    overrides = [parse_override(item) for item in set_]  # a bad file or --set: main() prints its file:line:column lines
+    overrides = [parse_override(item) for item in set_]  # a bad file or --set: AgoraGroup prints its file:line:column lines
     if llm_cache is not None:
         overrides.append(("llm.cache", llm_cache))  # stored with the run's overrides
     loaded = read_scenario(file, overrides)

@@ -40,7 +40,7 @@ def sweep(
     """Run every cell of a scenario's sweep (points x seeds), storing each run as it finishes."""
     from simulator.scenario import parse_override
     from simulator.store import Store, SweepNotFound
-    from simulator.sweep import SweepError, run_sweep
+    from simulator.sweep import run_sweep  # its SweepError is a fault: AgoraGroup prints it, exit status 1
 
     if (file is None) == (resume is None):
         fail("error: give a scenario FILE to start a sweep, or --resume SWEEP_ID to finish one (not both)")
@@ -60,8 +60,6 @@ def sweep(
             )
         except SweepNotFound:
             fail(f"error: no sweep {resume!r} in {store.path} (see `agora sweeps list`)")
-        except SweepError as exc:
-            fail(f"error: {exc}", 1)
         except KeyboardInterrupt:
             rows = store.list_sweeps(limit=1)
             sweep_id = sweep_id or (rows[0]["id"] if rows else "?")
