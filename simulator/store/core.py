@@ -39,6 +39,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Iterator
 
+from simulator.errors import InvalidInput, NotFound
+
 DEFAULT_DB = "agora.db"
 ACTIVE = ("queued", "running")
 FINAL = ("finished", "failed", "interrupted", "cancelled", "budget_exhausted", "degraded", "limit_exceeded")
@@ -91,16 +93,22 @@ def pid_alive(pid: int | None) -> bool:
         return True
 
 
-class StoreError(ValueError):
+class StoreError(InvalidInput):
     """The store cannot be opened or is not an Agora store (a directory, another kind of file, a server that refuses)."""
 
 
-class RunNotFound(KeyError):
-    pass
+class RunNotFound(NotFound):
+    """No run with this id in the store (``args[0]`` is the id)."""
+
+    def __str__(self) -> str:
+        return f"no run {self.args[0]!r} in the store"
 
 
-class SweepNotFound(KeyError):
-    pass
+class SweepNotFound(NotFound):
+    """No sweep with this id in the store (``args[0]`` is the id)."""
+
+    def __str__(self) -> str:
+        return f"no sweep {self.args[0]!r} in the store"
 
 
 @dataclass(frozen=True)
@@ -367,6 +375,9 @@ class Store:
         """Mark ``interrupted`` the active runs of every server whose heartbeat is older than ``lease`` seconds
         (by the database's clock), and forget those servers. One ``UPDATE``: each run is recovered once."""
         now = self.dialect.now
+        with self.session() as s:  # a plain read first: most rounds find every server alive
+            if s.one(f"SELECT id FROM servers WHERE heartbeat < {now} - ? AND id<>? LIMIT 1", (lease, server_id)) is None:
+                return []
         with self.transaction() as s:
             dead = [r["id"] for r in s.rows(f"SELECT id FROM servers WHERE heartbeat < {now} - ? AND id<>?", (lease, server_id))]
             if not dead:
