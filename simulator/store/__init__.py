@@ -33,7 +33,7 @@ from simulator.store.sqlite import SQLiteStore
 __all__ = [
     "ACTIVE", "DEFAULT_DB", "FINAL", "SCHEMA_VERSION", "TABLES", "PostgresStore", "RunNotFound", "SQLiteStore", "Store",
     "StoreError", "SweepNotFound",
-    "agora_version", "default_path", "default_target", "is_postgres_url", "open_store", "pid_alive",
+    "agora_version", "default_target", "is_postgres_url", "open_store", "pid_alive",
     "store_target",
 ]
 
@@ -42,8 +42,3 @@ def open_store(target: str | Path | None = None, *, recover: bool = True) -> Sto
     """The store at ``target``: a ``postgresql://`` URL or an SQLite file path (default ``$AGORA_DB`` or ``./agora.db``)."""
     return Store(target, recover=recover)
 
-
-def default_path() -> str | Path:
-    """``$AGORA_DB`` as a URL or a ``Path`` (the default store)."""
-    target = default_target()
-    return target if is_postgres_url(target) else Path(target)
