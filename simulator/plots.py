@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from simulator.errors import NotFound
+from simulator.errors import InvalidInput, NotFound
 from simulator.evolution_plot import draw_shares
 from simulator.stats import Method, summarize
 
@@ -150,7 +150,7 @@ class PlotNotFound(NotFound, KeyError):
     """A figure name the run or sweep does not have (a ``KeyError`` too, for older callers)."""
 
 
-class PlotError(ValueError):
+class PlotError(InvalidInput):
     """A figure cannot be drawn from this table (missing column, nothing varies); the message says why."""
 
 
@@ -474,7 +474,8 @@ def _series_measures(run: dict[str, Any]) -> list[str]:
 
 
 def available_plots(run: dict[str, Any]) -> list[str]:
-    """Figures ``plot_run`` can draw for a stored run (``store.get_run(...)``): welfare, payoffs, list-valued measures."""
+    """Figures ``plot_run`` can draw for a stored run (``store.get_run(...)``): welfare, payoffs, strategy shares
+    (the matrix game's population mode), list-valued measures."""
     metrics = run.get("metrics") or {}
     if not metrics:
         return []

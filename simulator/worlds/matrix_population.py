@@ -50,6 +50,9 @@ from mechanisms import evolution
 from simulator.world import Host, Metrics
 
 
+MAX_STEPS = 1e8  # revision steps in one run (size x generations), as the matrix game caps its rounds
+
+
 class PopulationConfig(BaseModel):
     """The ``population:`` block of a matrix-game world."""
 
@@ -66,6 +69,8 @@ class PopulationConfig(BaseModel):
     def _consistent(self) -> "PopulationConfig":
         if any(count < 0 for count in self.initial.values()):
             raise ValueError(f"initial counts must be non-negative, got {self.initial}")
+        if self.size * self.generations > MAX_STEPS:
+            raise ValueError(f"size x generations is {self.size * self.generations:g} revision steps; at most {MAX_STEPS:g} are allowed")
         if sum(self.initial.values()) != self.size:
             raise ValueError(f"initial counts sum to {sum(self.initial.values())}; they must sum to size = {self.size}")
         if self.process == "proportional" and self.selection > 1:
