@@ -40,12 +40,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from agents.registry import Example, register
 from agents.tabular import accepts, best_legal, kind_of, state_key  # noqa: F401  (state_key: part of this module's interface)
+from simulator.errors import InvalidInput
 
 FORMAT = "agora-learned-policy"
 VERSION = 1
 
 
-class PolicyFileError(ValueError):
+class PolicyFileError(InvalidInput):
     """A policy file that cannot be read or does not follow the format."""
 
 

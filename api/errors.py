@@ -6,11 +6,20 @@ request path) and, for invalid input, ``errors``: one entry per field with its
 path and, for scenario files, the line and column. Unexpected exceptions are
 logged with an id and answered with a 500 that carries the id and nothing
 else: a traceback never reaches a client.
+
+Agora's own errors (``simulator.errors``) reach HTTP here and only here, by
+meaning: ``NotFound`` 404, ``InvalidInput`` 422, ``Stopped`` (and its
+``LimitExceeded``) 409 -- the run ended, the request conflicts with that.
+Routes raise or let through the module errors (``RunNotFound``,
+``MarketDataError``...) and need no ``except`` of their own. An
+``AgoraError`` of no meaning (``LLMError``, ``SweepError``) is a 500 like any
+unexpected fault.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from http import HTTPStatus
 from typing import Any
@@ -20,8 +29,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from simulator.errors import AgoraError, InvalidInput, NotFound, Stopped
 from simulator.scenario import ScenarioError
-from simulator.store import RunNotFound
+from simulator.store import RunNotFound, SweepNotFound
 
 log = logging.getLogger("agora.api")
 
@@ -84,9 +94,38 @@ async def _scenario(request: Request, exc: ScenarioError) -> JSONResponse:
     return problem_response(request, 422, "invalid-scenario", detail, title="Invalid scenario", errors=scenario_errors(exc))
 
 
-async def _not_found(request: Request, exc: RunNotFound) -> JSONResponse:
-    run_id = exc.args[0] if exc.args else "?"
-    return problem_response(request, 404, "run-not-found", f"no run {run_id!r} in the store (see GET /runs)", title="Run not found")
+# The meanings of simulator.errors as HTTP statuses, most specific first.
+MEANINGS: tuple[tuple[type[AgoraError], int], ...] = ((NotFound, 404), (InvalidInput, 422), (Stopped, 409))
+# Where a client finds what exists, for the not-found errors that have a listing.
+SEE_ALSO: dict[type[AgoraError], str] = {RunNotFound: "GET /runs", SweepNotFound: "GET /sweeps"}
+
+
+def http_status(exc: AgoraError) -> int | None:
+    """The HTTP status of an Agora error's meaning; None for an error of no meaning (a server fault)."""
+    return next((status for meaning, status in MEANINGS if isinstance(exc, meaning)), None)
+
+
+def problem_kind(exc: AgoraError) -> str:
+    """The problem type's name: ``run-not-found``, ``invalid-market-data``, ``limit-exceeded``..."""
+    if isinstance(exc, Stopped):
+        return exc.status.replace("_", "-")
+    name = re.sub(r"(?<!^)(?=[A-Z])", "-", type(exc).__name__).lower().removesuffix("-error")
+    if isinstance(exc, InvalidInput) and not name.startswith("invalid"):
+        return f"invalid-{name}"
+    return name
+
+
+async def _agora(request: Request, exc: AgoraError) -> JSONResponse:
+    status = http_status(exc)
+    if status is None:
+        return await _unexpected(request, exc)
+    kind = problem_kind(exc)
+    detail = str(exc)
+    see = next((where for cls, where in SEE_ALSO.items() if isinstance(exc, cls)), None)
+    if see is not None:
+        detail += f" (see {see})"
+    title = kind.replace("-", " ").capitalize()
+    return problem_response(request, status, kind, detail, title=title)
 
 
 async def _request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -138,7 +177,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ProblemException, _problem)
     app.add_exception_handler(ScenarioError, _scenario)
-    app.add_exception_handler(RunNotFound, _not_found)
+    app.add_exception_handler(AgoraError, _agora)  # after ScenarioError: the most specific handler wins
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(Exception, _unexpected)

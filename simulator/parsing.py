@@ -36,6 +36,8 @@ from typing import Any
 
 import yaml
 
+from simulator.errors import InvalidInput
+
 MAX_BYTES = 1_048_576  # 1 MiB per file: the largest shipped scenario is under 2 kB
 MAX_DEPTH = 100  # nesting levels (a game tree of depth d nests about 2d)
 MAX_NODES = 50_000  # YAML nodes (scalars, lists, mappings) after alias expansion; ~2 s to compose on a loaded 2-core machine
@@ -67,7 +69,7 @@ class Problem:
         return {"file": self.file, "line": self.line, "column": self.column, "path": self.path, "message": self.message}
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InvalidInput):
     """An input (scenario, game, ``--set`` value) is invalid; ``problems`` says where and why."""
 
     def __init__(self, problems: list[Problem]) -> None:

@@ -45,10 +45,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from scipy import sparse
 
+from simulator.errors import InvalidInput
 from simulator.parsing import ScenarioError, parse_document, read_text
 
 
-class MarketDataError(ValueError):
+class MarketDataError(InvalidInput):
     """A data file is invalid: ``file``, ``field`` and ``message`` say where and why."""
 
     def __init__(self, file: str | Path, field: str, message: str) -> None:
