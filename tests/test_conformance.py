@@ -152,7 +152,7 @@ def test_the_contract_check_names_what_a_broken_world_lacks():
 TOY_SCENARIO = "world: {type: toy_coordination, rounds: 7}\nagents: {default: random_legal}\n"
 
 
-def toy_entry_point(folder: Path) -> dict[str, str]:
+def toy_entry_point(folder: Path, value: str = "tests.toy_world:ToyCoordination") -> dict[str, str]:
     """An installed-looking distribution in ``folder`` whose ``agora.worlds`` entry point is the toy world.
 
     ``importlib.metadata`` finds ``*.dist-info`` folders on ``sys.path``, exactly
@@ -163,7 +163,7 @@ def toy_entry_point(folder: Path) -> dict[str, str]:
     info.mkdir(parents=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: agora-toy-world\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text(
-        f"[{ENTRY_POINT_GROUP}]\ntoy_coordination = tests.toy_world:ToyCoordination\n")
+        f"[{ENTRY_POINT_GROUP}]\ntoy_coordination = {value}\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGORA_")}
     env["PYTHONPATH"] = os.pathsep.join([str(folder), str(ROOT)])
     return env
@@ -204,3 +204,17 @@ def test_a_world_from_an_entry_point_runs_under_agora_run(tmp_path):
     refused = subprocess.run(agora + ["run", "toy.yaml", "--db", str(tmp_path / "runs.db")],
                              cwd=tmp_path, env=bare | {"PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600)
     assert refused.returncode == 2 and "toy_coordination" in refused.stderr and "matrix_game" in refused.stderr
+
+
+@pytest.mark.parametrize("value, why", [
+    ("tests.no_such_module:World", "ModuleNotFoundError: No module named 'tests.no_such_module'"),
+    ("tests.toy_world:Say", "is not a World: "),  # a pydantic model, not a world
+])
+def test_a_broken_world_plug_in_is_one_line_naming_the_entry_point(tmp_path, value, why):
+    env = toy_entry_point(tmp_path / "site", value)
+    (tmp_path / "toy.yaml").write_text(TOY_SCENARIO)
+    done = subprocess.run([sys.executable, "-m", "simulator.cli", "run", "toy.yaml", "--db", str(tmp_path / "runs.db")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert f"agora.worlds entry point toy_coordination = {value}: " in done.stderr and why in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1

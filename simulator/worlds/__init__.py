@@ -17,7 +17,8 @@ Where worlds come from (``load_all``, once per process):
   distribution: ``toy = "my_package.toy:ToyWorld"`` in its ``pyproject.toml``
   under ``[project.entry-points."agora.worlds"]`` makes ``world.type: toy``
   available to ``agora run``, sweeps and the API (only installed code is
-  imported, never a module a scenario names);
+  imported, never a module a scenario names; a plug-in that fails to import
+  or breaks the contract is an ``InvalidInput`` naming the entry point);
 * any class registered with ``register_world`` in the running process (a test).
 """
 
@@ -27,6 +28,8 @@ import importlib
 import importlib.metadata
 import pkgutil
 from typing import Callable
+
+from simulator.errors import InvalidInput
 
 ENTRY_POINT_GROUP = "agora.worlds"
 
@@ -62,9 +65,13 @@ def load_all() -> dict[str, type]:
             # A world is a module here, or a package whose ``world`` module registers it.
             importlib.import_module(info.name + ".world" if info.ispkg else info.name)
         for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-            cls = entry.load()
-            if _WORLDS.get(entry.name) is not cls:
-                register_world(entry.name)(cls)
+            try:
+                cls = entry.load()
+                if _WORLDS.get(entry.name) is not cls:
+                    register_world(entry.name)(cls)
+            except Exception as exc:  # a broken plug-in: say which one and why, in one line
+                raise InvalidInput(f"{ENTRY_POINT_GROUP} entry point {entry.name} = {entry.value}: "
+                                   f"{type(exc).__name__}: {exc}; allowed: an importable World class") from None
         _loaded = True
     return _WORLDS
 
