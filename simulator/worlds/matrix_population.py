@@ -168,10 +168,9 @@ class MatrixPopulation:
         rng, N = self.rng, self.N
         focal = int(rng.integers(N))
         if self.config.process == "moran":
-            weights = self.counts * self.fit
-            s = int(np.searchsorted(np.cumsum(weights), rng.random() * weights.sum(), side="right"))
-            s = min(s, len(weights) - 1)
-            group = self.members[s]
+            cumulative = np.cumsum(self.counts * self.fit)
+            # side="right" never lands on a strategy with no members (its cumulative weight repeats the previous one)
+            group = self.members[int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))]
             return focal, group[int(rng.integers(len(group)))]
         model = int(rng.integers(N - 1))
         return focal, model + (model >= focal)

@@ -19,7 +19,7 @@ from scipy.stats import binomtest
 
 from mechanisms import evolution as ev
 from simulator.run import build_simulation, run_scenario
-from simulator.scenario import ScenarioError, load_scenario, load_scenario_text
+from simulator.scenario import Scenario, ScenarioError, load_scenario, load_scenario_text
 from simulator.world import World
 from simulator.worlds.matrix_game import NAMED_GAMES, payoff_tensor
 
@@ -28,7 +28,7 @@ HAWK_DOVE = payoff_tensor(NAMED_GAMES["hawk_dove"][1])[0]  # V = 2, C = 4
 STAG_HUNT = payoff_tensor(NAMED_GAMES["stag_hunt"][1])[0]
 
 
-def population(game: str, agents: str = "", **block) -> "Scenario":  # noqa: F821
+def population(game: str, agents: str = "", **block) -> Scenario:
     fields = ", ".join(f"{k}: {v}" for k, v in block.items())
     return load_scenario_text(f"world:\n  type: matrix_game\n  game: {game}\n  population: {{{fields}}}\n{agents}")
 
