@@ -50,7 +50,7 @@ from mechanisms import evolution
 from simulator.world import Host, Metrics
 
 
-MAX_STEPS = 1e8  # revision steps in one run (size x generations), as the matrix game caps its rounds
+MAX_STEPS = 1e7  # revision steps in one run (size x generations), as the matrix game caps its rounds at 1e7
 
 
 class PopulationConfig(BaseModel):

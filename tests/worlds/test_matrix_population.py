@@ -183,7 +183,7 @@ def test_any_policy_can_sit_in_the_seat_under_revision():
     ({"size": 10, "process": "fermi", "fitness": "linear", "initial": "{hawk: 3, dove: 7}"}, "moran only"),
     ({"size": 10, "process": "proportional", "selection": 2, "initial": "{hawk: 3, dove: 7}"}, "must be in [0, 1]"),
     ({"size": 1, "initial": "{hawk: 1}"}, "size"),
-    ({"size": 10_000, "generations": 1e6, "initial": "{hawk: 10000}"}, "1e+10 revision steps; at most 1e+08"),
+    ({"size": 10_000, "generations": 1e6, "initial": "{hawk: 10000}"}, "1e+10 revision steps; at most 1e+07"),
     ({"size": 10, "initial": "{hawk: -1, dove: 11}"}, "must be non-negative"),
 ])
 def test_bad_population_blocks_are_refused_with_their_position(block, message):
