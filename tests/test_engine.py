@@ -152,3 +152,35 @@ def test_same_seed_same_event_sequence():
 
     assert trace(5) == trace(5)
     assert trace(5) != trace(6)
+
+
+def test_run_and_run_until_say_whether_stop_ended_them_and_the_stop_is_not_an_event():
+    engine = Engine(seed=0)
+    fired = []
+    def second():
+        fired.append(2)
+        engine.stop()
+
+    engine.schedule(lambda: fired.append(1), at=1)
+    engine.schedule(second, at=2)
+    engine.schedule(lambda: fired.append(3), at=3)
+    assert engine.run_until(10) is True and engine.now == 2  # stopped: the clock stays at the stopping event
+    assert engine.events_fired == 2  # the stop() sentinel is not counted
+    assert engine.run_until(2.5) is False and engine.now == 2.5  # ran to the horizon
+    assert engine.run() is False and fired == [1, 2, 3] and engine.events_fired == 3  # ran out of events
+    engine.schedule(engine.stop, at=4)
+    assert engine.run() is True and engine.events_fired == 4
+
+
+def test_stop_comes_before_what_the_stopping_event_scheduled_for_the_same_instant():
+    """What a host relies on when a world's last event also schedules more (the run ends exactly there)."""
+    engine = Engine(seed=0)
+    fired = []
+
+    def last_round():
+        fired.append("last")
+        engine.schedule(lambda: fired.append("never"), after=0)  # same instant, after the stop
+        engine.stop()
+
+    engine.schedule(last_round, at=1)
+    assert engine.run() is True and fired == ["last"] and len(engine) == 1
