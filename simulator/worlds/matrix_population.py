@@ -8,7 +8,10 @@ game (``B = A^T``); its actions are the strategies the members carry.
 The model (Nowak, Sasaki, Taylor & Fudenberg 2004, Nature 428; Traulsen & Hauert 2009,
 "Stochastic evolutionary game dynamics"): ``N`` members, well mixed. In every generation each
 member plays the stage game once against every other member (a round robin without
-self-play), so a member with strategy ``s`` earns ``pi_s = (sum_t n_t A[s, t] - A[s, s]) / (N - 1)``.
+self-play), so a member with strategy ``s`` earns ``pi_s = (sum_t n_t A[s, t] - A[s, s]) / (N - 1)``
+per game, ``(N - 1) pi_s`` per generation (its payoff in the metrics adds these up; ``rounds`` counts
+the games, ``N (N - 1) / 2`` per generation, so ``welfare / rounds`` is the mean welfare of a game,
+beside the stage game's equilibrium and optimum welfare).
 One generation is ``N`` revision steps, one per ``1/N`` of simulated time. At each step:
 
 * ``moran`` (birth-death; Moran 1958): a member chosen uniformly dies and is replaced by the
@@ -316,12 +319,14 @@ class MatrixPopulation:
         self._record(force=True)
         times = [t for t, _ in self.trajectory]
         counts = np.array([c for _, c in self.trajectory], dtype=float)
-        payoffs = self.banked + self.integral[self.strategy] - self.since
+        # per-game payoffs integrated over generations, times the N - 1 games a member plays in each
+        payoffs = (self.banked + self.integral[self.strategy] - self.since) * (self.N - 1)
         elapsed = max(self.now, 1e-300)
         measures = {
             "process": self.config.process,
             "population_size": self.N,
             "generations": self.now,
+            "rounds": self.now * self.N * (self.N - 1) / 2,  # stage games played: every pair once per generation
             "revisions": self.decisions,
             "switches": self.switches,
             "final_shares": dict(zip(self.labels, (self.counts / self.N).tolist())),

@@ -262,3 +262,19 @@ def test_a_sweep_over_seeds_puts_the_closed_form_inside_the_fixation_frequency_i
     for _, row in points.iterrows():
         interval = binomtest(round(row["mean"] * row["n"]), int(row["n"])).proportion_ci(confidence_level=0.999)
         assert interval.low <= row["theory.fixation_probability.stag"] <= interval.high, row.to_dict()
+
+
+def test_payoffs_add_up_the_games_played_and_welfare_per_round_is_a_games_mean_welfare():
+    """Coordination game, 5 x and 5 y: equal payoffs (4/9 a game), so proportional imitation never switches.
+    Each member plays 9 games a generation for 7 generations (payoff 28); 45 games a generation, of which the
+    20 same-strategy ones have welfare 2: welfare per round 40/45."""
+    scenario = load_scenario_text("world:\n  type: matrix_game\n  payoffs: [[[1, 1], [0, 0]], [[0, 0], [1, 1]]]\n"
+                                  "  actions: [[x, y], [x, y]]\n"
+                                  "  population: {size: 10, process: proportional, initial: {x: 5, y: 5}, generations: 7}\n")
+    result = run_scenario(scenario, seed=0)
+    metrics = result.metrics
+    assert metrics["measures"]["switches"] == 0 and metrics["measures"]["generations"] == 7
+    assert all(v == pytest.approx(28) for v in metrics["payoffs"].values())
+    assert metrics["measures"]["rounds"] == 7 * 45
+    assert metrics["welfare"] / metrics["measures"]["rounds"] == pytest.approx(40 / 45)
+    assert metrics["theory"]["stage_optimum_welfare"] == 2
