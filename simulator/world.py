@@ -9,6 +9,13 @@ agent from their policies and hands the batch to ``apply``. Everything a
 world needs beyond that (message latencies, deadlines, rounds) it schedules on
 ``host.engine`` itself. Decisions that fall at the same simulated time are one
 batch, applied in the order ``acting()`` returned.
+
+This module states the whole contract: ``World`` (the world type's class-level
+members and the per-game methods), ``Host`` (what a world may ask of its run),
+``Metrics`` (what it reports), ``WorldBase`` (the class-level part written
+once) and ``check_world_type`` / ``world_type_problems`` (a class against the
+protocol, read from the protocol itself). docs/worlds.md walks through a
+world written from these docstrings.
 """
 
 from __future__ import annotations
