@@ -17,12 +17,18 @@ from typing import Annotated, Any, Callable
 import numpy as np
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from agents import registry as policy_registry
 from simulator.parsing import Positions, Problem, ScenarioError
 from simulator.problems import Locator, describe_error
 
 MAX_CELLS = 1_000_000
 # Top-level scenario blocks a sweep may vary; ``seed`` comes from ``seeds:``.
-SWEEPABLE = ("world", "agents", "run", "llm")
+SWEEPABLE = ("world", "agents", "run")
+
+
+def sweepable() -> tuple[str, ...]:
+    """The blocks a sweep may vary: the scenario's, and every policy's run-wide settings block (e.g. ``llm``)."""
+    return SWEEPABLE + tuple(sorted(policy_registry.settings_blocks()))
 
 # ``simulator.scenario.validate_scenario``: (data, source, positions, overrides, context) -> Scenario or ScenarioError
 Validator = Callable[[dict[str, Any], str, Positions, list[tuple[str, Any]], "dict[str, Any] | None"], Any]
@@ -68,8 +74,9 @@ def _check_path(path: str) -> str:
     parts = path.split(".")
     if any(not part for part in parts):
         raise ValueError(f"{path!r} is not a dotted path like world.rounds")
-    if parts[0] not in SWEEPABLE:
-        raise ValueError(f"{path!r}: a sweep may vary fields under {', '.join(SWEEPABLE)} (seeds come from 'seeds:')")
+    blocks = sweepable()
+    if parts[0] not in blocks:
+        raise ValueError(f"{path!r}: a sweep may vary fields under {', '.join(blocks)} (seeds come from 'seeds:')")
     if len(parts) < 2:
         raise ValueError(f"{path!r}: name a field inside it, e.g. {parts[0]}.<field>")
     if path == "world.type":
