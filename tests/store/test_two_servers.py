@@ -97,13 +97,13 @@ def test_200_runs_from_50_clients_across_two_servers_each_run_once(two_servers):
 def test_cancel_across_servers_and_kill_9_recovers_once(two_servers):
     url, (a, b) = two_servers
     with Store(url, recover=False) as store, httpx.Client(timeout=60) as http:
-        a_id, b_id = _server_id(store, a), _server_id(store, b)
         ids = [http.post(f"{server.url}/runs", json={"scenario": LONG, "seed": i}).json()["id"] for i, server in enumerate((a, b, a, b))]
 
         def all_running():
             runs = [store.get_run(i) for i in ids]
             return runs if all(r["status"] == "running" and store.count_events(r["id"]) > 0 for r in runs) else None
         runs = _wait(all_running, 120, "the four long runs did not all start")
+        a_id, b_id = _server_id(store, a), _server_id(store, b)  # registered: their dispatchers have claimed runs
         on_a = [r["id"] for r in runs if r["server_id"] == a_id]
         on_b = [r["id"] for r in runs if r["server_id"] == b_id]
         assert len(on_a) == len(on_b) == 2  # each server's two workers hold one run each
