@@ -66,7 +66,9 @@ class HostSeat:
     __slots__ = ("_host", "_resources", "agent_id", "role", "world_type", "settings", "__weakref__")
 
     def __init__(self, host: SeatHost, resources: RunResources, agent_id: str, role: str, settings: BaseModel | None) -> None:
-        self._host = host
+        # Weakly: the run's resources (held until the host is collected) reach the seats through the policies;
+        # a strong reference back would keep every run alive and its resources (clients, cache files) open.
+        self._host = weakref.ref(host)
         self._resources = resources
         self.agent_id = agent_id
         self.role = role
@@ -75,32 +77,32 @@ class HostSeat:
 
     @property
     def counters(self) -> dict[str, Any]:
-        return self._host.counters
+        return self._host().counters
 
     @property
     def records_exchanges(self) -> bool:
-        return self._host.exchange_sink is not None
+        return self._host().exchange_sink is not None
 
     def now(self) -> float:
-        return float(self._host.engine.now)
+        return float(self._host().engine.now)
 
     def rules(self) -> str | None:
         try:
-            return str(self._host.world.rules(self.agent_id))
+            return str(self._host().world.rules(self.agent_id))
         except Exception:  # a world that cannot say (e.g. between matches): the policy goes without
             return None
 
     def log(self, kind: str, agent: str | None = None, **data: Any) -> None:
-        self._host.log(kind, agent, **data)
+        self._host().log(kind, agent, **data)
 
     def record_exchange(self, exchange: dict[str, Any]) -> None:
-        self._host.record_exchange(exchange)
+        self._host().record_exchange(exchange)
 
     def resource(self, key: str, factory: Callable[[], T]) -> T:
         return self._resources.get(key, factory)
 
     def on_finish(self, hook: FinishHook) -> None:
-        self._host.on_finish(hook)
+        self._host().on_finish(hook)
 
 
 def build_policies(scenario: Any, world: Any, seeds: np.random.SeedSequence) -> dict[str, tuple[Any, str]]:
@@ -115,7 +117,9 @@ def build_policies(scenario: Any, world: Any, seeds: np.random.SeedSequence) -> 
         entry = policy_registry.get(name)
         if entry is None:
             raise ValueError(f"agent {agent_id!r}: no policy named {name!r} is registered")
-        params = entry.params.model_validate(spec.params if spec is not None else {})
+        params = scenario.params_for(agent_id, role)  # validated once by the scenario loader
+        if params is None:  # the world's default policy, or a scenario built or edited by hand
+            params = entry.params.model_validate(spec.params if spec is not None else {})
         policies[agent_id] = (entry.build(params, rng), name)
     return policies
 

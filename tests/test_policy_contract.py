@@ -6,6 +6,7 @@ policy talks to the loopback stub server of tests/llm)."""
 
 from __future__ import annotations
 
+import gc
 import inspect
 import sys
 from pathlib import Path
@@ -144,6 +145,19 @@ def test_a_policy_outside_its_worlds_is_refused_with_file_and_line():
 # --------------------------------------------------------------------------- the seat context and settings blocks
 
 
+CLOSED: list[list[str]] = []  # the seats of every Shared closed so far
+
+
+class Shared(dict):
+    """A per-run resource that records being closed."""
+
+    def __init__(self) -> None:
+        super().__init__(seats=[])
+
+    def close(self) -> None:
+        CLOSED.append(self["seats"])
+
+
 class Echo(BaseModel):
     model_config = ConfigDict(extra="forbid")
     greeting: str = "hello"
@@ -159,7 +173,7 @@ class Seated:
 
     def bind(self, seat) -> None:
         self.seat = seat
-        self.shared = seat.resource("test_contract.shared", lambda: {"seats": []})
+        self.shared = seat.resource("test_contract.shared", Shared)
         self.shared["seats"].append(seat.agent_id)
         seat.on_finish(self.finish)
 
@@ -203,6 +217,20 @@ def test_the_seat_context_offers_settings_counters_resources_and_finish_hooks():
     assert logged == [{"n": 2, "greeting": "hi"}] * 3
     other = build_simulation(scenario, 0)
     assert other.seats["a"].policy.shared is not sim.seats["a"].policy.shared  # another run, another resource
+
+
+def test_a_runs_resources_are_closed_when_the_run_is_discarded():
+    scenario = load_scenario_text(
+        "world: {type: matrix_game, game: prisoners_dilemma, rounds: 2, players: [x, y]}\n"
+        "agents: {default: test_contract_seated}\n"
+    )
+    sim = build_simulation(scenario, 0)
+    sim.run()
+    shared = sim.seats["x"].policy.shared
+    assert all(seats is not shared["seats"] for seats in CLOSED)
+    del sim
+    gc.collect()
+    assert any(seats is shared["seats"] for seats in CLOSED)  # nothing of the run keeps it (or its resources) alive
 
 
 def test_a_settings_block_is_validated_by_its_policy_model_with_file_and_line():
