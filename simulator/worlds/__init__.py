@@ -27,7 +27,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import pkgutil
-from typing import Callable
+from typing import Any, Callable, Iterable, Mapping
 
 from simulator.errors import InvalidInput
 
@@ -78,3 +78,21 @@ def load_all() -> dict[str, type]:
 
 def get_world(name: str) -> type | None:
     return load_all().get(name)
+
+
+def lazy_exports(package: str, homes: Mapping[str, Iterable[str]]) -> tuple[list[str], Callable[[str], Any]]:
+    """``__all__`` and a PEP 562 ``__getattr__`` for a world package's ``__init__``.
+
+    ``homes`` maps each submodule to the public names it defines; ``from
+    package import X`` then loads only the module that defines ``X``, so a
+    policy importing a world's action models does not import the world.
+    """
+    home = {name: module for module, names in homes.items() for name in names}
+
+    def __getattr__(name: str) -> Any:
+        module = home.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        return getattr(importlib.import_module(f"{package}.{module}"), name)
+
+    return sorted(home), __getattr__

@@ -13,25 +13,13 @@ imports the action models does not import the world, its data loader or its sear
 ``simulator.worlds.load_all`` imports ``world`` to register the world.
 """
 
-from __future__ import annotations
+from simulator.worlds import lazy_exports
 
-import importlib
-from typing import Any
-
-# Where each public name lives.
-_HOME = {
-    **dict.fromkeys(["MarketplaceConfig", "SyntheticConfig", "SearchConfig", "LatencyConfig", "ManipulationConfig",
-                     "resolve_data_dir", "resolve_untrusted_data_dir"], "config"),
-    **dict.fromkeys(["TextMessage", "OrderItem", "OrderProposal", "Payment", "Message", "Search", "SendMessage",
-                     "FetchMessages", "Wait", "Finish", "CustomerAction", "BusinessAction"], "actions"),
-    **dict.fromkeys(["MANIPULATION_TEXTS", "STYLES"], "styles"),
-    **dict.fromkeys(["Marketplace"], "world"),
-}
-__all__ = sorted(_HOME)
-
-
-def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{home}"), name)
+__all__, __getattr__ = lazy_exports(__name__, {
+    "config": ["MarketplaceConfig", "SyntheticConfig", "SearchConfig", "LatencyConfig", "ManipulationConfig",
+               "resolve_data_dir", "resolve_untrusted_data_dir"],
+    "actions": ["TextMessage", "OrderItem", "OrderProposal", "Payment", "Message", "Search", "SendMessage",
+                "FetchMessages", "Wait", "Finish", "CustomerAction", "BusinessAction"],
+    "styles": ["MANIPULATION_TEXTS", "STYLES"],
+    "world": ["Marketplace"],
+})
