@@ -115,3 +115,15 @@ def test_a_fault_inside_a_world_is_one_line_not_a_traceback(db, monkeypatch):
     assert "Traceback" not in result.output
     listed = json.loads(invoke("runs", "list", "--json").stdout)
     assert listed[0]["status"] == "failed" and "theory blew up" in listed[0]["error"]
+
+
+def test_the_cli_loads_neither_the_api_nor_fastapi_unless_serving():
+    """simulator/ does not depend on api/: `agora serve` imports it inside the command (docs/architecture.md)."""
+    code = ("import sys; sys.argv = ['agora', 'validate', 'scenarios/prisoners_dilemma.yaml']\n"
+            "from simulator.cli import main\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    assert exc.code == 0, exc.code\n"
+            "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('api', 'fastapi', 'uvicorn'))\n"
+            "assert not loaded, loaded\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "ok: scenarios/prisoners_dilemma.yaml" in done.stdout
