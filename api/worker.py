@@ -280,6 +280,7 @@ class _Job:
     call: tuple | None = None   # (fn, args, kwargs)
     tag: str | None = None      # the sweep it belongs to
     cap: int | None = None      # at most this many of the tag's jobs at once
+    claimed: bool = False       # a run this server has claimed in the store (only then may a worker get it)
 
 
 @dataclass
@@ -490,14 +491,18 @@ class RunPool:
             if job is None:
                 break  # the rest are held back by their sweep's cap
             if job.future is None:
+                if job.claimed:  # claimed before, then its worker's pipe broke: it is still this server's
+                    return job
                 try:
-                    claimed = self._store.claim_run(self.server_id, job.id) is not None
+                    job.claimed = self._store.claim_run(self.server_id, job.id) is not None
                 except Exception:  # the store is unreachable for a moment: keep the run queued, retry next round
                     log.exception("could not claim run %s; retrying", job.id)
                     self._queue.appendleft(job)
                     return None
-                if claimed:
+                if job.claimed:
                     return job
+                # else: another server took it -- or this one did, from the store, between the API creating
+                # the row and queueing it here: claiming by id succeeds only for an unclaimed run
             elif job.future.set_running_or_notify_cancel():
                 return job
             # else: another server took the run, or it was cancelled while it waited
@@ -512,7 +517,7 @@ class RunPool:
         if run_id is None:
             return None
         self._next_poll = 0.0  # there may be more: let the next idle worker look at once
-        return _Job(run_id)
+        return _Job(run_id, claimed=True)
 
     def _dispatch(self) -> None:
         """Give idle workers this server's queued jobs in order, claiming each run in the store first (another
