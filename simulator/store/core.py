@@ -327,17 +327,17 @@ class Store:
             s.run("DELETE FROM servers WHERE id=?", (server_id,))
 
     def claim_run(self, server_id: str, run_id: str | None = None) -> str | None:
-        """Claim a queued run for ``server_id``: ``run_id`` if it is still unclaimed (or already this server's), else (None) the oldest
+        """Claim a queued run for ``server_id``: ``run_id`` if it is still unclaimed, else (None) the oldest
         unclaimed one. Exactly one server gets each run: the row is locked (PostgreSQL's ``FOR UPDATE SKIP
         LOCKED``: concurrent claimers pass over rows being claimed; SQLite: one writer at a time)."""
-        pick = ("SELECT id FROM runs WHERE id=? AND status='queued' AND (server_id IS NULL OR server_id=?)" if run_id is not None else
+        pick = ("SELECT id FROM runs WHERE id=? AND status='queued' AND server_id IS NULL" if run_id is not None else
                 "SELECT id FROM runs WHERE status='queued' AND server_id IS NULL ORDER BY rowid_order LIMIT 1")
         if run_id is None:
             with self.session() as s:  # a plain read first: an idle server polls, and most polls find nothing
                 if s.one("SELECT id FROM runs WHERE status='queued' AND server_id IS NULL LIMIT 1") is None:
                     return None
         with self.transaction() as s:
-            row = s.one(pick + self.dialect.skip_locked, (run_id, server_id) if run_id is not None else ())
+            row = s.one(pick + self.dialect.skip_locked, (run_id,) if run_id is not None else ())
             if row is None:
                 return None
             s.run("UPDATE runs SET server_id=?, host=?, pid=? WHERE id=?", (server_id, socket.gethostname(), os.getpid(), row["id"]))

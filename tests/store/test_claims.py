@@ -44,7 +44,7 @@ def test_claiming_a_given_run_and_the_oldest_first(store_target):
         first, second, third = _queued(store, 3)
         assert store.claim_run("a", third) == third
         assert store.claim_run("b", third) is None  # taken
-        assert store.claim_run("a", third) == third  # already a's: a may dispatch it again
+        assert store.claim_run("a", third) is None  # not even by a again: a claim hands a run out once
         assert store.claim_run("b") == first  # the oldest unclaimed
         assert store.count_queued() == 1
 

@@ -81,9 +81,11 @@ def _start_long_run(tmp_path, db):
     env = {**os.environ, "AGORA_DB": db}
     proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "run", str(path)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.time() + 60
+    deadline = time.time() + 180  # generous: a loaded CI machine
     while time.time() < deadline:  # wait until the run has stored some events
         time.sleep(0.2)
+        if proc.poll() is not None:
+            raise AssertionError(f"agora run ended before its run started: {proc.stderr.read().decode()[-2000:]}")
         if db.startswith("postgresql://") or os.path.exists(db):
             with Store(db, recover=False) as store:
                 running = store.list_runs(status="running")
