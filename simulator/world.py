@@ -98,7 +98,10 @@ class World(Protocol):
     ``WorldBase[MyConfig]`` supplies ``Config``, ``from_config``,
     ``default_policy`` and ``default_action``. ``check_world_type(cls)`` checks
     a class against this protocol; ``isinstance(world, World)`` checks that
-    every member below exists on an instance.
+    every member below exists on an instance. One optional class-level hook
+    is not part of the check: ``roster(config) -> {agent id: role}``, which a
+    world that is costly to build declares so that scenario checks need not
+    build it (``simulator/roster.py``).
     """
 
     # ---- the world type (class level)
