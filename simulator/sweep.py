@@ -244,7 +244,7 @@ class SweepOutcome:
     n_cells: int
     ran: int        # cells run by this call
     skipped: int    # cells already finished (resume)
-    failed: int     # cells run by this call that failed
+    failed: int     # cells run by this call that did not end done (DONE): failed, or stopped by a limit
     seconds: float
     status: str
 
@@ -339,7 +339,7 @@ def execute_sweep(
                             ) from None
                         _store_cell(store, sweep, cell, outcome)
                         ran += 1
-                        failed += outcome["status"] == "failed"
+                        failed += outcome["status"] not in DONE  # failed, or stopped without a result (a limit, cancelled)
                         bar(skipped + ran)
                         if on_cell is not None:
                             on_cell(skipped + ran, len(cells))

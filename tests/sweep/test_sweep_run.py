@@ -142,6 +142,33 @@ def test_a_degraded_cell_counts_as_done_and_a_failed_one_runs_again(sweep_file, 
         assert set(table(store, sweep_id)["status"]) == {"finished", "degraded"}
 
 
+def test_a_cell_stopped_by_a_limit_is_not_done_and_the_sweep_is_not_finished(sweep_file, tmp_path):
+    """A cell that ended without a result (the API's per-run limits: limit_exceeded) counts against the sweep."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from simulator.sweep import plan_sweep, run_cell
+
+    def stopped_first_cell(text, source, name, params, seed, keep_events, **kwargs):
+        outcome = run_cell(text, source, name, params, seed, keep_events, **kwargs)
+        if seed == first_seed and params == first_params:
+            outcome["status"] = "limit_exceeded"
+        return outcome
+
+    class LimitingPool(ThreadPoolExecutor):  # stands in for the API's pool, whose limits stop a run
+        def submit(self, fn, *args, **kwargs):
+            return super().submit(stopped_first_cell, *args, **kwargs)
+
+    first = plan_sweep(sweep_file).cells[0]
+    first_seed, first_params = first["seed"], first["params"]
+    with Store(tmp_path / "s.db") as store, LimitingPool(2) as pool:
+        outcome = run_sweep(sweep_file, store=store, executor=pool)
+        assert (outcome.ran, outcome.failed, outcome.status) == (24, 1, "failed")
+        assert store.get_sweep(outcome.sweep_id)["runs"].get("limit_exceeded") == 1
+        with ThreadPoolExecutor(1) as plain:
+            again = run_sweep(store=store, resume=outcome.sweep_id, executor=plain)
+        assert (again.ran, again.skipped, again.failed, again.status) == (1, 23, 0, "finished")
+
+
 def test_list_and_random_points_become_table_columns(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
