@@ -70,6 +70,8 @@ class ValidationResult(BaseModel):
     name: str | None = None
     world: str | None = None
     problems: list[FieldProblem] = Field(default_factory=list, description="what `agora validate` reports, one per line")
+    warnings: list[FieldProblem] = Field(default_factory=list, description="allowed but perhaps unintended (players on a "
+                                         "world default policy, a one-round game): `agora validate`'s warning: lines")
 
 
 class ScenarioInfo(BaseModel):

@@ -140,7 +140,8 @@ def validate(body: ScenarioInput, settings: Settings) -> dict[str, Any]:
         if exc.kind != "untrusted-scenario":
             raise
         return {"valid": False, "problems": exc.errors or []}
-    return {"valid": True, "name": scenario.name, "world": scenario.world_type, "problems": []}
+    warnings = [p.to_dict() | {"text": str(p)} for p in scenario.warnings]
+    return {"valid": True, "name": scenario.name, "world": scenario.world_type, "problems": [], "warnings": warnings}
 
 
 def scenario_info(path: Path, with_text: bool = False) -> dict[str, Any]:

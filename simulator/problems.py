@@ -9,7 +9,9 @@ and game files.
 from __future__ import annotations
 
 import difflib
-from typing import Any
+import json
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -30,9 +32,82 @@ def describe_error(error: dict[str, Any], model: type[BaseModel] | None, loc: tu
         return message
     if kind == "missing":
         return "required field is missing"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        nested = _model_at(model, loc)
+        if nested is not None:  # name the keys a mapping here may hold, not the class that validates it
+            got = "" if isinstance(error.get("input"), (dict, list)) else f" (got {error.get('input')!r})"
+            return f"expected a mapping{got}; allowed keys: {allowed_keys(nested)}"
     message = error["msg"]
+    if kind == "union":
+        message = _union_in_words(message, model, loc)
     if "input" in error and kind not in ("model_type", "dict_type") and not isinstance(error["input"], (dict, list)):
         message += f" (got {error['input']!r})"
+    return message
+
+
+MAX_KEYS = 12  # keys named in one message; a larger block points at the reference
+
+
+def allowed_keys(model: type[BaseModel]) -> str:
+    """``"cost (float, default 1.0), fine (float, required)"``: a model's keys with their types and defaults."""
+    from simulator.reference import model_fields  # the reference's words for types and defaults
+
+    rows = [row for row in model_fields(model) if "." not in row["path"]]
+    keys = [f"{row['path']} ({row['type']}, {'required' if row['required'] else 'default ' + json.dumps(row['default'])})"
+            for row in rows[:MAX_KEYS]]
+    more = f", ... {len(rows) - MAX_KEYS} more (see `agora schema` / `agora policies`)" if len(rows) > MAX_KEYS else ""
+    return ", ".join(keys) + more
+
+
+def _members(annotation: Any) -> list[Any]:
+    """A union's members without ``None`` (``X | None`` -> ``[X]``); any other annotation alone."""
+    union = get_origin(annotation) in (Union, UnionType)
+    return [a for a in (get_args(annotation) if union else (annotation,)) if a is not type(None)]
+
+
+def _annotation_at(model: type[BaseModel] | None, loc: tuple) -> Any:
+    """The annotation that validates the value at ``loc`` (``None`` if the path leaves the models).
+
+    Walks a field of a model, a list item, a mapping's value, a union member
+    named by pydantic's tag; a value that is a list or mapping of models is not
+    itself one of them.
+    """
+    annotation: Any = model
+    for part in loc:
+        members = _members(annotation)
+        tagged = [a for a in members if getattr(a, "__name__", None) == part]
+        if tagged:  # pydantic's union tag: the member it tried
+            annotation = tagged[0]
+            continue
+        if len(members) != 1:
+            return None
+        (annotation,) = members
+        origin = get_origin(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel) and part in annotation.model_fields:
+            annotation = annotation.model_fields[part].annotation
+        elif origin in (list, tuple) and isinstance(part, int) and get_args(annotation):
+            annotation = get_args(annotation)[0]
+        elif origin is dict and get_args(annotation):
+            annotation = get_args(annotation)[1]
+        else:
+            return None
+    return annotation
+
+
+def _model_at(model: type[BaseModel] | None, loc: tuple) -> type[BaseModel] | None:
+    """The pydantic model that validates the value at ``loc`` (``X`` or ``X | None``), if there is one."""
+    members = _members(_annotation_at(model, loc))
+    if len(members) == 1 and isinstance(members[0], type) and issubclass(members[0], BaseModel):
+        return members[0]
+    return None
+
+
+def _union_in_words(message: str, model: type[BaseModel] | None, loc: tuple) -> str:
+    """"a valid dictionary or instance of PolicySpec" -> "a mapping with keys policy (string, required), ..."."""
+    for member in _members(_annotation_at(model, loc)):
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            message = message.replace(f"a valid dictionary or instance of {member.__name__}",
+                                      f"a mapping with keys {allowed_keys(member)}")
     return message
 
 

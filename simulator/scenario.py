@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from agents import registry as policy_registry
 from simulator import worlds as world_registry
 from simulator.parsing import MAX_DEPTH, MAX_NODES, MAX_SEED, Positions, Problem, ScenarioError, parse_document, parse_value, read_text
+from simulator import roster
 from simulator.problems import Locator
 from simulator.sweep_spec import sweep_problems
 
@@ -72,6 +73,9 @@ class Scenario(BaseModel):
     # (key -> (policy name, params as given, params model)) so that seating does not validate them again.
     world_config: Any = Field(None, exclude=True)
     validated_params: dict[str, tuple[str, dict[str, Any], BaseModel]] = Field(default_factory=dict, exclude=True)
+    # Also filled in by ``validate_scenario``: what is allowed but may surprise (``Problem``s: players seated on a
+    # world default policy, a world block's ``notes()``); ``agora validate`` / ``agora run`` print them as warnings.
+    warnings: list[Any] = Field(default_factory=list, exclude=True)
 
     @property
     def world_type(self) -> str:
@@ -229,6 +233,22 @@ def _settings_problems(scenario: Scenario, locate: Locator, context: dict[str, A
     return problems
 
 
+def _roster_problems(scenario: Scenario, world_cls: type, locate: Locator) -> list[Problem]:
+    """``agents:`` keys that seat nobody (errors, returned); players left on a default policy and the world
+    block's own ``notes()`` (warnings, put on ``scenario.warnings``)."""
+    try:
+        roles, defaults = roster.roster(world_cls, scenario.world_config)
+    except Exception:  # a world that cannot be built from this block: the run reports why, with its own message
+        return []
+    keys = list(scenario.agents)
+    problems = [locate.problem(("agents", key), message) for key, message in roster.unknown_keys(keys, roles)]
+    at = ("agents",) if keys else ("world",)
+    scenario.warnings = [locate.problem(at, message) for message in roster.default_seated(keys, roles, defaults)]
+    notes = getattr(scenario.world_config, "notes", None)
+    scenario.warnings += [locate.problem(("world",), note) for note in (notes() if callable(notes) else [])]
+    return problems
+
+
 def validate_scenario(
     data: Any,
     source: str = "<scenario>",
@@ -291,6 +311,8 @@ def validate_scenario(
             given = scenario.agents[key]
             scenario.validated_params[key] = (spec.policy, {} if isinstance(given, str) else given.params, params)
     problems += _settings_problems(scenario, locate, context)
+    if not problems:
+        problems = _roster_problems(scenario, world_cls, locate)
     if problems:
         raise ScenarioError(problems)
     if scenario.sweep is not None:

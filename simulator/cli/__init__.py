@@ -8,6 +8,7 @@
     agora runs list|show|transcript ...                                                       (runs.py)
     agora market generate|baselines ...                                                       (market.py)
     agora store migrate --from agora.db --to postgresql://...                                 (store.py)
+    agora worlds;  agora policies [--world W];  agora schema WORLD [--json|--markdown]         (reference.py)
 
 Every command that reads a scenario reports bad input as ``file:line:column:
 field: message`` lines on stderr and exits with status 2 — never a traceback.
@@ -31,7 +32,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from simulator.cli import market, run, runs, serve, solve, store, sweep
+from simulator.cli import market, reference, run, runs, serve, solve, store, sweep
 from simulator.cli.console import one_line, print_problems
 from simulator.errors import EXIT_DEGRADED, EXIT_INVALID
 
@@ -77,6 +78,9 @@ app.command()(solve.solve)
 app.command()(serve.serve)
 app.command("sweep")(sweep.sweep)
 app.command("plot")(sweep.plot)
+app.command("worlds")(reference.worlds)
+app.command("policies")(reference.policies)
+app.command("schema")(reference.schema)
 app.add_typer(runs.runs_app, name="runs")
 app.add_typer(market.market_app, name="market")
 app.add_typer(store.store_app, name="store")

@@ -30,6 +30,12 @@ def print_problems(exc: ScenarioError) -> None:
         print(f"error: {problem}", file=sys.stderr)
 
 
+def print_warnings(scenario: Any) -> None:
+    """What the scenario loader allowed but a reader may not expect (``Scenario.warnings``), one line each on stderr."""
+    for problem in getattr(scenario, "warnings", []):
+        print(f"warning: {problem}", file=sys.stderr)
+
+
 def fmt(value: Any) -> str:
     """A metric value in one table cell: floats to 6 significant digits, long JSON cut at 100 characters."""
     if isinstance(value, float):

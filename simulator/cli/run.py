@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 import typer
 
-from simulator.cli.console import DbOption, err, fail, print_problems
+from simulator.cli.console import DbOption, err, fail, print_problems, print_warnings
 from simulator.cli.runs import print_run, run_json
 from simulator.errors import AgoraError, exit_code
 from simulator.parsing import MAX_SEED
@@ -71,6 +71,7 @@ def run(
         overrides.append(("llm.cache", llm_cache))  # stored with the run's overrides
     loaded = read_scenario(file, overrides)
     scenario = loaded.scenario
+    print_warnings(scenario)
     from simulator.run import stored_run
 
     progress = LiveProgress(f"{scenario.name}", enabled=not as_json or sys.stderr.isatty())
@@ -118,11 +119,12 @@ def validate(files: list[Path] = typer.Argument(..., help="scenario files to che
     bad = 0
     for file in files:
         try:
-            read_scenario(file)
+            loaded = read_scenario(file)
         except ScenarioError as exc:
             bad += 1
             print_problems(exc)
         else:
+            print_warnings(loaded.scenario)
             print(f"ok: {file}")
     if bad:
         raise typer.Exit(2)

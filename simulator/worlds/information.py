@@ -56,10 +56,11 @@ class OnlineConfig(BaseModel):
 
 class InformationConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    type: Literal["information"]
+    type: Literal["information"] = Field(description="the world type")
     instance: Literal[tuple(EXAMPLES)] | dict[str, Any] = Field("correlation", description="a named example or an inline instance")
-    mechanism: Literal["optimal", "independent", "single_agent"] = "optimal"
-    rounds: int = Field(200, ge=1, le=1_000_000)
+    mechanism: Literal["optimal", "independent", "single_agent"] = Field(
+        "optimal", description="what the principal announces: optimal (the correlated IC optimum, an LP), independent (best product-form recommendation), single_agent (hire one agent)")
+    rounds: int = Field(200, ge=1, le=1_000_000, description="rounds of the repeated game (a fresh state each round)")
     online: OnlineConfig | None = Field(None, description="learn the signal structure online (explore-then-commit)")
     independent_grid: int = Field(51, ge=2, le=1001, description="grid points per marginal for the independent benchmark")
 

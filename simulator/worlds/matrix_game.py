@@ -70,14 +70,14 @@ class TournamentConfig(BaseModel):
 
 class MatrixGameConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    type: Literal["matrix_game"]
+    type: Literal["matrix_game"] = Field(description="the world type")
     game: Literal[tuple(NAMED_GAMES)] | None = Field(None, description="a named textbook game")
     payoffs: list | None = Field(None, description="nested lists, leaves = one payoff per player")
     actions: list[list[str]] | None = Field(None, description="action labels per player")
     players: list[str] | None = Field(None, description="agent ids (entrants in tournament mode)")
-    rounds: int = Field(1, ge=1, le=10_000_000)
+    rounds: int = Field(1, ge=1, le=10_000_000, description="most rounds of the stage game (omitted: ONE round, a one-shot game)")
     continuation: float = Field(1.0, gt=0, le=1, description="probability of another round")
-    tournament: TournamentConfig | None = None
+    tournament: TournamentConfig | None = Field(None, description="tournament mode: every pair of players plays a match (Axelrod 1980)")
     population: PopulationConfig | None = Field(None, description="population mode: strategy shares evolve (matrix_population)")
 
     @field_validator("payoffs")
@@ -125,6 +125,12 @@ class MatrixGameConfig(BaseModel):
                 check_population(population, u, list(labels[0]))
         return population
 
+    def notes(self) -> list[str]:
+        """What a reader may not expect of this block; ``agora validate`` and ``agora run`` print these as warnings."""
+        if self.population is None and "rounds" not in self.model_fields_set:
+            return ["world.rounds is omitted: the game is played for ONE round (a one-shot game); set rounds: N to repeat it"]
+        return []
+
     def tensor(self) -> np.ndarray:
         return payoff_tensor(NAMED_GAMES[self.game][1] if self.game else self.payoffs)
 
@@ -151,6 +157,7 @@ class MatrixGame(WorldBase[MatrixGameConfig]):
     """A repeated normal-form game (or a round-robin tournament of them)."""
 
     default_policies = {"*": "uniform_random"}
+    reference_games = NAMED_GAMES  # listed with their payoff tables by `agora schema matrix_game` (simulator.reference)
 
     def __init__(self, config: MatrixGameConfig, rng: np.random.Generator) -> None:
         super().__init__(config, rng)

@@ -95,11 +95,11 @@ class HumanModel(BaseModel):
 
 class OffSwitchConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    type: Literal["off_switch"]
-    episodes: int = Field(1000, ge=1, le=10_000_000)
+    type: Literal["off_switch"] = Field(description="the world type")
+    episodes: int = Field(1000, ge=1, le=10_000_000, description="independent episodes, a fresh U drawn for each")
     utility: UtilityDistribution = Field(default_factory=UtilityDistribution, description="the true distribution of U")
     prior: UtilityDistribution | None = Field(None, description="R's prior on U (default: the true distribution)")
-    human: HumanModel = Field(default_factory=HumanModel)
+    human: HumanModel = Field(default_factory=HumanModel, description="how the human H decides whether to switch R off")
     robot: str = Field("robot", description="the robot's agent id")
     human_id: str = Field("human", description="the human's agent id")
 

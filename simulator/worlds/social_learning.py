@@ -58,14 +58,14 @@ class PlannerConfig(BaseModel):
 
 class SocialLearningConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    type: Literal["social_learning"]
-    n_agents: int = Field(20, ge=1, le=10_000)
+    type: Literal["social_learning"] = Field(description="the world type")
+    n_agents: int = Field(20, ge=1, le=10_000, description="agents in each sequence, acting one after another")
     episodes: int = Field(1, ge=1, le=1_000_000, description="independent sequences played one after another")
     prior: float = Field(0.5, gt=0, lt=1, description="P(theta = 1)")
     precision: float = Field(0.7, ge=0.5, le=1, description="q0: signal precision without intervention")
     tie: Literal["coin", "own_signal"] = Field("own_signal", description="what an indifferent Bayesian agent does")
-    network: NetworkConfig = Field(default_factory=NetworkConfig)
-    planner: PlannerConfig = Field(default_factory=PlannerConfig)
+    network: NetworkConfig = Field(default_factory=NetworkConfig, description="which predecessors' actions each agent observes")
+    planner: PlannerConfig = Field(default_factory=PlannerConfig, description="a planner who may raise signal precisions at a cost")
     state: Literal[0, 1] | None = Field(None, description="fix the state instead of drawing it from the prior")
 
     @model_validator(mode="after")
@@ -106,6 +106,11 @@ class SocialLearning(WorldBase[SocialLearningConfig]):
 
     default_policies = {"*": "bayesian"}
     role_name = "agent"
+
+    @classmethod
+    def roster(cls, config: SocialLearningConfig) -> dict[str, str]:
+        """{agent id: role} without solving the planner's problem: simulator.roster."""
+        return {f"agent_{t}": cls.role_name for t in range(config.n_agents)}
 
     def __init__(self, config: SocialLearningConfig, rng: np.random.Generator) -> None:
         super().__init__(config, rng)

@@ -149,7 +149,11 @@ def test_scenarios_listing_and_validation(client):
     detail = client.get("/scenarios/prisoners_dilemma").json()
     assert "tit_for_tat" in detail["text"]
     ok = client.post("/scenarios/validate", json={"scenario": detail["text"]}).json()
-    assert ok == {"valid": True, "name": "prisoners_dilemma", "world": "matrix_game", "problems": []}
+    assert ok == {"valid": True, "name": "prisoners_dilemma", "world": "matrix_game", "problems": [], "warnings": []}
+    unseated = client.post("/scenarios/validate", json={"scenario": detail["text"].replace("  alice: tit_for_tat\n", "")}).json()
+    assert unseated["valid"] is True
+    (warning,) = unseated["warnings"]
+    assert warning["path"] == "agents" and "alice" in warning["message"] and "'uniform_random'" in warning["message"]
     bad = client.post("/scenarios/validate", json={"scenario": detail["text"].replace("rounds: 50", "rounds: many")}).json()
     assert bad["valid"] is False
     (problem,) = bad["problems"]

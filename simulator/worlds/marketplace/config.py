@@ -61,15 +61,15 @@ class ManipulationConfig(BaseModel):
 
 class MarketplaceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    type: Literal["marketplace"]
+    type: Literal["marketplace"] = Field(description="the world type")
     data: str | None = Field(None, description="Magentic-layout data directory (customers/, businesses/)")
     synthetic: SyntheticConfig | None = Field(None, description="generate a market instead of reading one")
-    search: SearchConfig = Field(default_factory=SearchConfig)
-    latency: LatencyConfig = Field(default_factory=LatencyConfig)
+    search: SearchConfig = Field(default_factory=SearchConfig, description="how customers' searches rank businesses")
+    latency: LatencyConfig = Field(default_factory=LatencyConfig, description="simulated delays of each kind of action")
     deadline: float = Field(1000.0, gt=0, description="simulated time at which the market closes")
     arrival_spread: float = Field(0.0, ge=0, description="customers start at uniform times in [0, spread]")
     capacity: int | None = Field(None, ge=1, description="orders each business can fill (None: unlimited)")
-    manipulation: ManipulationConfig | None = None
+    manipulation: ManipulationConfig | None = Field(None, description="businesses' persuasion styles in messages (manipulation experiments)")
     _market: Any = PrivateAttr(default=None)
 
     @model_validator(mode="after")

@@ -75,6 +75,12 @@ class Marketplace(WorldBase[MarketplaceConfig]):
 
     default_policies = {"customer": "assistant", "*": "service"}
 
+    @classmethod
+    def roster(cls, config: MarketplaceConfig) -> dict[str, str]:
+        """{agent id: role} without building the world (its search arrays and profiles): simulator.roster."""
+        data = config.market()
+        return {c.id: "customer" for c in data.customers} | {b.id: "business" for b in data.businesses}
+
     def __init__(self, config: MarketplaceConfig, rng: np.random.Generator) -> None:
         super().__init__(config, rng)
         self.data = config.market()
