@@ -28,7 +28,7 @@ def _submit(client, **body) -> dict:
     return response.json()
 
 
-def _wait_status(client, run_id: str, status: str, timeout: float = 60) -> dict:
+def _wait_status(client, run_id: str, status: str, timeout: float = 180) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         run = client.get(f"/runs/{run_id}").json()
