@@ -333,6 +333,16 @@ def max_customers(domain: str) -> int:
     return (len(_PREFIX) * len(w["a"]) * len(w["b"]) * len(w["c"]) - 60) // 7 * 3
 
 
+def customer_id(i: int) -> str:
+    """The id of a generated market's ``i``-th customer (from 0)."""
+    return f"customer_{i + 1:04d}"
+
+
+def business_id(j: int) -> str:
+    """The id of a generated market's ``j``-th business (from 0)."""
+    return f"business_{j + 1:04d}"
+
+
 def generate(domain: str, customers: int, businesses: int, seed: int) -> MarketData:
     """A seeded synthetic market in Magentic's structure, at any size.
 
@@ -401,7 +411,7 @@ def generate(domain: str, customers: int, businesses: int, seed: int) -> MarketD
             f"Please find a {words['kind']} that offers " + ", ".join(f"{n} (1)" for n in menu)
             + " and has " + " and ".join(need_a) + ". I intend to place an order."
         )
-        cust.append(Customer.model_construct(type="customer", id=f"customer_{i + 1:04d}", name=people[i], request=request, menu_features=menu, amenity_features=need_a))
+        cust.append(Customer.model_construct(type="customer", id=customer_id(i), name=people[i], request=request, menu_features=menu, amenity_features=need_a))
 
     # Assign BUSINESSES_PER_CUSTOMER distinct businesses per customer, round-robin over a shuffle.
     per = min(BUSINESSES_PER_CUSTOMER, businesses)
@@ -441,7 +451,7 @@ def generate(domain: str, customers: int, businesses: int, seed: int) -> MarketD
         highlights = ", ".join(n for n, _ in items[:2])
         biz.append(Business.model_construct(
             type="business",
-            id=f"business_{j + 1:04d}", name=name,
+            id=business_id(j), name=name,
             description=f"{name} is a friendly local {words['kind']}; customers love our {highlights}.",
             rating=float(round(rng.uniform(3.0, 5.0), 1)),
             progenitor_customer=cust[served[j][0][0]].id if served[j] else "",

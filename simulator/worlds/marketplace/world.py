@@ -78,6 +78,10 @@ class Marketplace(WorldBase[MarketplaceConfig]):
     @classmethod
     def roster(cls, config: MarketplaceConfig) -> dict[str, str]:
         """{agent id: role} without building the world (its search arrays and profiles): simulator.roster."""
+        if config.synthetic is not None:  # the ids alone: generating a 13,000-agent market takes seconds
+            s = config.synthetic
+            return ({market_data.customer_id(i): "customer" for i in range(s.customers)}
+                    | {market_data.business_id(j): "business" for j in range(s.businesses)})
         data = config.market()
         return {c.id: "customer" for c in data.customers} | {b.id: "business" for b in data.businesses}
 
