@@ -109,10 +109,17 @@ class _Process:
         child.close()
         self.ready = False
 
-    def wait_ready(self, timeout: float = 60) -> None:
-        if not self.ready and self.conn.poll(timeout):
-            self.conn.recv()
-            self.ready = True
+    def wait_ready(self, timeout: float = 300) -> None:
+        """Block until the process has imported the solvers (its "ready"), so a job's clock and its reply
+        never mix with start-up: on a loaded machine a spawn can take far longer than a solve."""
+        if self.ready:
+            return
+        if not self.conn.poll(timeout):
+            raise RuntimeError(f"the solver process did not start within {timeout:g} s")
+        message = self.conn.recv()
+        if message != ("ready",):
+            raise RuntimeError(f"the solver process sent {message[0]!r} before it was ready")
+        self.ready = True
 
     def kill(self) -> None:
         if self.process.is_alive():
@@ -197,7 +204,13 @@ class Solver:
         lane = self._lanes["small" if profiles is not None and profiles <= self.small else "general"]
         process = lane.acquire(wait=self.timeout * (lane.queue + 2) + 30)  # behind at most `queue` jobs of `timeout` each
         try:
-            process.wait_ready()
+            try:
+                process.wait_ready()
+            except RuntimeError:
+                process.kill()
+                lane.release(None)
+                process = None
+                raise
             process.conn.send((text, source, method, lam))
             if not process.conn.poll(self.timeout):  # the clock starts when the process has the job
                 lane.release(None)
