@@ -24,6 +24,8 @@ def describe_error(error: dict[str, Any], model: type[BaseModel] | None, loc: tu
     if kind == "extra_forbidden":
         allowed = _allowed_fields(model, loc[:-1])
         message = "unknown field"
+        if not allowed and _model_at(model, loc[:-1]) is not None:  # a model with no fields at all (a policy's NoParams)
+            return message + "; allowed: no keys here (it takes no parameters)"
         if allowed:
             close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
             message += f"; allowed: {', '.join(allowed)}"

@@ -47,7 +47,7 @@ class PolicySpec(BaseModel):
 
 class RunOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    max_time: float | None = Field(None, gt=0, description="stop the run at this simulated time")
+    max_time: float | None = Field(None, gt=0, description="stop the run at this simulated time", json_schema_extra={"unit": "simulated time"})
     record_events: bool = Field(True, description="store the event log (turn off for huge runs)")
 
 

@@ -103,6 +103,13 @@ def test_schema_shows_nested_fields_and_numeric_bounds():
     assert rows["population.size"]["required"] and rows["population.process"]["allowed"] == '"moran", "fermi", "proportional"'
 
 
+def test_schema_states_units_where_the_model_declares_them():
+    rows = {row["path"]: row for row in schema_of("marketplace")["fields"]}
+    assert rows["deadline"]["unit"] == "simulated time" and rows["latency.message"]["unit"] == "simulated time"
+    assert rows["capacity"]["unit"] == ""
+    assert "unit simulated time" in invoke("schema", "marketplace").stdout
+
+
 def test_schema_lists_the_built_in_games_with_their_payoffs():
     games = {game["name"]: game for game in schema_of("matrix_game")["games"]}
     field = next(row for row in schema_of("matrix_game")["fields"] if row["path"] == "game")
@@ -225,3 +232,10 @@ def test_a_nested_block_of_the_wrong_shape_names_its_keys_and_types():
     (problem,) = caught.value.problems
     assert problem.path == "world.human" and "HumanModel" not in problem.message
     assert "expected a mapping (got 3); allowed keys: beta (float, default 0.0)" in problem.message
+
+
+def test_a_param_of_a_policy_that_takes_none_says_so():
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario_text(PD + "agents:\n  default: {policy: fictitious_play, params: {memory: 3}}\n")
+    (problem,) = caught.value.problems
+    assert problem.path == "agents.default.params.memory" and problem.message == "unknown field; allowed: no keys here (it takes no parameters)"

@@ -73,7 +73,7 @@ class MatrixGameConfig(BaseModel):
     type: Literal["matrix_game"] = Field(description="the world type")
     game: Literal[tuple(NAMED_GAMES)] | None = Field(None, description="a named textbook game")
     payoffs: list | None = Field(None, description="nested lists, leaves = one payoff per player")
-    actions: list[list[str]] | None = Field(None, description="action labels per player")
+    actions: list[list[str]] | None = Field(None, description="one list of action labels per player, e.g. [[stag, hare], [stag, hare]] (default: the named game's, else a0, a1, ...)")
     players: list[str] | None = Field(None, description="agent ids (entrants in tournament mode)")
     rounds: int = Field(1, ge=1, le=10_000_000, description="most rounds of the stage game (omitted: ONE round, a one-shot game)")
     continuation: float = Field(1.0, gt=0, le=1, description="probability of another round")

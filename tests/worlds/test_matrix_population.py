@@ -221,7 +221,7 @@ def test_agora_plot_draws_the_share_trajectory_of_a_stored_run(tmp_path, game, i
     runner = CliRunner()
     ran = runner.invoke(app, ["run", str(scenario), "--db", str(db), "--json"])
     assert ran.exit_code == 0, ran.output
-    run = json.loads(ran.output)
+    run = json.loads(ran.stdout)  # stderr: the warning that the members play follow_rule by default
     plotted = runner.invoke(app, ["plot", run["run_id"], "--db", str(db), "--out", str(out)])
     assert plotted.exit_code == 0, plotted.output
     assert (out / "shares.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and (out / "shares.svg").exists()

@@ -46,10 +46,10 @@ class SearchConfig(BaseModel):
 
 class LatencyConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    search: float = Field(0.5, ge=0)
-    message: float = Field(0.2, ge=0)
-    fetch: float = Field(0.05, ge=0)
-    action: float = Field(0.05, ge=0, description="time an agent is busy after sending a message")
+    search: float = Field(0.5, ge=0, description="time a search takes to return its page", json_schema_extra={"unit": "simulated time"})
+    message: float = Field(0.2, ge=0, description="time a message takes to arrive", json_schema_extra={"unit": "simulated time"})
+    fetch: float = Field(0.05, ge=0, description="time fetching one's mailbox (fetch_messages) takes", json_schema_extra={"unit": "simulated time"})
+    action: float = Field(0.05, ge=0, description="time an agent is busy after sending a message", json_schema_extra={"unit": "simulated time"})
 
 
 class ManipulationConfig(BaseModel):
@@ -66,8 +66,8 @@ class MarketplaceConfig(BaseModel):
     synthetic: SyntheticConfig | None = Field(None, description="generate a market instead of reading one")
     search: SearchConfig = Field(default_factory=SearchConfig, description="how customers' searches rank businesses")
     latency: LatencyConfig = Field(default_factory=LatencyConfig, description="simulated delays of each kind of action")
-    deadline: float = Field(1000.0, gt=0, description="simulated time at which the market closes")
-    arrival_spread: float = Field(0.0, ge=0, description="customers start at uniform times in [0, spread]")
+    deadline: float = Field(1000.0, gt=0, description="simulated time at which the market closes", json_schema_extra={"unit": "simulated time"})
+    arrival_spread: float = Field(0.0, ge=0, description="customers start at uniform times in [0, spread]", json_schema_extra={"unit": "simulated time"})
     capacity: int | None = Field(None, ge=1, description="orders each business can fill (None: unlimited)")
     manipulation: ManipulationConfig | None = Field(None, description="businesses' persuasion styles in messages (manipulation experiments)")
     _market: Any = PrivateAttr(default=None)
