@@ -121,8 +121,8 @@ def load_input(body: ScenarioInput, settings: Settings) -> LoadedScenario:
     does, then checked against the server's trust settings and limits (``api/trust.py``): an untrusted scenario."""
     overrides = parse_overrides(body.overrides, settings)
     text, source, folder = input_text(body, settings.scenarios)
-    loaded = parse_scenario(text, source, overrides, trust.context(settings, folder), max_nodes=yaml_node_limit(settings))
-    try:
+    try:  # the trust check runs inside validation (the context's screen, before the world is built) and on the result
+        loaded = parse_scenario(text, source, overrides, trust.context(settings, folder), max_nodes=yaml_node_limit(settings))
         trust.check(trust.scenario_data(loaded.scenario), settings)
     except Untrusted as exc:
         raise untrusted_problem(exc) from None

@@ -34,6 +34,7 @@ API answers them as one 422 problem (``urn:agora:problem:untrusted-scenario``).
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -77,7 +78,15 @@ def context(settings: Settings, scenario_dir: Path | None = None) -> dict[str, A
     roots = [str(SHIPPED_DATA)] + ([str(settings.data_root)] if settings.data_root is not None else [])
     # Relative paths are looked up from the scenario's folder first: a shipped file's, and for text the shipped
     # scenarios' folder (shipped scenarios sent as text); whatever they resolve to must lie under a root.
-    return {"data_roots": roots, "scenario_dir": str(scenario_dir or settings.scenarios)}
+    return {"data_roots": roots, "scenario_dir": str(scenario_dir or settings.scenarios),
+            "screen": functools.partial(screen, settings=settings)}
+
+
+def screen(scenario: Any, settings: Settings) -> None:
+    """The trust check inside validation (``simulator.scenario.validate_scenario``'s ``screen``): raises ``Untrusted``
+    before the roster check builds the world, so every count is bounded before anything is generated. A module-level
+    function in a partial, so that the context pickles into run workers."""
+    check(scenario_data(scenario), settings)
 
 
 def worker_env(settings: Settings, environ: dict[str, str] | None = None) -> dict[str, str]:

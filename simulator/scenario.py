@@ -261,6 +261,10 @@ def validate_scenario(
     ``context`` is handed to the world's ``Config`` validators, on top of the
     scenario file's folder: the API passes its trust settings there (e.g.
     ``data_roots`` for the marketplace's data directories, ``api/trust.py``).
+    A ``screen`` in it is called with the scenario once its blocks have their
+    shapes and before the world is built for the roster check (a world of
+    10^9 players must be refused by the API's limits, not generated); it
+    raises to refuse.
     """
     overrides = list(overrides)
     locate = Locator(source, positions or {}, {key for key, _ in overrides})
@@ -289,6 +293,9 @@ def validate_scenario(
     except ValidationError as exc:
         raise ScenarioError(locate.from_validation(exc, world_cls.Config, ("world",))) from None
 
+    screen = context.get("screen")
+    if screen is not None:  # the caller's own limits (the API's trust rules) before anything builds the world
+        screen(scenario)
     problems = [locate.problem(at, _NOT_FINITE) for at in _non_finite(scenario.world_config, ("world",))]
     problems += [locate.problem(at, _NOT_FINITE) for at in _non_finite(scenario.run, ("run",))]
     for key, spec in scenario.agents.items():

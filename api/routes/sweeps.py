@@ -150,8 +150,11 @@ def submit_sweep(body: SweepCreate, request: Request, response: Response, store:
         raise services.untrusted_problem(Untrusted([Refusal(
             "sweep", f"{cells:,} cells (points x seeds); allowed: at most {settings.max_cells:,}", "AGORA_MAX_CELLS")]))
     context = trust.context(settings, folder)
-    loaded = LoadedScenario.from_document(text, source, data, positions, overrides, context)
-    plan = plan_loaded(loaded, name=body.name, context=context)
+    try:  # the context's screen refuses a point beyond the limits before validation builds its world
+        loaded = LoadedScenario.from_document(text, source, data, positions, overrides, context)
+        plan = plan_loaded(loaded, name=body.name, context=context)
+    except Untrusted as exc:
+        raise services.untrusted_problem(exc) from None
     _check_points(apply_overrides(data, overrides), plan.cells, settings)
     if request.app.state.pool.room() < len(plan.cells):
         raise ProblemException(503, "queue-full", f"the run queue has no room for {len(plan.cells):,} more cells; retry later",
