@@ -38,7 +38,7 @@ Trust boundary (what an untrusted scenario may name)
                                are looked up (none: only the shipped data)
 ``AGORA_API_LLM_CACHE``        the server's one LLM cache file
                                (``<db>.llm-cache.db``; with a PostgreSQL store
-                               ``agora-llm-cache.db``); ``cache_path`` is refused
+                               the store's database); ``cache_path`` is refused
 =============================  ================================================
 
 Limits (bounds on what an untrusted scenario may ask for)
@@ -138,9 +138,9 @@ class Settings(BaseSettings):
         target = store_target(value)  # a URL given as a Path gets its '//' back
         return target if is_postgres_url(target) else Path(target)
 
-    def llm_cache_file(self) -> Path:
+    def llm_cache_file(self) -> Path | str:
         if self.api_llm_cache is not None:
             return self.api_llm_cache
-        if isinstance(self.db, str):  # a PostgreSQL store: the cache stays a file of this server's (README)
-            return Path("agora-llm-cache.db")
+        if isinstance(self.db, str):  # a PostgreSQL store: the cache is a table of the same database, shared by its servers
+            return self.db
         return self.db.with_name(self.db.name + ".llm-cache.db")

@@ -94,7 +94,8 @@ def worker_env(settings: Settings, environ: dict[str, str] | None = None) -> dic
     environ = dict(os.environ if environ is None else environ)
     names = set(BASE_ENV) | {name for name in settings.llm_key_envs if not name.upper().startswith("AGORA_")}
     env = {name: environ[name] for name in names if name in environ}
-    env["AGORA_LLM_CACHE"] = str(settings.llm_cache_file().resolve())
+    cache = settings.llm_cache_file()
+    env["AGORA_LLM_CACHE"] = cache if isinstance(cache, str) else str(cache.resolve())
     return env
 
 

@@ -1,4 +1,4 @@
-"""The LLM call cache: every request and its reply in one SQLite file, for exact replay.
+"""The LLM call cache: every request and its reply in one SQLite file (or a PostgreSQL database), for exact replay.
 
 A call's key is the SHA-256 of the canonical JSON of (model, parameters,
 messages) and the call's *ordinal*: how many identical requests this run
@@ -11,6 +11,10 @@ Modes: ``record`` reuses stored replies and stores new ones; ``replay`` only
 reads, and a missing entry raises ``LLMCacheMiss`` (no network); ``off``
 neither reads nor writes. The API key is never part of a request body, so it
 is never stored.
+
+Where the target is a ``postgresql://`` URL (a server on a PostgreSQL store:
+``api/settings.py``), the same table lives in that database, so every server
+of a shared store records into and replays from one cache.
 """
 
 from __future__ import annotations
@@ -65,12 +69,26 @@ def call_key(body_hash: str, ordinal: int) -> str:
     return hashlib.sha256(f"{body_hash}:{ordinal}".encode()).hexdigest()
 
 
-class LLMCache:
-    """One SQLite file (WAL) of recorded calls; safe to share between processes."""
+POSTGRES_SCHEMA = SCHEMA.replace("REAL", "DOUBLE PRECISION").replace(" WITHOUT ROWID", "")
+COLUMNS = "key, model, ordinal, request, response, prompt_tokens, completion_tokens, latency_ms, created_at"
 
-    def __init__(self, path: str | Path, mode: str) -> None:
-        self.path = Path(path)
+
+def is_database_url(target: str | Path) -> bool:
+    return str(target).startswith(("postgresql://", "postgres://"))
+
+
+class LLMCache:
+    """The recorded calls, in one SQLite file (WAL) or a PostgreSQL database; safe to share between processes."""
+
+    def __init__(self, target: str | Path, mode: str) -> None:
         self.mode = mode
+        if is_database_url(target):
+            self.path = str(target)
+            self.db, self._mark = _postgres(self.path), "%s"
+            self._upsert = (f"INSERT INTO llm_calls ({COLUMNS}) VALUES ({', '.join(['%s'] * 9)}) ON CONFLICT (key) DO UPDATE SET "
+                            + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS.split(", ")[1:]))
+            return
+        self.path = Path(target)
         if mode == "replay" and not self.path.exists():
             raise LLMCacheMiss(
                 f"LLM cache replay: the cache file {self.path} does not exist; record the run first "
@@ -81,13 +99,15 @@ class LLMCache:
         self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(SCHEMA)
+        self._mark = "?"
+        self._upsert = f"INSERT OR REPLACE INTO llm_calls ({COLUMNS}) VALUES ({', '.join('?' * 9)})"
 
     def close(self) -> None:
         self.db.close()
 
     def get(self, key: str) -> dict[str, Any] | None:
         row = self.db.execute(
-            "SELECT response, prompt_tokens, completion_tokens, latency_ms FROM llm_calls WHERE key=?", (key,)
+            f"SELECT response, prompt_tokens, completion_tokens, latency_ms FROM llm_calls WHERE key={self._mark}", (key,)
         ).fetchone()
         if row is None:
             return None
@@ -100,8 +120,7 @@ class LLMCache:
         usage = response.get("usage") or {}
         stored = {k: v for k, v in response.items() if k != "latency_ms"}
         self.db.execute(
-            "INSERT OR REPLACE INTO llm_calls (key, model, ordinal, request, response, prompt_tokens,"
-            " completion_tokens, latency_ms, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            self._upsert,
             (
                 key, str(body.get("model", "")), ordinal, canonical(body), canonical(stored),
                 int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0),
@@ -111,3 +130,18 @@ class LLMCache:
 
     def __len__(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM llm_calls").fetchone()[0]
+
+
+def _postgres(url: str) -> Any:
+    """An autocommit psycopg connection with the cache table (the ``postgres`` extra)."""
+    try:
+        import psycopg
+    except ImportError:
+        raise LLMSettingsError("a postgresql:// LLM cache needs psycopg; allowed: install the extra "
+                               "`pip install agora[postgres]`, or an SQLite cache file") from None
+    try:
+        db = psycopg.connect(url, autocommit=True, connect_timeout=10)
+    except psycopg.Error as exc:
+        raise LLMSettingsError(f"cannot connect to the LLM cache database: {' '.join(str(exc).split())}") from None
+    db.execute(POSTGRES_SCHEMA)
+    return db

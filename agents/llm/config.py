@@ -134,7 +134,7 @@ class LLMRunSettings(LLMSettings):
     )
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
     cache: CacheMode = Field("record", description="record: reuse and store replies; replay: a miss is an error; off")
-    cache_path: str | None = Field(None, description=f"SQLite cache file (default: $AGORA_LLM_CACHE or ./{DEFAULT_CACHE_FILE})")
+    cache_path: str | None = Field(None, description=f"SQLite cache file or postgresql:// URL (default: $AGORA_LLM_CACHE or ./{DEFAULT_CACHE_FILE})")
     prices: dict[str, Price] = Field(
         default_factory=dict,
         description="USD per million tokens by model, {model: {input, output}}; adds to / overrides agents/llm/prices.py",
@@ -145,8 +145,10 @@ class LLMRunSettings(LLMSettings):
     def _yaml_off(cls, value: object) -> object:
         return "off" if value is False else value  # YAML reads a bare `off` as false
 
-    def cache_file(self) -> Path:
-        return Path(self.cache_path or os.environ.get("AGORA_LLM_CACHE") or DEFAULT_CACHE_FILE)
+    def cache_file(self) -> Path | str:
+        """The cache's file, or a ``postgresql://`` URL as given (a path would fold its ``//``)."""
+        target = self.cache_path or os.environ.get("AGORA_LLM_CACHE") or DEFAULT_CACHE_FILE
+        return target if target.startswith(("postgresql://", "postgres://")) else Path(target)
 
     def seat(self, overrides: LLMSettings | None) -> LLMSettings:
         """The settings of one seat: these defaults, with the fields the seat set explicitly."""
