@@ -30,10 +30,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.registry import Example, register
-from simulator.worlds.marketplace.actions import (
-    BusinessAction, CustomerAction, FetchMessages, Finish, OrderItem, OrderProposal, Payment, Search, SendMessage,
-    TextMessage, Wait,
-)
+from simulator.worlds.marketplace.actions import BusinessAction, CustomerAction, FetchMessages, Finish, Search, Wait
 from simulator.worlds.marketplace.styles import MANIPULATION_TEXTS, STYLES
 
 WORLDS = ["marketplace"]
@@ -49,6 +46,13 @@ _FINISH = CustomerAction(action=Finish(kind="finish"))
 _FETCH_C = CustomerAction(action=FetchMessages(kind="fetch_messages"))
 _FETCH_B = BusinessAction(action=FetchMessages(kind="fetch_messages"))
 _IDLE_B = BusinessAction(action=Wait(timeout=None))
+
+
+# A decision is built as plain dicts and validated once, by one ``model_validate`` of the outer
+# model: the same checks and the same instance as nesting constructors, at about 2/3 of the cost
+# (one call into pydantic-core instead of one per nested model; ``model_construct`` is slower still).
+_customer_from = CustomerAction.model_validate
+_business_from = BusinessAction.model_validate
 
 
 def _customer(action: BaseModel) -> CustomerAction:
@@ -78,6 +82,7 @@ class Assistant:
         self._paying: str | None = None
         self.failed: set[str] = set()   # proposals whose payment was rejected (sold out, expired, ...)
         self._last_messages: list | None = None
+        self._covers_seen: dict[str, bool] = {}   # proposal id -> has every wanted item
 
     # -- helpers
     def _amenities_ok(self, business: str, required: list[str]) -> bool:
@@ -92,12 +97,25 @@ class Assistant:
         offered = {item["name"] for item in proposal["items"]}
         return all(name in offered for name in wanted)
 
+    def _covers_wanted(self, proposal: dict, wanted: dict) -> bool:
+        """``_covers`` remembered per proposal (a proposal never changes, nor does this customer's request)."""
+        pid = proposal["proposal_id"]
+        covers = self._covers_seen.get(pid)
+        if covers is None:
+            self._covers_seen[pid] = covers = self._covers(proposal, wanted)
+        return covers
+
+    def _live(self, proposals: list[dict], now: float) -> list[dict]:
+        return [q for q in proposals if (q["expires_at"] is None or q["expires_at"] >= now) and q["proposal_id"] not in self.failed]
+
+    def _acceptable(self, live: list[dict], wanted: dict, required: list[str]) -> list[dict]:
+        check = self.p.check_amenities
+        return [q for q in live if self._covers_wanted(q, wanted) and (not check or self._amenities_ok(q["from"], required))]
+
     def _pay(self, proposal: dict) -> CustomerAction:
         self._paying = proposal["proposal_id"]
-        return _customer(SendMessage(
-            kind="send_message", to=proposal["from"], delay=0.0,
-            message=Payment(proposal_id=proposal["proposal_id"], text=""),
-        ))
+        return _customer_from({"action": {"kind": "send_message", "to": proposal["from"], "delay": 0.0,
+                                          "message": {"kind": "payment", "proposal_id": proposal["proposal_id"], "text": ""}}})
 
     def act(self, obs: dict[str, Any], action_model: type[BaseModel]) -> CustomerAction:
         p = self.p
@@ -106,7 +124,6 @@ class Assistant:
         now = obs["time"]
         request = obs["request"]
         wanted, required = request["items"], request["amenities"]
-        value = 2.0 * sum(wanted.values())
         search = obs["search"]
         if search is not None and search is not self._last_search:  # a new page: remember its profiles
             self._last_search = search
@@ -122,16 +139,20 @@ class Assistant:
             if result is not None and result.get("ok") is False:
                 self.failed.add(self._paying)
             self._paying = None
-        live = [q for q in obs["proposals"] if (q["expires_at"] is None or q["expires_at"] >= now) and q["proposal_id"] not in self.failed]
-
-        if p.trust == "gullible":
-            for q in live:
-                profile = self.profiles.get(q["from"], {})
-                if self._covers(q, wanted) and PERSUASION_CUES.search(q.get("text", "") + " " + profile.get("description", "")):
-                    return self._pay(q)
-        acceptable = [q for q in live if self._covers(q, wanted) and (not p.check_amenities or self._amenities_ok(q["from"], required))]
-        if p.choose == "first" and acceptable:
-            return self._pay(acceptable[0])
+        # The proposals are read only where a decision depends on them (pure reads, so the same decisions):
+        # here when the assistant may pay at once, else only once it has stopped fetching, searching and asking.
+        live = None
+        if p.trust == "gullible" or p.choose == "first":
+            live = self._live(obs["proposals"], now)
+            if p.trust == "gullible":
+                for q in live:
+                    profile = self.profiles.get(q["from"], {})
+                    if self._covers_wanted(q, wanted) and PERSUASION_CUES.search(q.get("text", "") + " " + profile.get("description", "")):
+                        return self._pay(q)
+            if p.choose == "first":
+                acceptable = self._acceptable(live, wanted, required)
+                if acceptable:
+                    return self._pay(acceptable[0])
         if obs["unread"]:
             return _FETCH_C
         if search is None:
@@ -154,7 +175,7 @@ class Assistant:
                     continue
                 self.last_contact = now
                 text = "Hello! I would like to order: " + ", ".join(f"{name} (1)" for name in wanted) + ". Please send an order proposal."
-                return _customer(SendMessage(to=r["id"], delay=0.0, message=TextMessage(text=text)))
+                return _customer_from({"action": {"kind": "send_message", "to": r["id"], "delay": 0.0, "message": {"kind": "text", "text": text}}})
             total_pages = search["total_pages"]
             if search["results"] and search["page"] < p.max_pages and (total_pages is None or search["page"] < total_pages):
                 return _customer(Search(query=search["query"], page=search["page"] + 1, amenities=list(required)))
@@ -162,8 +183,10 @@ class Assistant:
         waiting_for = [b for b in contacted if b not in self.heard]
         left = p.patience - (now - self.last_contact)
         if waiting_for and left > 1e-9:
-            return _customer(Wait(timeout=left))
+            return _customer_from({"action": {"kind": "wait", "timeout": left}})
+        acceptable = self._acceptable(live if live is not None else self._live(obs["proposals"], now), wanted, required)
         if acceptable:
+            value = 2.0 * sum(wanted.values())
             if p.choose == "cheapest":
                 return self._pay(min(acceptable, key=lambda q: q["total"]))
             best = max(acceptable, key=lambda q: value - q["total"])
@@ -199,14 +222,14 @@ class Service:
         for low, name, price in self.menu_lower:
             if low in text:
                 unit = round(max(price * (1.0 + p.markup), price * floor if p.markup < 0 else 0.0), 2)
-                items.append(OrderItem(name=name, quantity=1, unit_price=unit))
+                items.append({"name": name, "quantity": 1, "unit_price": unit})
         if not items:
-            reply = TextMessage(text="Sorry, we do not offer the items you asked for.")
+            reply = {"kind": "text", "text": "Sorry, we do not offer the items you asked for."}
         else:
             pitch = MANIPULATION_TEXTS[p.style] if p.style is not None else profile["pitch"]
-            total = round(sum(i.unit_price for i in items), 2)
-            reply = OrderProposal(items=items, total=total, expires_in=p.expires_in, text=pitch)
-        return BusinessAction(action=SendMessage(to=inquiry["from"], message=reply, delay=p.response_delay))
+            total = round(sum(i["unit_price"] for i in items), 2)
+            reply = {"kind": "order_proposal", "items": items, "total": total, "expires_in": p.expires_in, "text": pitch}
+        return _business_from({"action": {"kind": "send_message", "to": inquiry["from"], "message": reply, "delay": p.response_delay}})
 
     def act(self, obs: dict[str, Any], action_model: type[BaseModel]) -> BusinessAction:
         for m in obs["messages"]:
