@@ -202,7 +202,10 @@ class Simulation:
         self._after_decisions()
 
     def _apply(self, requests: list[tuple[str, dict, type[BaseModel]]], raws: list[Any]) -> None:
-        actions = {agent_id: self._validated(agent_id, model, raw) for (agent_id, _, model), raw in zip(requests, raws)}
+        self.apply_actions({agent_id: self.validated(agent_id, model, raw)[0] for (agent_id, _, model), raw in zip(requests, raws)})
+
+    def apply_actions(self, actions: dict[str, BaseModel]) -> None:
+        """Log, count and apply one batch of valid actions (also the PettingZoo environment's, ``simulator/rl/env.py``)."""
         if self.record_events:
             for agent_id, action in actions.items():
                 self.log("action", agent_id, **action.model_dump(mode="json"))
@@ -234,21 +237,23 @@ class Simulation:
                 results[i] = answer
         return results
 
-    def _validated(self, agent_id: str, model: type[BaseModel], raw: Any) -> BaseModel:
+    def validated(self, agent_id: str, model: type[BaseModel], raw: Any) -> tuple[BaseModel, str | None]:
+        """``raw`` as a valid action and None, else the world's default action (a counted, logged fallback) and why."""
         if type(raw) is model or isinstance(raw, model):  # the first test skips ABCMeta's slow isinstance
-            return raw
+            return raw, None
         try:
             if isinstance(raw, BaseModel):
                 raw = raw.model_dump()
             if isinstance(raw, Exception):
                 raise raw
-            return model.model_validate(raw)
+            return model.model_validate(raw), None
         except Exception as exc:  # invalid action or a faulty policy: fall back, count, go on
             self.counters["fallbacks"] += 1
             # why: the policy's failure class (agents/llm: parse, schema, timeout, http_4xx, ...) or a plain error
             cause = getattr(exc, "kind", None) or ("invalid_action" if not isinstance(raw, Exception) else "policy_error")
-            self.log("fallback", agent_id, cause=cause, error=str(exc)[:500])
-            return self.world.default_action(agent_id)
+            error = str(exc)[:500]
+            self.log("fallback", agent_id, cause=cause, error=error)
+            return self.world.default_action(agent_id), error
 
     # ------------------------------------------------------------------ running
     def finish(self) -> None:

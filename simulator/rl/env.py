@@ -68,30 +68,6 @@ class SteppedSimulation(Simulation):
     def decision_point(self, t: float) -> None:
         self.reached = t  # the environment handles the decision (see ``AgoraAECEnv``)
 
-    def validated(self, agent_id: str, model: type[BaseModel], raw: Any) -> tuple[BaseModel, str | None]:
-        """``raw`` as a valid action, else the world's default action (a counted, logged fallback)."""
-        if isinstance(raw, model):
-            return raw, None
-        try:
-            if isinstance(raw, Exception):
-                raise raw
-            return model.model_validate(raw.model_dump() if isinstance(raw, BaseModel) else raw), None
-        except Exception as exc:  # as in Simulation: an invalid action or a faulty policy falls back
-            error = str(exc)[:500]
-            self.counters["fallbacks"] += 1
-            self.log("fallback", agent_id, error=error)
-            return self.world.default_action(agent_id), error
-
-    def apply_batch(self, actions: dict[str, BaseModel]) -> None:
-        """Log and apply one decision batch, as ``Simulation`` does after asking the policies."""
-        if self.record_events:
-            for agent_id, action in actions.items():
-                self.log("action", agent_id, **action.model_dump(mode="json"))
-        else:
-            self.event_count += len(actions)
-        self.counters["decisions"] += len(actions)
-        self.world.apply(actions)
-
 
 class AgoraAECEnv(AECEnv):
     """A scenario as a PettingZoo ``AECEnv`` (see the module docstring)."""
@@ -173,7 +149,7 @@ class AgoraAECEnv(AECEnv):
         self.infos[agent] = {**self.infos[agent], "fallback": self.fallbacks[agent]}
         self.pending.pop(0)
         if not self.pending:
-            self.sim.apply_batch({a: self.batch[a] for a in self.order})
+            self.sim.apply_actions({a: self.batch[a] for a in self.order})
             self.batch, self.order = {}, []
             self._advance()
             self._pay()
@@ -212,7 +188,7 @@ class AgoraAECEnv(AECEnv):
         self.order = list(acting)
         self.pending = [a for a in acting if a in self.learners]
         if not self.pending:
-            sim.apply_batch({a: self.batch[a] for a in self.order})
+            sim.apply_actions({a: self.batch[a] for a in self.order})
             self.batch, self.order = {}, []
             return
         for a, observation, model in requests:
