@@ -83,10 +83,13 @@ def context(settings: Settings, scenario_dir: Path | None = None) -> dict[str, A
 
 
 def screen(scenario: Any, settings: Settings) -> None:
-    """The trust check inside validation (``simulator.scenario.validate_scenario``'s ``screen``): raises ``Untrusted``
-    before the roster check builds the world, so every count is bounded before anything is generated. A module-level
-    function in a partial, so that the context pickles into run workers."""
-    check(scenario_data(scenario), settings)
+    """The size limits inside validation (``simulator.scenario.validate_scenario``'s ``screen``): raises ``Untrusted``
+    before the roster check builds the world, so every count is bounded before anything is generated. Endpoints,
+    keys and files are checked after validation, where their messages name a sweep point or the resolved file.
+    A module-level function in a partial, so that the context pickles into run workers."""
+    found = list(_size_refusals(scenario_data(scenario), settings))
+    if found:
+        raise Untrusted(found)
 
 
 def worker_env(settings: Settings, environ: dict[str, str] | None = None) -> dict[str, str]:
