@@ -37,14 +37,12 @@ manipulation (revenue captured by each persuasion style vs. the control).
 
 from __future__ import annotations
 
-import math
 from typing import Any, Mapping
 
 import numpy as np
 from pydantic import BaseModel
 
 from mechanisms import market_welfare as welfare_theory
-from mechanisms import search as search_mech
 from simulator.world import Host, Metrics, WorldBase
 from simulator.worlds import register_world
 from simulator.worlds.marketplace import data as market_data
@@ -53,6 +51,7 @@ from simulator.worlds.marketplace.actions import (
     BusinessAction, CustomerAction, OrderProposal, Payment, Search, SendMessage, Wait,
 )
 from simulator.worlds.marketplace.config import MarketplaceConfig
+from simulator.worlds.marketplace.search import MarketSearch
 from simulator.worlds.marketplace.styles import MANIPULATION_TEXTS
 
 
@@ -108,12 +107,7 @@ class Marketplace(WorldBase[MarketplaceConfig]):
             for k, j in enumerate(chosen.tolist()):
                 self.style[j] = styles[k % len(styles)]
         self.profiles = [self._profile(j) for j in range(nb)]
-        a = self.arrays
-        self.index = search_mech.build_index(
-            [self._search_text(j) for j in range(nb)], a.rating, a.has_amenity,
-            cand_indptr=a.cand_indptr, cand_business=a.cand_business, cand_utility=a.cand_utility, cand_qualifies=a.cand_qualifies,
-        )
-        self.amenity_index = {name: k for k, name in enumerate(a.amenities)}
+        self.search = MarketSearch(config.search, [self._search_text(j) for j in range(nb)], self.arrays)
         self.requests = [
             {"text": c.request, "items": dict(c.menu_features), "amenities": list(c.amenity_features)} for c in self.customers
         ]
@@ -327,36 +321,15 @@ class Marketplace(WorldBase[MarketplaceConfig]):
     def _run_searches(self, t: float) -> None:
         batch = self._pending_searches.pop(t)
         cfg = self.config.search
-        queries = [a.query for _, a in batch]
-        customers = np.asarray([agent.index for agent, _ in batch], dtype=np.int64)
-        filters = None
-        impossible = np.zeros(len(batch), dtype=bool)
-        if cfg.mechanism == "filtered":
-            filters = np.zeros((len(batch), len(self.amenity_index)), dtype=bool)
-            for r, (_, a) in enumerate(batch):
-                for name in a.amenities:
-                    k = self.amenity_index.get(name)
-                    if k is None:
-                        impossible[r] = True  # an amenity nobody has: no business passes the filter
-                    else:
-                        filters[r, k] = True
-        index = self.index
-        pages = [a.page for _, a in batch]
-        results = search_mech.search(
-            cfg.mechanism, index, queries, page=pages, page_size=cfg.page_size, customers=customers,
-            amenity_filters=filters, rng=self.rng, noise=cfg.noise,
-        )
-        nb = self.index.n_businesses
-        for r, ((agent, action), found) in enumerate(zip(batch, results)):
-            if impossible[r]:
-                found = found[:0]
+        hits = self.search.run([agent.index for agent, _ in batch], [a for _, a in batch], self.rng)
+        for (agent, action), hit in zip(batch, hits):
+            found = hit.businesses
             i = agent.index
             self.searches[i] += 1
             self.counts["searches"] += 1
-            total = nb if cfg.mechanism not in ("optimal", "filtered") else None
             self.search_state[i] = {
                 "query": action.query, "page": action.page, "page_size": cfg.page_size,
-                "total_pages": math.ceil(total / cfg.page_size) if total is not None else None,
+                "total_pages": hit.total_pages,
                 "results": [self.profiles[j] for j in found.tolist()],
             }
             agent.last_result = {"ok": True, "action": "search", "count": len(found)}
