@@ -88,6 +88,22 @@ def _plain(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class Pairing:
+    """One row of a world's theory-versus-simulation table: a quantity theory predicts and the measure that estimates it.
+
+    ``theory`` and ``simulated`` are paths into ``Metrics.to_dict()``:
+    ``"welfare"``, ``"theory.<key>"``, ``"measures.<key>"`` (dots walk nested
+    dicts). ``note`` says in a few words how the two relate (per round, expected
+    value, ...), for the table's reader.
+    """
+
+    quantity: str
+    theory: str
+    simulated: str
+    note: str = ""
+
+
 @runtime_checkable
 class World(Protocol):
     """One game: what a world TYPE declares (class level) and what each instance does.
@@ -184,6 +200,7 @@ class WorldBase(Generic[ConfigT]):
     type_name: ClassVar[str]
     default_policies: ClassVar[Mapping[str, str]] = {}
     role_name: ClassVar[str] = "player"
+    paired: ClassVar[tuple[Pairing, ...]] = ()
     ids: list[str]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -217,6 +234,11 @@ class WorldBase(Generic[ConfigT]):
 
     def role(self, agent_id: str) -> str:
         return self.role_name
+
+    def pairings(self) -> list[Pairing]:
+        """Which theory quantity each measure is compared with: the class's ``paired`` table by default
+        (a world whose pairs depend on its configuration overrides this)."""
+        return list(self.paired)
 
 
 # The contract's members by kind, read from the protocol itself so that the check cannot drift from it.
