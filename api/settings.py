@@ -31,8 +31,13 @@ Trust boundary (what an untrusted scenario may name)
 =============================  ================================================
 ``AGORA_LLM_ENDPOINTS``        comma-separated LLM base URLs a scenario may use
                                (none: no LLM seat is accepted)
+``AGORA_REMOTE_ENDPOINTS``     comma-separated remote-agent URLs a scenario may
+                               seat with ``policy: remote`` (none: no remote seat
+                               is accepted); compared exactly, redirects are not
+                               followed
 ``AGORA_LLM_KEY_ENVS``         comma-separated variable names a scenario may
-                               give as ``api_key_env`` (none; ``AGORA_*`` never);
+                               give as ``api_key_env`` or a remote seat's
+                               ``headers_env`` (none; ``AGORA_*`` never);
                                the only variables run workers inherit
 ``AGORA_DATA_ROOT``            folder under which marketplace ``data:`` folders
                                are looked up (none: only the shipped data)
@@ -101,6 +106,7 @@ class Settings(BaseSettings):
 
     # trust boundary
     llm_endpoints: Names = Field((), description="LLM base URLs an API scenario may use")
+    remote_endpoints: Names = Field((), description="remote-agent URLs an API scenario may seat (policy: remote)")
     llm_key_envs: Names = Field((), description="variable names an API scenario may give as api_key_env")
     data_root: Path | None = Field(None, description="folder of market data directories an API scenario may read")
     api_llm_cache: Path | None = Field(None, description="the server's LLM cache file (default <db>.llm-cache.db)")
@@ -120,14 +126,14 @@ class Settings(BaseSettings):
     api_solve_queue: int = Field(2, ge=0, le=1000)
     api_solve_small: int = Field(64, ge=1)
 
-    @field_validator("api_allowed_hosts", "llm_endpoints", "llm_key_envs", mode="before")
+    @field_validator("api_allowed_hosts", "llm_endpoints", "remote_endpoints", "llm_key_envs", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(item.strip() for item in value.split(",") if item.strip())
         return value
 
-    @field_validator("llm_endpoints")
+    @field_validator("llm_endpoints", "remote_endpoints")
     @classmethod
     def _no_trailing_slash(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(url.rstrip("/") for url in value)

@@ -9,7 +9,11 @@ rules (the settings are in ``api/settings.py``):
 * **LLM endpoints** (``base_url`` of the ``llm:`` block and of every seat's
   ``params``, the default included, and any ``url``/``endpoint`` parameter of
   another policy): only the URLs in ``AGORA_LLM_ENDPOINTS``; none by default.
-* **Key variables** (``api_key_env``): only names in ``AGORA_LLM_KEY_ENVS``,
+* **Remote agents** (``url`` of a ``policy: remote`` seat): only the URLs in
+  ``AGORA_REMOTE_ENDPOINTS``, compared exactly; none by default. The remote
+  client does not follow redirects, so an allowed agent cannot point the
+  server elsewhere. A remote seat's ``headers_env`` follows the key rules below.
+* **Key variables** (``api_key_env``, a remote seat's ``headers_env``): only names in ``AGORA_LLM_KEY_ENVS``,
   and never an ``AGORA_*`` variable, whatever that list says. Run workers
   start with an environment holding only those variables (``worker_env``), so
   a name outside the list has nothing to read anyway.
@@ -120,7 +124,8 @@ def _prompt_file(value: str) -> Path | None:
 
 def refusals(data: dict[str, Any], settings: Settings) -> list[Refusal]:
     """Everything in raw scenario data (overrides applied) that the server's settings do not allow."""
-    return list(_llm_refusals(data, settings)) + list(_file_refusals(data, settings)) + list(_size_refusals(data, settings))
+    return (list(_llm_refusals(data, settings)) + list(_remote_refusals(data, settings)) + list(_file_refusals(data, settings))
+            + list(_size_refusals(data, settings)))
 
 
 def check(data: dict[str, Any], settings: Settings) -> None:
@@ -164,6 +169,8 @@ def _llm_refusals(data: dict[str, Any], settings: Settings) -> Iterator[Refusal]
     allowed_keys = ", ".join(sorted(key_envs)) or "none on this server"
     llm = data.get("llm") if isinstance(data.get("llm"), dict) else {}
     for prefix, block, policy in _llm_blocks(data):
+        if policy == "remote":  # its own allow-list (_remote_refusals)
+            continue
         is_llm = prefix == "llm" or policy == "llm"
         for name in URL_PARAMS if not is_llm else ("base_url",):
             if name in block and str(block[name]).rstrip("/") not in endpoints:
@@ -196,6 +203,24 @@ def _llm_refusals(data: dict[str, Any], settings: Settings) -> Iterator[Refusal]
         if "base_url" not in params and "base_url" not in llm and default_url not in endpoints:
             yield Refusal(f"agents.{seat}", f"an LLM seat on the default endpoint {default_url}, which is not allowed; "
                           f"allowed: {allowed_urls}", "AGORA_LLM_ENDPOINTS")
+
+
+def _remote_refusals(data: dict[str, Any], settings: Settings) -> Iterator[Refusal]:
+    """A ``policy: remote`` seat's endpoint (``AGORA_REMOTE_ENDPOINTS``) and token variable (``AGORA_LLM_KEY_ENVS``)."""
+    endpoints = set(settings.remote_endpoints)
+    allowed_urls = ", ".join(sorted(endpoints)) or "none on this server"
+    key_envs = {name for name in settings.llm_key_envs if not name.upper().startswith("AGORA_")}
+    for prefix, block, policy in _llm_blocks(data):
+        if policy != "remote":
+            continue
+        url = block.get("url")
+        if url is None or str(url).rstrip("/") not in endpoints:
+            yield Refusal(f"{prefix}.url", f"remote agent {str(url)[:200]!r} is not allowed; allowed: {allowed_urls}",
+                          "AGORA_REMOTE_ENDPOINTS")
+        env = block.get("headers_env")
+        if env is not None and (str(env).upper().startswith("AGORA_") or env not in key_envs):
+            yield Refusal(f"{prefix}.headers_env", f"variable {str(env)[:100]!r} is not allowed; allowed: "
+                          f"{', '.join(sorted(key_envs)) or 'none on this server'} (never AGORA_*)", "AGORA_LLM_KEY_ENVS")
 
 
 def _is_file_param(name: str) -> bool:

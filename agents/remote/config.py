@@ -1,0 +1,75 @@
+"""Settings of the remote policy: per seat (``params:``) and per run (the scenario's ``remote:`` block).
+
+A seat names the endpoint that decides for it; the run-wide block holds what
+all remote seats of a run share: the concurrency bound, the decision window
+and the failure policy (the same ``on_error`` / ``max_fallback_share`` as the
+LLM policy's, ``agents/llm/README.md``)::
+
+    agents:
+      customer: {policy: remote, params: {url: "http://127.0.0.1:9000/act", timeout: 30, headers_env: AGENT_TOKEN}}
+    remote:
+      max_concurrency: 16
+      on_error: fallback
+      max_fallback_share: 0.05
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+OnError = Literal["fail", "fallback"]
+
+
+class RemoteSettings(BaseModel):
+    """One remote seat: where its decisions are sent and how patiently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(description="the agent's HTTP endpoint; each decision is POSTed to it (wire format: docs/remote_agents.md)")
+    timeout: float = Field(60.0, gt=0, le=3600, description="seconds per HTTP request")
+    retries: int = Field(2, ge=0, le=20, description="retries on 429, 5xx, timeouts and dropped connections")
+    headers_env: str | None = Field(
+        None, description="NAME of an environment variable holding a token, sent as 'Authorization: Bearer <token>' "
+        "(the token itself is never in the scenario)",
+    )
+    reask: bool = Field(True, description="ask once more, with the validation error, before falling back")
+    backoff_base: float = Field(0.5, ge=0, le=60, description="first backoff delay in seconds (doubles each retry, full jitter)")
+    backoff_max: float = Field(10.0, ge=0, le=600, description="longest backoff delay in seconds")
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        """An http(s) URL with a host: a typo would otherwise "finish" the run on fallback moves."""
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018  (raises ValueError on a bad port)
+        except ValueError as exc:
+            raise ValueError(f"not a valid URL ({exc}); allowed: http:// or https:// URLs such as http://127.0.0.1:9000/act") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+            raise ValueError("not an http(s) URL; allowed: http:// or https:// URLs such as http://127.0.0.1:9000/act")
+        return value
+
+
+class RemoteRunSettings(BaseModel):
+    """The scenario's ``remote:`` block: what every remote seat of a run shares."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_concurrency: int = Field(8, ge=1, le=1024, description="remote requests in flight at once in this run")
+    batch_window: float = Field(
+        0.0, ge=0,
+        description="simulated time: remote decisions due within one window go out together when it closes and are "
+        "applied then (agents act up to this much later); 0 = each decision point on its own",
+    )
+    on_error: OnError = Field(
+        "fallback",
+        description="a decision the agent could not make (bad reply, HTTP error, timeout): fallback = play the world's "
+        "default action and count it; fail = end the run as failed at the first one",
+    )
+    max_fallback_share: float = Field(
+        0.0, ge=0, le=1,
+        description="largest share of remote decisions that may fall back; above it the run ends 'degraded', not 'finished'",
+    )

@@ -1,0 +1,174 @@
+"""The remote agents' wire format, version 1: one JSON request per decision, one JSON reply.
+
+Request (``POST <url>``, ``Content-Type: application/json``)::
+
+    {"v": 1,
+     "world": "public_goods", "time": 3.0,
+     "agent": {"id": "ann", "role": "player"},
+     "decision": 4,           # this agent's decision number (0, 1, ...)
+     "attempt": 0,            # 1: asked again after an invalid reply, whose error is in "error"
+     "error": null,
+     "rules": "...",          # the world's rules as this agent knows them (null if the world cannot say)
+     "observation": {...},
+     "action": {"shape": "plain" | "choice" | "several",
+                "kinds": ["search", ...],    # choice/several: the ``kind`` of each allowed action
+                "max_actions": 5,            # several: most actions in one reply (null: no bound)
+                "schema": {...}}}            # the action model's JSON Schema (``kind`` required)
+
+Reply (HTTP 200, JSON)::
+
+    {"v": 1, "action": {...}, "reason": "optional free text, kept in the transcript"}
+
+``action`` is an instance of the schema: ``{"contribution": 5}`` (plain),
+``{"action": {"kind": "search", "query": "pizza"}}`` (choice) or
+``{"actions": [{"kind": ...}, ...]}`` (several). The shapes are the
+action-model contract every world follows (a single field ``action`` holding a
+union discriminated by ``kind``; a single field ``actions`` holding a bounded
+list of such; anything else is plain).
+"""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Union
+
+import orjson
+from annotated_types import MaxLen
+from pydantic import BaseModel, ValidationError
+
+from agents.llm.structured import describe_validation
+
+VERSION = 1
+MAX_REPLY_BYTES = 1 << 20  # a reply larger than this is refused unread (a decision is small)
+
+
+class InvalidReply(ValueError):
+    """A reply that is not a valid action; ``kind`` is ``parse`` (not a v1 reply) or ``schema`` (an invalid action)."""
+
+    def __init__(self, message: str, kind: str = "parse") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class ActionShape:
+    """How an action model is built (see the module docstring): ``shape``, the allowed kinds, the list bound."""
+
+    shape: str
+    kinds: tuple[str, ...] = ()
+    max_actions: int | None = None
+
+
+def _members(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models in a (possibly ``Annotated``) union, or the one model; [] for anything else."""
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (Union, types.UnionType):
+        return [m for arg in typing.get_args(annotation) for m in _members(arg)]
+    return [annotation] if isinstance(annotation, type) and issubclass(annotation, BaseModel) else []
+
+
+def _kinds(members: list[type[BaseModel]]) -> tuple[str, ...] | None:
+    """Each member's ``kind`` value, or None if some member has no fixed ``kind``."""
+    kinds = []
+    for member in members:
+        field = member.model_fields.get("kind")
+        if field is None or not isinstance(field.default, str):
+            return None
+        kinds.append(field.default)
+    return tuple(kinds)
+
+
+@lru_cache(maxsize=512)
+def action_shape(model: type[BaseModel]) -> ActionShape:
+    fields = model.model_fields
+    if len(fields) == 1:
+        name, field = next(iter(fields.items()))
+        annotation = field.annotation
+        if name == "action":
+            kinds = _kinds(_members(annotation))
+            if kinds:
+                return ActionShape("choice", kinds)
+        if name == "actions" and typing.get_origin(annotation) is list:
+            kinds = _kinds(_members(typing.get_args(annotation)[0]))
+            if kinds:
+                bound = next((m.max_length for m in field.metadata if isinstance(m, MaxLen)), None)
+                return ActionShape("several", kinds, bound)
+    return ActionShape("plain")
+
+
+def _require_kind(node: Any) -> None:
+    """Mark ``kind`` required wherever an object schema has it (pydantic leaves a Literal with a default optional)."""
+    if isinstance(node, dict):
+        properties = node.get("properties")
+        if isinstance(properties, dict) and "kind" in properties and "kind" not in node.get("required", []):
+            node["required"] = ["kind", *node.get("required", [])]
+        for value in node.values():
+            _require_kind(value)
+    elif isinstance(node, list):
+        for item in node:
+            _require_kind(item)
+
+
+@lru_cache(maxsize=512)
+def action_description(model: type[BaseModel]) -> dict[str, Any]:
+    """The request's ``action`` member for a model (cached: treat as read-only)."""
+    shape = action_shape(model)
+    schema = model.model_json_schema()
+    _require_kind(schema)
+    return {"shape": shape.shape, "kinds": list(shape.kinds), "max_actions": shape.max_actions, "schema": schema}
+
+
+def request(*, world: str, time: float, agent_id: str, role: str, decision: int, attempt: int, error: str | None,
+            rules: str | None, observation: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
+    return {
+        "v": VERSION, "world": world, "time": time, "agent": {"id": agent_id, "role": role},
+        "decision": decision, "attempt": attempt, "error": error, "rules": rules,
+        "observation": observation, "action": action_description(model),
+    }
+
+
+def encode(payload: dict[str, Any]) -> bytes:
+    """Compact JSON; numpy values and non-string keys as orjson serialises them, anything else as its ``str``."""
+    try:
+        return orjson.dumps(payload, default=str, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # e.g. an integer beyond 64 bits
+        return json.dumps(payload, separators=(",", ":"), default=str).encode()
+
+
+def _missing_kind(data: Any, shape: ActionShape) -> str | None:
+    """Where a choice/several action leaves out its ``kind`` (pydantic would fill a single member's default)."""
+    if shape.shape == "choice" and isinstance(data.get("action"), dict) and "kind" not in data["action"]:
+        return "action.kind: Field required"
+    if shape.shape == "several" and isinstance(data.get("actions"), list):
+        for i, item in enumerate(data["actions"]):
+            if isinstance(item, dict) and "kind" not in item:
+                return f"actions.{i}.kind: Field required"
+    return None
+
+
+def parse_reply(body: bytes, model: type[BaseModel]) -> tuple[BaseModel, str | None]:
+    """A reply's action, validated against ``model``, and its ``reason``; raises ``InvalidReply`` saying why not."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidReply(f"the reply is not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise InvalidReply(f"the reply must be a JSON object, got {type(data).__name__}")
+    if data.get("v") != VERSION:
+        raise InvalidReply(f"the reply's 'v' is {data.get('v')!r}; allowed: {VERSION}")
+    if not isinstance(data.get("action"), dict):
+        raise InvalidReply("the reply has no 'action' object; allowed: {\"v\": 1, \"action\": {...}}")
+    action = data["action"]
+    reason = data.get("reason")
+    missing = _missing_kind(action, action_shape(model))
+    if missing:
+        raise InvalidReply(missing, kind="schema")
+    try:
+        return model.model_validate(action), reason if isinstance(reason, str) else None
+    except ValidationError as exc:
+        raise InvalidReply(describe_validation(exc), kind="schema") from None
