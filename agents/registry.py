@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -116,8 +118,37 @@ def register(
     return decorate
 
 
-_PACKAGES = ("agents.scripted", "agents.llm")
+_PACKAGES = ("agents.scripted", "agents.llm", "agents.remote")
 _MODULES = ("agents.learned",)  # single-module policies (learned: saved tables from simulator.rl)
+
+# A scenario's check imports only the modules of the policies it names (agents.llm pulls in aiohttp
+# and httpx; a matrix game should not pay for them). Which module registers which name is read from
+# the sources' ``@register("name"`` lines, without importing them; a name not found there falls back
+# to importing every module. tests/test_fast_start.py checks the reading against the imports.
+_REGISTER_LINE = re.compile(r'^@register\(\s*"([^"]+)"', re.MULTILINE)
+
+
+@lru_cache(maxsize=1)
+def shipped_policies() -> dict[str, str]:
+    """``{policy name: module}`` for every policy under ``_PACKAGES`` and ``_MODULES``, read from the source files."""
+    root = Path(__file__).resolve().parent.parent
+    files = [path for package in _PACKAGES for path in sorted((root / package.replace(".", "/")).rglob("*.py"))]
+    files += [root / (module.replace(".", "/") + ".py") for module in _MODULES]
+    found: dict[str, str] = {}
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:  # e.g. a package that is not there in this install: load_all finds what is
+            continue
+        module = ".".join(path.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
+        for name in _REGISTER_LINE.findall(text):
+            found.setdefault(name, module)
+    return found
+
+
+SETTINGS_KEYS: dict[str, str] = {"llm": "llm", "remote": "remote"}  # scenario key -> the policy whose settings block it is
+HOST_COUNTERS = frozenset({"decisions", "fallbacks"})  # the run's own counters (simulator/run.py), not a policy's
+
 _loaded = False
 
 
@@ -140,17 +171,44 @@ def policies_for(world_type: str) -> list[str]:
 
 
 def get(name: str) -> PolicyEntry | None:
-    return load_all().get(name)
+    """The policy ``name``, importing only its module when the table knows it (every module otherwise)."""
+    if name not in _POLICIES and name in shipped_policies():
+        importlib.import_module(shipped_policies()[name])
+    if name not in _POLICIES:
+        load_all()
+    return _POLICIES.get(name)
 
 
-def settings_blocks() -> dict[str, PolicyEntry]:
-    """``{scenario key: entry}`` for every run-wide settings block a registered policy declares."""
-    return {entry.settings_key: entry for entry in load_all().values() if entry.settings_key is not None}
+class SettingsBlocks(Mapping[str, PolicyEntry]):
+    """``{scenario key: entry}`` whose keys are known without importing the policies; an entry loads when read."""
+
+    def _keys(self) -> dict[str, str]:
+        registered = {entry.settings_key: entry.name for entry in _POLICIES.values() if entry.settings_key is not None}
+        return SETTINGS_KEYS | registered
+
+    def __getitem__(self, key: str) -> PolicyEntry:
+        entry = get(self._keys()[key])
+        if entry is None or entry.settings_key != key:
+            raise KeyError(key)
+        return entry
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._keys()))
+
+    def __len__(self) -> int:
+        return len(self._keys())
+
+
+def settings_blocks() -> Mapping[str, PolicyEntry]:
+    """``{scenario key: entry}`` for every run-wide settings block a policy declares (entries load when read)."""
+    return SettingsBlocks()
 
 
 def counter_lines(counters: Mapping[str, Any]) -> list[str]:
     """What every policy that declares ``describe_counters`` says about a run's counters, in name order."""
     lines: list[str] = []
+    if not any(value for key, value in counters.items() if key not in HOST_COUNTERS):
+        return lines  # no policy added a counter: no need to import every policy to hear that
     for _, entry in sorted(load_all().items()):
         if entry.describe_counters is not None:
             lines.extend(entry.describe_counters(counters))

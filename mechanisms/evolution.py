@@ -49,7 +49,6 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.integrate import solve_ivp
 
 
 @dataclass(frozen=True)
@@ -107,6 +106,8 @@ def replicator(A, x0, t_max: float = 50.0, points: int = 500, B=None, y0=None) -
 
     ``scipy.integrate.solve_ivp`` (RK45, rtol 1e-9); states are renormalised onto the simplex.
     """
+    from scipy.integrate import solve_ivp  # here: scipy.integrate costs a quarter second of every import
+
     A = _matrix(A)
     times = np.linspace(0.0, t_max, points)
     if B is None:
@@ -425,6 +426,8 @@ def imitation_field(A, x: np.ndarray, process: str, selection: float, fitness: s
 
 def imitation_dynamics(A, x0, process: str, selection: float, times, fitness: str = "linear") -> Trajectory:
     """Integrate :func:`imitation_field` from ``x0`` and report it at ``times`` (generations, increasing from 0)."""
+    from scipy.integrate import solve_ivp
+
     A = _matrix(A)
     times = np.asarray(times, dtype=float)
     x0 = _simplex_point(x0, A.shape[0])

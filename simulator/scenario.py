@@ -220,10 +220,12 @@ def _unknown_top_level(data: dict[str, Any], locate: Locator) -> list[Problem]:
 def _settings_problems(scenario: Scenario, locate: Locator, context: dict[str, Any] | None) -> list[Problem]:
     """Each policy settings block (``llm:``, ...) validated by the model its registry entry declares."""
     problems = []
-    for key, entry in policy_registry.settings_blocks().items():
+    blocks = policy_registry.settings_blocks()
+    for key in blocks:  # keys first: a policy's module loads only when its block is there
         block = scenario.settings_block(key)
         if block is None:
             continue
+        entry = blocks[key]
         try:
             settings = entry.settings.model_validate(block, context=context)
         except ValidationError as exc:

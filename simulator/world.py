@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Literal, Mapping, Protocol, Self, TypeVar, get_args, get_origin, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Mapping, Protocol, Self, TypeVar, get_args, get_origin, runtime_checkable
 
 import numpy as np
 from pydantic import BaseModel
 
-from simulator.engine import Engine
+if TYPE_CHECKING:  # only an annotation here: checking a scenario must not import mesa (a second of start-up)
+    from simulator.engine import Engine
 
 
 class Host(Protocol):

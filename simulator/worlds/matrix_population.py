@@ -47,7 +47,6 @@ from typing import Any, Literal, Mapping
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
-from scipy.special import expit
 
 from mechanisms import evolution
 from simulator.world import Host, Metrics
@@ -184,6 +183,8 @@ class MatrixPopulation:
             return 1.0
         gain = self.pi[self.strategy[model]] - self.pi[self.strategy[focal]]
         if process == "fermi":
+            from scipy.special import expit  # here: scipy.special costs half a second of every scenario check
+
             return float(expit(self.config.selection * gain))
         return 0.0 if self.spread == 0 else float(self.config.selection * max(0.0, gain) / self.spread)
 
