@@ -92,6 +92,8 @@ class RemoteClient:
                         raise RemoteCallError(f"{self.url} replied with more than {MAX_REPLY_BYTES} bytes", "parse", attempt + 1)
                     return Answer(raw, round((time.perf_counter() - started) * 1000.0, 3), attempt + 1, errors)
                 text = " ".join(raw[:300].decode("utf-8", "replace").split()) or f"HTTP {status}"
+                if 300 <= status < 400:  # an allowed endpoint must not send the server elsewhere
+                    text = f"a redirect to {headers.get('Location', '?')[:200]!r}, not followed"
                 if status != 429 and status < 500:
                     raise RemoteCallError(f"{self.url} answered HTTP {status}: {text}", "http_4xx", attempt + 1, errors=errors)
                 errors.append(f"HTTP {status}: {text}")

@@ -2,7 +2,7 @@
 
 ``AgentServer(decide)`` calls ``decide(request) -> reply`` for each POST (a
 dict is sent as JSON, bytes as they are, an ``int`` as that HTTP status with
-an error body) and records every request it received. ``stop()`` shuts it
+an error body, ``(status, headers)`` as that status with those headers) and records every request it received. ``stop()`` shuts it
 down and frees the port, so the next request is refused: a server gone down.
 """
 
@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import pytest
 
-Reply = dict | bytes | int
+Reply = dict | bytes | int | tuple[int, dict[str, str]]
 
 
 class AgentServer:
@@ -33,9 +33,16 @@ class AgentServer:
                     server.requests.append(body)
                     server.headers.append(dict(self.headers))
                     reply = server.decide(body)
-                status, data = (reply, b'{"error": "scripted failure"}') if isinstance(reply, int) else (
-                    200, reply if isinstance(reply, bytes) else json.dumps(reply).encode())
+                extra: dict[str, str] = {}
+                if isinstance(reply, tuple):  # (status, headers): e.g. a redirect
+                    (status, extra), data = reply, b"{}"
+                elif isinstance(reply, int):
+                    status, data = reply, b'{"error": "scripted failure"}'
+                else:
+                    status, data = 200, reply if isinstance(reply, bytes) else json.dumps(reply).encode()
                 self.send_response(status)
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
