@@ -22,8 +22,11 @@ nothing contributes 0). The baselines pick one candidate per customer:
 * random_with_amenities : ``E[u_cb]`` for ``b`` uniform among the candidates
   that also have every required amenity.
 
-Magentic estimates the two random baselines by Monte Carlo (1000 draws, median);
-here they are exact expectations: a mean over the candidate set.
+Magentic estimates the two random baselines by Monte Carlo (1000 draws of
+the whole market, median and quartiles, ``get_stats`` in its script); here they
+are exact expectations (a mean over the candidate set), and
+``random_baselines_monte_carlo`` draws Magentic's distribution (seeded,
+vectorised) for its median and quartiles.
 
 Inputs are *candidate pairs* in flat arrays (one entry per (customer, business)
 pair where the business carries every requested item), so a market of 10,000
@@ -198,3 +201,44 @@ def capacity_optimum(
     for i, j in result.pairs:
         chosen[i] = j
     return result.total, chosen
+
+
+def random_baselines_monte_carlo(
+    value: np.ndarray,
+    customer: np.ndarray,
+    price: np.ndarray,
+    qualifies: np.ndarray,
+    *,
+    draws: int = 1000,
+    seed: int = 0,
+    chunk: int = 50_000_000,
+) -> dict[str, dict[str, float]]:
+    """Median, first and third quartile (and min, max) of the market's welfare when every customer picks uniformly.
+
+    Magentic's ``baseline_utilities.py``: each of ``draws`` rounds picks, for
+    every customer, one candidate uniformly (``random``) or one candidate with
+    every required amenity (``random_with_amenities``) and adds up their
+    utilities; a customer without such a candidate adds 0. Seeded, vectorised:
+    a draw is ``floor(U * k_c)`` into each customer's block of candidate pairs,
+    ``draws`` rounds at a time as long as ``draws x customers`` stays under ``chunk``.
+    """
+    value = np.asarray(value, dtype=float)
+    customer = np.asarray(customer, dtype=np.int64)
+    u = pair_utilities(value, customer, price, qualifies)
+    qualifies = np.asarray(qualifies, dtype=bool)
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name, mask in (("random", np.ones(u.shape[0], dtype=bool)), ("random_with_amenities", qualifies)):
+        order = np.argsort(customer[mask], kind="stable")
+        c, uu = customer[mask][order], u[mask][order]
+        who, start, counts = np.unique(c, return_index=True, return_counts=True)
+        totals = np.empty(draws)
+        step = max(1, chunk // max(1, who.shape[0]))
+        for lo in range(0, draws, step):
+            n = min(step, draws - lo)
+            pick = start + np.floor(rng.random((n, who.shape[0])) * counts).astype(np.int64)
+            totals[lo:lo + n] = uu[pick].sum(axis=1) if who.shape[0] else 0.0
+        q1, median, q3 = np.percentile(totals, [25, 50, 75])
+        out[name] = {"median": float(median), "q1": float(q1), "q3": float(q3),
+                     "min": float(totals.min()), "max": float(totals.max())}
+    return out

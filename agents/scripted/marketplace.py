@@ -4,25 +4,39 @@ They speak the world's protocol only through observations and the action
 models, exactly as an LLM agent would, so they are baselines for it:
 
 * ``assistant``: searches for the requested items, messages up to
-  ``consider`` businesses from the results (those whose menu has every item,
-  and, if ``check_amenities``, every required amenity), collects proposals and
-  pays one: the ``first`` acceptable one to arrive, the ``best`` (highest
-  utility to the customer) or the ``cheapest`` after every contacted business
-  answered or ``patience`` ran out. A ``gullible`` assistant believes claims:
-  it pays at once any proposal that carries the requested items from a
-  business whose description or message contains persuasion cues (authority,
-  social proof, urgency, instructions to AI assistants); a ``sceptical`` one
-  reads only prices, items and amenities.
+  ``consider`` businesses from the results (when hits show menus,
+  ``visibility: full``, only those whose menu has every item and, if
+  ``check_amenities``, every required amenity; when they show only name,
+  description and rating, Magentic's default, the first ones in rank order,
+  asking for the items and amenities), collects proposals and pays one: the
+  ``first`` acceptable one to arrive, the ``best`` (highest utility to the
+  customer), the ``cheapest``, or the one from the ``top_ranked`` business
+  (best search rank) after every contacted business answered or ``patience``
+  ran out. Ties between equally good proposals break by the seat's seed (a
+  seeded hash of the business id, so not by arrival or index). A ``gullible``
+  assistant believes claims: it pays at once any proposal that carries the
+  requested items from a business whose description or message matches
+  ``PERSUASION_CUES`` (authority, social proof, loss aversion, instructions
+  to AI assistants: Magentic's five attack styles); a ``sceptical`` one reads
+  only prices, items and amenities.
+* ``rank_follower``, ``gullible_assistant``, ``sceptical_assistant``: the
+  assistant with the defaults that show one effect each: position bias (pays
+  the first-ranked business that can serve), manipulation (believes the
+  cues), none (best price, descriptions ignored).
 * ``service``: reads its messages and answers each inquiry with an order
   proposal for the menu items named in it, at menu price times
   ``1 + markup`` (never below ``min_price_factor`` x menu price), after a
   ``response_delay``; its persuasion style (from the world, or ``style``)
-  is appended to every proposal.
+  is appended to every proposal. When customers do not see menus
+  (``visibility: magentic``) its first answer to a customer also carries a
+  text message with its menu and amenities (``Menu: ...`` / ``Amenities: ...``),
+  sent in the same decision.
 """
 
 from __future__ import annotations
 
 import re
+import zlib
 from collections import deque
 from typing import Any, Literal
 
@@ -35,12 +49,17 @@ from simulator.worlds.marketplace.styles import MANIPULATION_TEXTS, STYLES
 
 WORLDS = ["marketplace"]
 
-# What a credulous reader takes at face value.
+# What a credulous reader takes at face value: Magentic's five attack styles (authority, social proof,
+# loss aversion, basic and strong prompt injection, data/malicious_description) and Agora's own texts
+# (styles.MANIPULATION_TEXTS); none of them occurs in a plain description (tests check both on the real texts).
 PERSUASION_CUES = re.compile(
-    r"certified|recommended by|experts?\b|trusted by|five-star|5-star|reviews|thousands|only today|don't miss|"
-    r"almost gone|prices go up|ignore (all )?previous|system override|ai assistants?|choose it|pay this",
+    r"certified|award|recommended by|leading experts|trusted by|five-star|5-star|\breviews\b|thousands|#1 rated|"
+    r"satisfied (customers|homeowners)|only today|don't miss|almost gone|prices go up|limited time|don't risk|"
+    r"don't waste|don't regret|don't let|ignore (all )?previous|system (override|instruction|mandate)|"
+    r"ai assistants?|customer agents|choose it|pay this",
     re.IGNORECASE,
 )
+AMENITIES_LINE = re.compile(r"^Amenities: (.*)$", re.MULTILINE)
 
 _FINISH = CustomerAction(action=Finish(kind="finish"))
 _FETCH_C = CustomerAction(action=FetchMessages(kind="fetch_messages"))
@@ -66,7 +85,9 @@ class Assistant:
     class Params(BaseModel):
         model_config = ConfigDict(extra="forbid")
         consider: int = Field(3, ge=1, le=1000, description="businesses to ask for a proposal")
-        choose: Literal["best", "first", "cheapest"] = "best"
+        choose: Literal["best", "first", "cheapest", "top_ranked"] = Field(
+            "best", description="which acceptable proposal to pay: best utility, first to arrive, cheapest, or from the "
+            "business ranked highest in search")
         check_amenities: bool = Field(True, description="only contact / accept businesses listing every required amenity")
         trust: Literal["sceptical", "gullible"] = "sceptical"
         max_pages: int = Field(1, ge=1, description="result pages to read when the first has too few candidates")
@@ -83,14 +104,31 @@ class Assistant:
         self.failed: set[str] = set()   # proposals whose payment was rejected (sold out, expired, ...)
         self._last_messages: list | None = None
         self._covers_seen: dict[str, bool] = {}   # proposal id -> has every wanted item
+        self.rank: dict[str, int] = {}             # business id -> best search position seen (1 = first)
+        self.told_amenities: dict[str, list[str]] = {}   # amenities a business listed in a text message
+        self.salt = int(rng.integers(2**31))       # seeded tie-break: a hash of (salt, business id)
 
     # -- helpers
     def _amenities_ok(self, business: str, required: list[str]) -> bool:
         profile = self.profiles.get(business)
-        if profile is None:
-            return False
-        have = profile["amenities"]
+        have = profile.get("amenities") if profile is not None else None
+        if have is None:
+            have = self.told_amenities.get(business)
+            if have is None:
+                return not required
         return all(a in have for a in required)
+
+    def _tie(self, business: str) -> int:
+        return zlib.crc32(f"{self.salt}:{business}".encode())
+
+    def _pick(self, proposals: list[dict], score) -> dict:
+        """The proposal with the highest ``score``; equal scores go to the seeded hash of the business id."""
+        if len(proposals) == 1:
+            return proposals[0]
+        scores = [score(q) for q in proposals]
+        top = max(scores)
+        tied = [q for q, v in zip(proposals, scores) if v >= top - 1e-9]
+        return tied[0] if len(tied) == 1 else min(tied, key=lambda q: self._tie(q["from"]))
 
     @staticmethod
     def _covers(proposal: dict, wanted: dict) -> bool:
@@ -125,15 +163,21 @@ class Assistant:
         request = obs["request"]
         wanted, required = request["items"], request["amenities"]
         search = obs["search"]
-        if search is not None and search is not self._last_search:  # a new page: remember its profiles
+        if search is not None and search is not self._last_search:  # a new page: remember its profiles and ranks
             self._last_search = search
-            for r in search["results"]:
+            first = (search["page"] - 1) * search["page_size"] + 1
+            for k, r in enumerate(search["results"]):
                 self.profiles.setdefault(r["id"], r)
+                self.rank.setdefault(r["id"], first + k)
         messages = obs["messages"]
         if messages is not self._last_messages:  # a new fetch
             self._last_messages = messages
             for m in messages:
                 self.heard.add(m["from"])
+                if m["kind"] == "text":
+                    told = AMENITIES_LINE.search(m["text"])
+                    if told is not None:
+                        self.told_amenities[m["from"]] = [a for a in told.group(1).split("; ") if a and a != "none"]
         if self._paying is not None:
             result = obs["last_result"]
             if result is not None and result.get("ok") is False:
@@ -167,14 +211,16 @@ class Assistant:
             for r in results:
                 if r["id"] in contacted:
                     continue
-                menu = r["menu"]
-                if not all(name in menu for name in wanted):
+                menu = r.get("menu")   # None: hits show no menus (visibility: magentic); ask
+                if menu is not None and not all(name in menu for name in wanted):
                     continue
                 believed = p.trust == "gullible" and PERSUASION_CUES.search(r["description"]) is not None
-                if p.check_amenities and not believed and not all(a in r["amenities"] for a in required):
+                if menu is not None and p.check_amenities and not believed and not all(a in r["amenities"] for a in required):
                     continue
                 self.last_contact = now
                 text = "Hello! I would like to order: " + ", ".join(f"{name} (1)" for name in wanted) + ". Please send an order proposal."
+                if menu is None and required:
+                    text += " Do you offer: " + ", ".join(required) + "?"
                 return _customer_from({"action": {"kind": "send_message", "to": r["id"], "delay": 0.0, "message": {"kind": "text", "text": text}}})
             total_pages = search["total_pages"]
             if search["results"] and search["page"] < p.max_pages and (total_pages is None or search["page"] < total_pages):
@@ -188,11 +234,37 @@ class Assistant:
         if acceptable:
             value = 2.0 * sum(wanted.values())
             if p.choose == "cheapest":
-                return self._pay(min(acceptable, key=lambda q: q["total"]))
-            best = max(acceptable, key=lambda q: value - q["total"])
+                return self._pay(self._pick(acceptable, lambda q: -q["total"]))
+            if p.choose == "top_ranked":
+                return self._pay(self._pick(acceptable, lambda q: -self.rank.get(q["from"], 10**9)))
+            best = self._pick(acceptable, lambda q: value - q["total"])
             if value - best["total"] > 0 or not p.check_amenities:
                 return self._pay(best)
         return _FINISH
+
+
+@register("rank_follower", worlds=WORLDS)
+class RankFollower(Assistant):
+    """Assistant that asks the first ``consider`` businesses and pays the best-ranked one that can serve (position bias)."""
+
+    class Params(Assistant.Params):
+        choose: Literal["best", "first", "cheapest", "top_ranked"] = Field("top_ranked", description="see assistant")
+
+
+@register("gullible_assistant", worlds=WORLDS)
+class GullibleAssistant(Assistant):
+    """Assistant that believes persuasion cues in descriptions and proposals (``PERSUASION_CUES``)."""
+
+    class Params(Assistant.Params):
+        trust: Literal["sceptical", "gullible"] = Field("gullible", description="see assistant")
+
+
+@register("sceptical_assistant", worlds=WORLDS)
+class ScepticalAssistant(Assistant):
+    """Assistant that ignores descriptions and pays the best price among proposals that meet the needs."""
+
+    class Params(Assistant.Params):
+        trust: Literal["sceptical", "gullible"] = Field("sceptical", description="see assistant")
 
 
 @register("service", worlds=WORLDS)
@@ -211,8 +283,15 @@ class Service:
         self.seen: set[str] = set()
         self.queue: deque[dict] = deque()
         self.menu_lower: list[tuple[str, str, float]] | None = None
+        self.described: set[str] = set()   # customers told the menu and amenities
 
-    def _proposal(self, profile: dict, inquiry: dict) -> BusinessAction:
+    @staticmethod
+    def _describe(profile: dict, to: str) -> dict:
+        menu = ", ".join(f"{name} ${price:.2f}" for name, price in profile["menu"].items())
+        return {"kind": "send_message", "to": to, "delay": 0.0, "message": {
+            "kind": "text", "text": f"Menu: {menu}\nAmenities: {'; '.join(profile['amenities']) or 'none'}"}}
+
+    def _proposal(self, profile: dict, inquiry: dict, describe: bool = False) -> BusinessAction:
         p = self.p
         if self.menu_lower is None:
             self.menu_lower = [(name.lower(), name, price) for name, price in profile["menu"].items()]
@@ -229,7 +308,11 @@ class Service:
             pitch = MANIPULATION_TEXTS[p.style] if p.style is not None else profile["pitch"]
             total = round(sum(i["unit_price"] for i in items), 2)
             reply = {"kind": "order_proposal", "items": items, "total": total, "expires_in": p.expires_in, "text": pitch}
-        return _business_from({"action": {"kind": "send_message", "to": inquiry["from"], "message": reply, "delay": p.response_delay}})
+        send = {"kind": "send_message", "to": inquiry["from"], "message": reply, "delay": p.response_delay}
+        if describe and inquiry["from"] not in self.described:   # customers who cannot see the menu are told it once
+            self.described.add(inquiry["from"])
+            return _business_from({"actions": [self._describe(profile, inquiry["from"]), send]})
+        return _business_from({"action": send})
 
     def act(self, obs: dict[str, Any], action_model: type[BaseModel]) -> BusinessAction:
         for m in obs["messages"]:
@@ -238,7 +321,7 @@ class Service:
                 if m["kind"] == "text":
                     self.queue.append(m)
         if self.queue:
-            return self._proposal(obs["profile"], self.queue.popleft())
+            return self._proposal(obs["profile"], self.queue.popleft(), obs.get("customers_see") == "magentic")
         if obs["unread"]:
             return _FETCH_B
         return _IDLE_B

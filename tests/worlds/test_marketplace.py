@@ -204,33 +204,45 @@ def test_invalid_actions_are_rejected_with_a_reason_and_the_run_goes_on():
     result = sim.run()
     assert result.status == "finished"
     reasons = [e[4]["reason"] for e in sim.events if e[3] == "rejected"]
-    assert [r.split(":")[0] for r in reasons] == [
-        "unknown recipient", "unknown proposal", "not allowed", "unknown recipient", "already paid", "expired proposal",
-    ]
-    assert result.counters["fallbacks"] == 1
+    assert [r.split(":")[0] for r in reasons] == ["unknown recipient", "unknown recipient"]
+    # What the customer's model does not offer falls back (the host validates against world.action_model): a payment
+    # while it holds no payable proposal (before any arrived, after paying, after the other one lapsed), a customer's
+    # order proposal, an unknown kind.
+    fallbacks = [e for e in sim.events if e[3] == "fallback"]
+    assert len(fallbacks) == result.counters["fallbacks"] == 5
+    assert sum("CustomerInquiry" in e[4]["error"] for e in fallbacks) == 5
     assert world.counts["payments"] == 1
     # The rejected step was shown to the agent.
     assert any(o["last_result"] and o["last_result"]["ok"] is False for o in script.seen)
     m = world.metrics()
-    assert m.measures["customers_paid"] == 1 and m.measures["rejected"] == 6
+    assert m.measures["customers_paid"] == 1 and m.measures["rejected"] == 2
     # business_0001 carries both items (4.6 + 12.68) and has Happy Hour: customer_0001 gets 2 x 21.98 - 17.28.
     assert m.payoffs["customer_0001"] == pytest.approx(2 * (11.99 + 9.99) - (4.6 + 12.68))
 
 
-def test_a_business_cannot_pay_and_a_bad_total_is_rejected():
-    world = _world()
+@pytest.mark.parametrize("mode", ["audit", "enforce"])
+def test_a_business_cannot_pay_and_a_bad_total_is_audited_or_refused(mode):
+    world = _world(proposals=mode)
     bad = Script([   # first woken when the customer's message arrives
         {"action": {"kind": "fetch_messages"}},
-        lambda obs: send(obs["messages"][0]["from"], {"kind": "payment", "proposal_id": "p"}),
         lambda obs: send(obs["messages"][0]["from"], {"kind": "order_proposal", "items": [{"name": "Pineapple Salsa Pork Burrito", "unit_price": 4.6}], "total": 1.0}),
+        lambda obs: send(obs["messages"][0]["from"], {"kind": "payment", "proposal_id": "p"}),
         {"action": {"kind": "wait"}},
     ])
     customer = Script([send("business_0001", ASK), {"action": {"kind": "wait", "timeout": 3}}, {"action": {"kind": "finish"}}])
     sim = Simulation(world, _policies(world, {"customer_0001": customer, "business_0001": bad}, lambda a: Service(Service.Params(), np.random.default_rng(0))), seed=0)
     sim.run()
+    fallback = next(e for e in sim.events if e[3] == "fallback")   # a business's model has no payment
+    assert fallback[2] == "business_0001" and "BusinessAction" in fallback[4]["error"]
     reasons = [e[4]["reason"] for e in sim.events if e[3] == "rejected"]
-    assert reasons[0].startswith("not allowed: only customers pay")
-    assert reasons[1].startswith("bad proposal: total 1.0 != sum of items 4.6")
+    audit = world.metrics().measures["audit"]
+    if mode == "enforce":
+        assert reasons == ["bad proposal: total: 1 != sum of items 4.6"]
+        assert audit == {}
+    else:
+        assert reasons == []
+        assert audit["business_0001"]["invalid_totals"] == 1
+        assert audit["business_0001"]["examples"][0]["findings"] == ["total: 1 != sum of items 4.6"]
 
 
 def test_consideration_limit_and_deadline():
@@ -242,17 +254,34 @@ def test_consideration_limit_and_deadline():
     assert result.sim_time == pytest.approx(2.0) and world.done()
 
 
-def test_action_models_are_discriminated_unions():
-    a = CustomerAction.model_validate({"action": {"kind": "search", "query": "tacos", "page": 2}})
-    assert a.action.kind == "search" and a.action.page == 2
+def test_action_models_are_lists_of_discriminated_unions_with_role_specific_messages():
+    from pydantic import ValidationError
+
+    from simulator.worlds.marketplace.actions import MAX_ACTIONS, CustomerInquiry, Search
+
+    a = CustomerAction.model_validate({"action": {"kind": "search", "query": "tacos", "page": 2}})   # the one-action form
+    assert a.action.kind == "search" and a.action.page == 2 and len(a.actions) == 1
+    assert CustomerAction(action=Search(query="x")).actions[0].query == "x"
     p = CustomerAction.model_validate({"action": {"kind": "send_message", "to": "b", "message": {"kind": "payment", "proposal_id": "x"}}})
     assert p.action.message.kind == "payment"
-    with pytest.raises(Exception):
+    texts = [{"kind": "send_message", "to": f"b{k}", "message": {"kind": "text", "text": "hi"}} for k in range(3)]
+    several = CustomerInquiry.model_validate({"actions": [*texts, {"kind": "wait", "timeout": 2}]})
+    assert [x.kind for x in several.actions] == ["send_message"] * 3 + ["wait"]
+    with pytest.raises(ValidationError, match="at most one action besides send_message"):
+        CustomerAction.model_validate({"actions": [{"kind": "wait"}, {"kind": "fetch_messages"}]})
+    with pytest.raises(ValidationError):
+        CustomerAction.model_validate({"actions": texts * MAX_ACTIONS})
+    with pytest.raises(ValidationError):   # a business neither searches nor pays
         BusinessAction.model_validate({"action": {"kind": "search", "query": "x"}})
-    with pytest.raises(Exception):
-        CustomerAction.model_validate({"action": {"kind": "send_message", "to": "b", "message": {"kind": "order_proposal", "items": [], "total": 1}}})
+    with pytest.raises(ValidationError):
+        BusinessAction.model_validate({"action": {"kind": "send_message", "to": "c", "message": {"kind": "payment", "proposal_id": "x"}}})
+    with pytest.raises(ValidationError):   # a customer does not propose
+        CustomerAction.model_validate({"action": {"kind": "send_message", "to": "b", "message": {"kind": "order_proposal", "items": [{"name": "x", "unit_price": 1}], "total": 1}}})
+    with pytest.raises(ValidationError):   # payment is offered only with a payable proposal
+        CustomerInquiry.model_validate({"action": {"kind": "send_message", "to": "b", "message": {"kind": "payment", "proposal_id": "x"}}})
     schema = CustomerAction.model_json_schema()
-    assert schema["properties"]["action"]["discriminator"]["propertyName"] == "kind"
+    assert schema["properties"]["actions"]["items"]["discriminator"]["propertyName"] == "kind"
+    assert schema["properties"]["actions"]["maxItems"] == MAX_ACTIONS
 
 
 def test_a_schema_only_policy_plays_the_marketplace():
@@ -360,8 +389,17 @@ def test_each_refusal_rule_fires_on_its_own_bad_message():
     first, second, third = (b.id for b in world.businesses[:3])
 
     def send(sender: str, to: str, message: dict) -> str | None:
+        # The broad models (a customer's CustomerAction may pay) and model_construct for what no role's model carries,
+        # to reach the world's own rules: a policy can hand the host a CustomerAction instance at any time.
         model = CustomerAction if world.role(sender) == "customer" else BusinessAction
-        world.apply({sender: model.model_validate({"action": {"kind": "send_message", "to": to, "message": message}})})
+        try:
+            decision = model.model_validate({"action": {"kind": "send_message", "to": to, "message": message}})
+        except Exception:
+            from simulator.worlds.marketplace.actions import Message, SendMessage
+            from pydantic import TypeAdapter
+            decision = model.model_construct(actions=[SendMessage.model_construct(
+                kind="send_message", to=to, delay=0.0, message=TypeAdapter(Message).validate_python(message))])
+        world.apply({sender: decision})
         result = world.agents[sender].last_result
         return None if result["ok"] else result["reason"].split(":")[0]
 
@@ -378,7 +416,7 @@ def test_each_refusal_rule_fires_on_its_own_bad_message():
     assert send(customer, third, text) == "consideration limit"     # at most 2 businesses
     assert propose(customer, first) == "not allowed"                 # customers do not propose
     assert propose(first, second) == "not allowed"                   # proposals go to customers
-    assert propose(first, customer, total=4.0) == "bad proposal"     # 2 x 1.5 != 4
+    assert propose(first, customer, total=4.0) is None               # 2 x 1.5 != 4: audited, not refused (proposals: audit)
     assert propose(first, customer) is None
     mine = world.agents[first].last_result["proposal_id"]
     assert propose(first, other) is None
@@ -390,7 +428,7 @@ def test_each_refusal_rule_fires_on_its_own_bad_message():
     assert pay(customer, first, mine) is None
     assert pay(customer, first, mine) == "already paid"
     assert pay(other, first, theirs) == "sold out"                   # capacity 1
-    assert world.counts["payments"] == 1 and world.counts["proposals"] == 2 and world.counts["rejected"] == 12
-    assert world.rejections == {"unknown recipient": 2, "consideration limit": 1, "not allowed": 3, "bad proposal": 1,
+    assert world.counts["payments"] == 1 and world.counts["proposals"] == 3 and world.counts["rejected"] == 11
+    assert world.rejections == {"unknown recipient": 2, "consideration limit": 1, "not allowed": 3,
                                 "unknown proposal": 2, "wrong recipient": 1, "already paid": 1, "sold out": 1}
     assert world.contacted[0] == [first, second]  # a refused message adds no contact

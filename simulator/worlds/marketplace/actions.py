@@ -1,16 +1,28 @@
 """The marketplace's action models (Magentic's ``marketplace/actions/actions.py``).
 
 Pure pydantic models, no world state: policies (scripted or LLM) import them to
-build decisions without importing the world. A decision is a ``CustomerAction``
-or a ``BusinessAction`` whose ``action`` is one of the kinds below; messages
-are ``text``, ``order_proposal`` (businesses) or ``payment`` (customers).
+build decisions without importing the world.
+
+A decision is a list of ``actions`` (the "several" shape of the action-model
+contract): any number of ``send_message`` actions (Magentic's customer sends
+several messages per step) and at most ONE other action (``search``,
+``fetch_messages``, ``wait``, ``finish``); the world sends the messages in
+order, then does the other action, which decides when the agent acts again.
+Messages are role-specific: a customer sends ``text`` or ``payment``, a
+business ``text`` or ``order_proposal``. ``CustomerInquiry`` is the customer's
+model while it holds no payable proposal (no ``payment`` kind offered);
+``CustomerAction`` (a subclass, so its instances pass where the narrower model
+is asked for) adds it; the world still checks every payment.
+
+``CustomerAction(action=X)`` and ``{"action": {...}}`` are still accepted (one
+action), and ``.action`` is the first action, so one-action policies keep working.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 _STRICT = ConfigDict(extra="forbid")
@@ -52,6 +64,9 @@ class Payment(BaseModel):
 
 
 Message = Annotated[Union[TextMessage, OrderProposal, Payment], Field(discriminator="kind")]
+CustomerMessage = Annotated[Union[TextMessage, Payment], Field(discriminator="kind")]
+InquiryMessage = TextMessage
+BusinessMessage = Annotated[Union[TextMessage, OrderProposal], Field(discriminator="kind")]
 
 
 class Search(BaseModel):
@@ -96,15 +111,74 @@ class Finish(BaseModel):
     kind: Literal["finish"] = "finish"
 
 
-class CustomerAction(BaseModel):
-    """One assistant (customer) decision."""
+class CustomerSendMessage(SendMessage):
+    """Send a customer's message: ``text``, or ``payment`` of a proposal you hold."""
+
+    message: CustomerMessage
+
+
+class CustomerInquiryMessage(SendMessage):
+    """Send a customer's text message (no proposal to pay yet)."""
+
+    message: InquiryMessage
+
+
+class BusinessSendMessage(SendMessage):
+    """Send a business's message: ``text`` or an ``order_proposal``."""
+
+    message: BusinessMessage
+
+
+MAX_ACTIONS = 10   # actions in one decision: messages, plus at most one other action
+
+
+class _Decision(BaseModel):
+    """A list of actions; ``{"action": X}`` is read as ``{"actions": [X]}``; ``.action`` is the first."""
 
     model_config = _STRICT
-    action: Annotated[Union[Search, SendMessage, FetchMessages, Wait, Finish], Field(discriminator="kind")]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_action(cls, data):
+        if isinstance(data, dict) and "action" in data and "actions" not in data:
+            data = {**data, "actions": [data["action"]]}
+            del data["action"]
+        return data
+
+    @model_validator(mode="after")
+    def _one_other_action(self):
+        others = [a.kind for a in self.actions if a.kind != "send_message"]
+        if len(others) > 1:
+            raise ValueError(f"at most one action besides send_message per decision, got {others}")
+        return self
+
+    def __init__(self, action=None, **data) -> None:  # CustomerAction(action=X) as before
+        if action is not None:
+            data["action"] = action
+        super().__init__(**data)
+
+    @property
+    def action(self):
+        """The first action (one-action policies' view)."""
+        return self.actions[0]
 
 
-class BusinessAction(BaseModel):
-    """One service (business) decision."""
+class CustomerInquiry(_Decision):
+    """A customer's (assistant's) decision while it holds no payable proposal: messages are text only."""
 
-    model_config = _STRICT
-    action: Annotated[Union[SendMessage, FetchMessages, Wait], Field(discriminator="kind")]
+    actions: list[Annotated[Union[Search, CustomerInquiryMessage, FetchMessages, Wait, Finish], Field(discriminator="kind")]] = Field(
+        min_length=1, max_length=MAX_ACTIONS, description="send_message actions, then at most one other action")
+
+
+class CustomerAction(CustomerInquiry):
+    """A customer's (assistant's) decision: search, messages (text or payment), fetch, wait or finish."""
+
+    actions: list[Annotated[Union[Search, CustomerSendMessage, FetchMessages, Wait, Finish], Field(discriminator="kind")]] = Field(
+        min_length=1, max_length=MAX_ACTIONS, description="send_message actions, then at most one other action")
+
+
+class BusinessAction(_Decision):
+    """A service's (business's) decision: messages (text or order proposal), fetch or wait."""
+
+    actions: list[Annotated[Union[BusinessSendMessage, FetchMessages, Wait], Field(discriminator="kind")]] = Field(
+        min_length=1, max_length=MAX_ACTIONS, description="send_message actions, then at most one other action")

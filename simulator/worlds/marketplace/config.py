@@ -53,10 +53,20 @@ class LatencyConfig(BaseModel):
 
 
 class ManipulationConfig(BaseModel):
+    """Who manipulates, and with which text: declared per business (``conditions``) or drawn (``styles``, ``share``, ``seed``)."""
+
     model_config = ConfigDict(extra="forbid")
-    styles: list[Literal[STYLES]] = Field(default_factory=lambda: [s for s in STYLES if s != "control"])
+    styles: list[Literal[STYLES]] = Field(default_factory=lambda: [s for s in STYLES if s != "control"],
+                                          description="styles drawn for a 'share' of the businesses (when no 'conditions')")
     share: float = Field(0.5, ge=0, le=1, description="share of businesses given a style (the rest are control)")
     seed: int = Field(0, ge=0, description="seed of the style assignment (independent of the run's seed)")
+    conditions: dict[str, Literal[STYLES]] = Field(
+        default_factory=dict, description="business id -> condition (Magentic's attack styles or control); the others are control, "
+        "'styles'/'share' are then not used")
+    texts: str | None = Field(
+        None, description="Magentic-layout folder whose businesses/<id>.yaml description replaces a declared business's, "
+        "with {condition} standing for the condition (e.g. malicious_description/mexican_{condition}); None: Agora's style "
+        "texts are appended to the description and to proposals")
 
 
 class MarketplaceConfig(BaseModel):
@@ -70,7 +80,16 @@ class MarketplaceConfig(BaseModel):
     arrival_spread: float = Field(0.0, ge=0, description="customers start at uniform times in [0, spread]", json_schema_extra={"unit": "simulated time"})
     capacity: int | None = Field(None, ge=1, description="orders each business can fill (None: unlimited)")
     manipulation: ManipulationConfig | None = Field(None, description="businesses' persuasion styles in messages (manipulation experiments)")
+    visibility: Literal["magentic", "full"] = Field(
+        "magentic", description="what a search hit shows: 'magentic' name, id, description and rating (ask for menus and "
+        "prices); 'full' also menu, amenities, min_price_factor and pitch (a treatment variable)")
+    proposals: Literal["audit", "enforce"] = Field(
+        "audit", description="proposals with items not on the menu, unit prices other than the menu's or a wrong total: "
+        "'audit' accepts and counts them (Magentic's analytics), 'enforce' refuses them")
+    max_steps: int | None = Field(100, ge=1, description="decisions a customer may take before it is finished "
+                                  "(Magentic's --customer-max-steps; None: no cap)")
     _market: Any = PrivateAttr(default=None)
+    _condition_texts: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _source(self, info: ValidationInfo) -> "MarketplaceConfig":
@@ -89,7 +108,43 @@ class MarketplaceConfig(BaseModel):
                 self._market = market_data.load(path)
             except market_data.MarketDataError as exc:
                 raise ValueError(str(exc)) from None
+        if self.manipulation is not None and self.manipulation.conditions:
+            self._read_conditions(context)
         return self
+
+    def _read_conditions(self, context: dict) -> None:
+        """Check the declared businesses exist; read each one's description from the condition's folder."""
+        m = self.manipulation
+        if self.synthetic is not None:
+            known = {market_data.business_id(j) for j in range(self.synthetic.businesses)}
+        else:
+            known = {b.id for b in self._market.businesses}
+        unknown = sorted(set(m.conditions) - known)
+        if unknown:
+            raise ValueError(f"manipulation.conditions: no business {', '.join(map(repr, unknown))} in this market")
+        if m.texts is None:
+            return
+        if "{condition}" not in m.texts:
+            raise ValueError("manipulation.texts must contain '{condition}' (e.g. malicious_description/mexican_{condition})")
+        folders: dict[str, Any] = {}
+        for business, condition in m.conditions.items():
+            if condition not in folders:
+                name = m.texts.replace("{condition}", condition)
+                if "data_roots" in context:
+                    path, _ = resolve_untrusted_data_dir(name, context["data_roots"], context.get("scenario_dir"))
+                else:
+                    path = resolve_data_dir(name, context.get("scenario_dir"))
+                try:
+                    folders[condition] = {b.id: b.description for b in market_data.load(path).businesses}
+                except market_data.MarketDataError as exc:
+                    raise ValueError(f"manipulation.texts: {exc}") from None
+            if business not in folders[condition]:
+                raise ValueError(f"manipulation.texts: {m.texts.replace('{condition}', condition)} has no {business}")
+            self._condition_texts[business] = folders[condition][business]
+
+    def condition_texts(self) -> dict[str, str]:
+        """Business id -> its description under its declared condition (read from ``manipulation.texts``)."""
+        return self._condition_texts
 
     def market(self) -> market_data.MarketData:
         if self._market is None:

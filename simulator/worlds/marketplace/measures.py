@@ -8,7 +8,8 @@ world's ledgers), no world import, so they can be read and tested alone:
 * ``found_share``: how often a customer's best candidate was on the last page
   of results it saw (how the search mechanism shapes outcomes);
 * ``first_proposal_measures``: speed vs. quality (Magentic's first-proposal bias);
-* ``manipulation_measures``: revenue captured by each persuasion style vs. control;
+* ``manipulation_measures``: payments and revenue captured by each condition (persuasion style) vs. control;
+* ``shares``: counts as shares of their total (payments by search rank);
 * ``finite``: undefined ratios become None so metrics stay strict JSON.
 """
 
@@ -58,6 +59,7 @@ def first_proposal_measures(
     paid: list[list[str]],
     response_times: list[list[float]],
     revenue: np.ndarray,
+    menus: list[Mapping[str, float]] | None = None,
 ) -> dict[str, Any]:
     """First-proposal bias: who paid the first proposal, and speed vs. quality wins.
 
@@ -67,7 +69,8 @@ def first_proposal_measures(
     a quality win paying the best when it is not the first. Businesses that
     answered are split at the median mean response time to compare revenue.
     ``wanted[i]`` is customer ``i``'s requested items; ``proposals`` the
-    world's proposal ledger (``record``, ``business``, ``customer``, ``delivered``).
+    world's proposal ledger (``record``, ``business``, ``customer``, ``delivered``);
+    ``menus[j]`` business ``j``'s menu (only items on it meet needs; None: any item).
     """
     paid_first = paid_total = speed_wins = quality_wins = 0
     by_customer: dict[int, list[dict]] = {}
@@ -86,6 +89,8 @@ def first_proposal_measures(
 
         def value(p: dict) -> float:
             offered = {item["name"] for item in p["record"]["items"]}
+            if menus is not None:
+                offered &= menus[p["business"]].keys()
             ok = meets_needs(arrays, wanted[i], i, p["business"], offered)
             return (arrays.value[i] if ok else 0.0) - p["record"]["total"]
 
@@ -143,3 +148,10 @@ def manipulation_measures(style: list[str], revenue: np.ndarray, sales: np.ndarr
         for row in table.values():
             row["lift_vs_control"] = row["revenue_lift"] / control if control > 0 else float("nan")
     return table
+
+
+def shares(counts: Mapping[str, int]) -> dict[str, float]:
+    """Each key's share of the total count, keys in rank order ("1", "2", ..., then others); {} when nothing was counted."""
+    total = sum(counts.values())
+    order = sorted(counts, key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else 0, k))
+    return {k: counts[k] / total for k in order} if total else {}
