@@ -17,7 +17,7 @@ from api import services
 from api.deps import PoolDep, SettingsDep, StoreDep
 from api.errors import ProblemException
 from api.schemas import RUN_ID, EventPage, PlotList, Problem, Run, RunCreate, RunPage
-from simulator.store import FINAL
+from simulator.store import FINAL, Store
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -48,8 +48,16 @@ def list_runs(
     world: Annotated[str | None, Query(max_length=100)] = None,
     status: Annotated[str | None, Query(max_length=40)] = None,
     scenario: Annotated[str | None, Query(max_length=200, description="scenario name")] = None,
+    include_sweep_cells: Annotated[bool, Query(description="also list the runs of sweeps (left out by default; "
+                                               "GET /sweeps/{id} and its table list them)")] = False,
 ) -> dict:
-    return services.list_runs(store, limit=limit, cursor=cursor, world=world, status=status, scenario=scenario)
+    if include_sweep_cells:
+        return services.list_runs(store, limit=limit, cursor=cursor, world=world, status=status, scenario=scenario)
+    before = services.decode_cursor(cursor) if cursor else None
+    rows = store.list_runs(limit=limit + 1, before=before, world=world, status=status, scenario=scenario, sweep_cells=False, metrics=True)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": [services.run_view(row) for row in rows], "next_cursor": services.encode_cursor(rows[-1]["order"]) if more and rows else None}
 
 
 @router.get("/{run_id}", response_model=Run, summary="One run: status, progress, timings, metrics")
@@ -57,14 +65,92 @@ def get_run(run_id: RunId, store: StoreDep) -> dict:
     return services.run_view(store.get_run(run_id), with_text=True)
 
 
-@router.get("/{run_id}/events", response_model=EventPage, summary="The run's event log, a page at a time")
+class FilteredEventPage(EventPage):
+    matched: int | None = Field(None, description="with ?count=true: events that pass the filters in the whole log")
+
+
+def event_filters(
+    kind: Annotated[list[str] | None, Query(max_length=50, description="only events of these kinds (repeat the parameter)")] = None,
+    agent: Annotated[list[str] | None, Query(max_length=200, description="only these agents' events (repeat the parameter)")] = None,
+    t_min: Annotated[float | None, Query(allow_inf_nan=False, description="only events at simulated time >= t_min")] = None,
+    t_max: Annotated[float | None, Query(allow_inf_nan=False, description="only events at simulated time <= t_max")] = None,
+) -> dict[str, Any]:
+    for name, values in (("kind", kind), ("agent", agent)):
+        if values and any(len(v) > 200 for v in values):
+            raise ProblemException(422, "invalid-request", f"{name}: a value longer than 200 characters", title="Invalid request",
+                                   errors=[{"path": f"query.{name}", "message": "at most 200 characters"}])
+    return {"kinds": kind or None, "agents": agent or None, "t_min": t_min, "t_max": t_max}
+
+
+EventFilters = Annotated[dict[str, Any], Depends(event_filters)]
+
+
+@router.get("/{run_id}/events", response_model=FilteredEventPage, summary="The run's event log, a page at a time")
 def get_events(
     run_id: RunId,
     store: StoreDep,
+    filters: EventFilters,
     after: Annotated[int, Query(ge=-1, le=2**53, description="return events with seq > after")] = -1,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+    count: Annotated[bool, Query(description="also count the events that pass the filters (one more query)")] = False,
 ) -> dict:
-    return services.events_page(store, run_id, after=after, limit=limit)
+    """Keyset paging over the whole log: pass ``next_after`` as ``?after=`` until it is null. With filters
+    (``kind``, ``agent``: repeatable; ``t_min``/``t_max``: simulated time) only matching events are returned."""
+    store.get_run(run_id)  # 404 for an unknown run
+    items = store.events(run_id, after=after, limit=limit, **filters)
+    page = {"items": items, "next_after": items[-1]["seq"] if len(items) == limit else None}
+    if count:
+        page["matched"] = store.count_events(run_id, **filters)
+    return page
+
+
+class EventSummary(BaseModel):
+    events: int = Field(description="events in the stored log (0 when the run had record_events: false)")
+    agents: int = Field(description="distinct agents in the log")
+    t_min: float | None = None
+    t_max: float | None = None
+    kinds: dict[str, int] = Field(description="events per kind, most frequent first")
+
+
+@router.get("/{run_id}/events/summary", response_model=EventSummary, summary="What the run's event log holds")
+def get_event_summary(run_id: RunId, store: StoreDep) -> dict:
+    store.get_run(run_id)
+    return {**store.event_span(run_id), "kinds": store.event_kinds(run_id)}
+
+
+CSV_COLUMNS = ("seq", "t", "agent", "kind", "data")
+
+
+@router.get(
+    "/{run_id}/events.csv", response_class=StreamingResponse, summary="The run's event log as CSV (streamed; same filters)",
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "seq, t, agent, kind, data (JSON)"}},
+)
+def get_events_csv(run_id: RunId, settings: SettingsDep, store: StoreDep, filters: EventFilters) -> StreamingResponse:
+    """Every event that passes the filters, read from the store a page at a time while the response is
+    written (no cap, constant memory); ``data`` is the event's JSON."""
+    import csv
+    import io
+
+    store.get_run(run_id)
+
+    def rows() -> Any:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_COLUMNS)
+        # Each step of the generator may run on another thread of the server's pool: its own connection,
+        # closed when the response ends (or the client goes away).
+        with Store(settings.db, recover=False) as own:
+            for n, event in enumerate(own.iter_events(run_id, **filters), 1):
+                writer.writerow((event["seq"], repr(event["t"]), event["agent"] or "", event["kind"],
+                                 to_json(event["data"], inf_nan_mode="null").decode()))
+                if n % 2000 == 0:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+        yield buffer.getvalue()
+
+    return StreamingResponse(rows(), media_type="text/csv",
+                             headers={"Content-Disposition": f'attachment; filename="run-{run_id}-events.csv"'})
 
 
 class Exchange(BaseModel):

@@ -23,6 +23,10 @@ storage and sends it as ``Authorization: Bearer``.
 * ``GET /ui/api/runs/{id}/details``: the run's validated parameters (the world
   config with its defaults filled in, the agents, the run options, the
   overrides), as ``agora run`` saw them.
+* ``GET /ui/api/runs/{id}/series``: welfare over simulated time and its theory line (``api/web/series.py``).
+* ``GET /ui/api/compare?ids=A&ids=B``: runs side by side, parameters diffed (``api/web/compare.py``).
+* ``GET /ui/api/worlds`` and ``/ui/api/worlds/{world}``: the editor's field help (``simulator.reference``)
+  and a blank scenario per world (``api/web/templates.py``).
 * ``GET /ui/api/runs/{id}/market``: for a marketplace run, the customers
   (name, request, items with willingness to pay, required amenities) and the
   businesses (name, rating, amenities) behind the ids in its event log, rebuilt
@@ -35,13 +39,14 @@ clients.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections import OrderedDict
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path as PathParam
+from fastapi import APIRouter, Depends, Path as PathParam, Query
 from fastapi.responses import FileResponse, HTMLResponse
 
 from api.deps import SettingsDep, StoreDep, require_api_key
@@ -92,7 +97,7 @@ def static(name: str) -> FileResponse:
 @router.get("/ui/api/runs/{run_id}/details", dependencies=Auth)
 def run_details(run_id: RunId, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
     run = store.get_run(run_id)
-    out: dict[str, Any] = {"parameters": None, "problem": None}
+    out: dict[str, Any] = {"parameters": None, "problem": None, "events_logged": store.count_events(run_id)}
     try:
         scenario = _scenario(run, settings)
     except Exception as exc:  # a run stored by an older version may no longer validate: say so, show the text
@@ -103,6 +108,54 @@ def run_details(run_id: RunId, store: StoreDep, settings: SettingsDep) -> dict[s
     out["parameters"] = {"seed": run["seed"], "world": world, "agents": agents,
                          "run": scenario.run.model_dump(mode="json"), "overrides": run["overrides"]}
     return out
+
+
+@router.get("/ui/api/runs/{run_id}/series", dependencies=Auth)
+def run_series(run_id: RunId, store: StoreDep) -> dict[str, Any]:
+    from api.web.series import welfare_series
+
+    return welfare_series(store, store.get_run(run_id))
+
+
+MAX_COMPARED = 50
+
+
+@router.get("/ui/api/compare", dependencies=Auth)
+def compare_runs(store: StoreDep, ids: Annotated[list[str], Query(max_length=MAX_COMPARED)]) -> dict[str, Any]:
+    from api import services
+    from api.web.compare import compare
+
+    runs = []
+    for run_id in dict.fromkeys(ids):
+        if not re.fullmatch(RUN_ID, run_id):
+            raise ProblemException(422, "invalid-request", f"ids: {run_id[:80]!r} is not a run id", title="Invalid request",
+                                   errors=[{"path": "query.ids", "message": "letters, digits, _ and -, at most 64"}])
+        runs.append(services.run_view(store.get_run(run_id), with_text=True))
+    if len(runs) < 2:
+        raise ProblemException(422, "invalid-request", "compare needs at least two different runs (?ids=A&ids=B)", title="Invalid request",
+                               errors=[{"path": "query.ids", "message": "at least two run ids"}])
+    return compare(runs)
+
+
+@router.get("/ui/api/worlds", dependencies=Auth)
+def worlds() -> list[dict[str, Any]]:
+    from simulator import reference
+
+    return reference.worlds()
+
+
+@router.get("/ui/api/worlds/{world}", dependencies=Auth)
+def world_help(world: Annotated[str, PathParam(pattern=r"^[a-z0-9_]{1,64}$")], settings: SettingsDep) -> dict[str, Any]:
+    """The world's field reference (``agora schema WORLD --json``) and a blank scenario to start from."""
+    from api.web.templates import blank
+    from simulator import reference
+
+    try:
+        schema = reference.schema(world)
+    except KeyError:
+        raise ProblemException(404, "world-not-found", f"no world {world!r}; allowed: {', '.join(reference.world_names())}",
+                               title="World not found") from None
+    return {**schema, "blank": blank(world, settings.scenarios)}
 
 
 _market_cache: OrderedDict[str, dict[str, Any]] = OrderedDict()

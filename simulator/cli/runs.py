@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -15,32 +16,53 @@ from simulator.cli.console import DbOption, fail, fmt, out
 runs_app = typer.Typer(help="Browse stored runs.", no_args_is_help=True)
 
 
+def print_listing(columns: list[str], rows: list[list[str]]) -> None:
+    """A listing whose first column is an id: never truncated.
+
+    On a terminal a table whose id column keeps its full width; in a pipe one tab-separated
+    line per row under a header line (``agora runs list | cut -f1`` gives whole ids)."""
+    if not sys.stdout.isatty():
+        for line in [columns, *rows]:
+            print("\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in line))
+        return
+    table = Table(show_header=True)
+    width = max([len(columns[0]), *(len(row[0]) for row in rows)])
+    table.add_column(columns[0], no_wrap=True, min_width=width)
+    for name in columns[1:]:
+        table.add_column(name)
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+
+
 @runs_app.command("list")
 def runs_list(
     limit: int = typer.Option(20, "--limit", min=1),
     world: Optional[str] = typer.Option(None, "--world"),
     status: Optional[str] = typer.Option(None, "--status"),
+    all_runs: bool = typer.Option(False, "--all", help="also list the runs of sweeps (left out by default; "
+                                  "a sweep's cells are the rows of `agora sweeps table SWEEP_ID`)"),
     as_json: bool = typer.Option(False, "--json"),
     db: Optional[Path] = DbOption,
 ) -> None:
-    """List stored runs, newest first."""
+    """List stored runs, newest first (runs of sweeps only with --all). In a pipe: tab-separated, full ids."""
     from simulator.store import Store
 
     with Store(db) as store:
-        rows = store.list_runs(limit=limit, world=world, status=status, metrics=True)  # one query for the page's metrics
+        rows = store.list_runs(limit=limit, world=world, status=status, sweep_cells=all_runs, metrics=True)  # one query for the page's metrics
         if as_json:
             print(json.dumps([run_json(r) for r in rows], indent=2))
             return
-        table = Table("run", "scenario", "world", "seed", "status", "started", "seconds", "welfare")
+        lines = []
         for row in rows:
             welfare = row["metrics"].get("welfare")
-            table.add_row(
+            lines.append([
                 row["id"], row["scenario_name"], row["world"], str(row["seed"]), row["status"],
                 time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["created_at"])),
                 f"{row['duration']:.2f}" if row["duration"] is not None else "",
                 fmt(welfare) if welfare is not None else "",
-            )
-        out.print(table)
+            ])
+        print_listing(["run", "scenario", "world", "seed", "status", "started", "seconds", "welfare"], lines)
 
 
 @runs_app.command("show")

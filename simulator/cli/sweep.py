@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.table import Table
 
 from simulator.cli.console import DbOption, err, fail, out
 
@@ -157,7 +156,7 @@ def sweeps_list(
     as_json: bool = typer.Option(False, "--json"),
     db: Optional[Path] = DbOption,
 ) -> None:
-    """List stored sweeps, newest first."""
+    """List stored sweeps, newest first. In a pipe: tab-separated, full ids."""
     from simulator.store import Store
 
     with Store(db) as store:
@@ -165,13 +164,12 @@ def sweeps_list(
     if as_json:
         print(json.dumps([_sweep_json(r) for r in rows], indent=2))
         return
-    listing = Table("sweep", "scenario", "world", "cells", "finished", "failed", "status", "created")
-    for row in rows:
-        listing.add_row(
-            row["id"], row["scenario_name"], row["world"], str(row["n_cells"]), str(row["runs"].get("finished", 0)),
-            str(row["runs"].get("failed", 0)), row["status"], time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["created_at"])),
-        )
-    out.print(listing)
+    from simulator.cli.runs import print_listing
+
+    print_listing(["sweep", "scenario", "world", "cells", "finished", "failed", "status", "created"], [[
+        row["id"], row["scenario_name"], row["world"], str(row["n_cells"]), str(row["runs"].get("finished", 0)),
+        str(row["runs"].get("failed", 0)), row["status"], time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["created_at"])),
+    ] for row in rows])
 
 
 @sweeps_app.command("show")

@@ -37,7 +37,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar, Iterable, Iterator
+from typing import Any, ClassVar, Iterable, Iterator, Sequence
 
 from simulator.errors import InvalidInput, NotFound
 
@@ -410,15 +410,20 @@ class Store:
         status: str | None = None,
         scenario: str | None = None,
         sweep_id: str | None = None,
+        sweep_cells: bool = True,
         metrics: bool = False,
     ) -> list[dict[str, Any]]:
         """Newest first; ``before`` is the ``order`` of the last row of the previous page.
+        ``sweep_cells=False`` leaves out the runs of sweeps (a sweep of 7 x 30 cells would bury the runs
+        started by hand; ``agora runs list`` and ``GET /runs`` default to it).
         ``metrics=True`` adds each run's metrics with one more query for the whole page (not one per row)."""
         where, args = [], []
         for column, value in (("world", world), ("status", status), ("scenario_name", scenario), ("sweep_id", sweep_id)):
             if value is not None:
                 where.append(f"{column}=?")
                 args.append(value)
+        if not sweep_cells and sweep_id is None:
+            where.append("sweep_id IS NULL")
         if before is not None:
             where.append("rowid_order<?")
             args.append(before)
@@ -433,14 +438,49 @@ class Store:
                     by_id[r["run_id"]]["metrics"][r["name"]] = json.loads(r["value"])
         return runs
 
-    def events(self, run_id: str, *, after: int = -1, limit: int = 1000) -> list[dict[str, Any]]:
+    def events(
+        self, run_id: str, *, after: int = -1, limit: int = 1000, kinds: Sequence[str] | None = None,
+        agents: Sequence[str] | None = None, t_min: float | None = None, t_max: float | None = None,
+    ) -> list[dict[str, Any]]:
+        """One page of a run's event log in ``seq`` order: at most ``limit`` events with ``seq > after``
+        (keyset paging: pass the last ``seq`` as the next ``after``), optionally only these kinds and
+        agents and simulated times ``t_min <= t <= t_max``. ``iter_events`` pages through all of them."""
+        where, args = _event_filter(run_id, kinds, agents, t_min, t_max)
         with self.session() as s:
-            rows = s.rows("SELECT seq, t, agent, kind, data FROM events WHERE run_id=? AND seq>? ORDER BY seq LIMIT ?", (run_id, after, limit))
+            rows = s.rows(f"SELECT seq, t, agent, kind, data FROM events WHERE {where} AND seq>? ORDER BY seq LIMIT ?",
+                          (*args, after, limit))
         return [{"seq": r["seq"], "t": r["t"], "agent": r["agent"], "kind": r["kind"], "data": json.loads(r["data"])} for r in rows]
 
-    def count_events(self, run_id: str) -> int:
+    def iter_events(self, run_id: str, *, page: int = 5000, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Every event of a run that passes the filters of ``events``, fetched ``page`` at a time (no cap)."""
+        after = -1
+        while True:
+            batch = self.events(run_id, after=after, limit=page, **filters)
+            yield from batch
+            if len(batch) < page:
+                return
+            after = batch[-1]["seq"]
+
+    def count_events(
+        self, run_id: str, *, kinds: Sequence[str] | None = None, agents: Sequence[str] | None = None,
+        t_min: float | None = None, t_max: float | None = None,
+    ) -> int:
+        where, args = _event_filter(run_id, kinds, agents, t_min, t_max)
         with self.session() as s:
-            return s.value("SELECT COUNT(*) AS n FROM events WHERE run_id=?", (run_id,))
+            return s.value(f"SELECT COUNT(*) AS n FROM events WHERE {where}", args)
+
+    def event_kinds(self, run_id: str) -> dict[str, int]:
+        """``{kind: number of events}`` of a run, most frequent first (the event table's kind filter)."""
+        with self.session() as s:
+            rows = s.rows("SELECT kind, COUNT(*) AS n FROM events WHERE run_id=? GROUP BY kind ORDER BY n DESC, kind", (run_id,))
+        return {r["kind"]: r["n"] for r in rows}
+
+    def event_span(self, run_id: str) -> dict[str, Any]:
+        """Number of events, distinct agents and the first and last simulated time of a run's log."""
+        with self.session() as s:
+            row = s.one("SELECT COUNT(*) AS n, COUNT(DISTINCT agent) AS agents, MIN(t) AS t_min, MAX(t) AS t_max"
+                        " FROM events WHERE run_id=?", (run_id,))
+        return {"events": row["n"], "agents": row["agents"], "t_min": row["t_min"], "t_max": row["t_max"]}
 
     # ------------------------------------------------------------------ LLM transcripts (agents/llm)
     def append_exchanges(self, run_id: str, exchanges: list[dict[str, Any]]) -> None:
@@ -526,6 +566,24 @@ class Store:
             for r in s.rows("SELECT m.run_id, m.name, m.value FROM metrics m JOIN runs r ON r.id=m.run_id WHERE r.sweep_id=?", (sweep_id,)):
                 runs[r["run_id"]]["metrics"][r["name"]] = json.loads(r["value"])
         return list(runs.values())
+
+
+def _event_filter(
+    run_id: str, kinds: Sequence[str] | None, agents: Sequence[str] | None, t_min: float | None, t_max: float | None,
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (placeholders ``?``) and its arguments for one run's events under the filters."""
+    where, args = ["run_id=?"], [run_id]
+    for column, values in (("kind", kinds), ("agent", agents)):
+        if values:
+            where.append(f"{column} IN ({','.join('?' * len(values))})")
+            args.extend(values)
+    if t_min is not None:
+        where.append("t>=?")
+        args.append(t_min)
+    if t_max is not None:
+        where.append("t<=?")
+        args.append(t_max)
+    return " AND ".join(where), args
 
 
 def run_dict(row: dict[str, Any]) -> dict[str, Any]:
