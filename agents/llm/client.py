@@ -88,6 +88,8 @@ class CallResult:
     attempts: int = 1
     finish_reason: str | None = None
     errors: list[str] = field(default_factory=list)
+    tool_calls: list[dict[str, Any]] | None = None  # [{"id", "name", "arguments" (JSON text)}]
+    reasoning: str | None = None  # a reasoning model's visible reasoning (``reasoning_content``), if the server sends it
 
 
 # --------------------------------------------------------------------------- background loop
@@ -212,15 +214,22 @@ class RateLimiter:
 
 def token_estimate(body: dict[str, Any]) -> int:
     """Tokens a request may use, before it is sent: about 4 characters a token, plus the completion limit."""
-    chars = sum(len(str(m.get("content") or "")) for m in body.get("messages", []))
-    return chars // 4 + int(body.get("max_tokens") or 0)
+    chars = sum(len(str(m.get("content") or "")) for m in body.get("messages", [])) + len(orjson.dumps(body.get("tools") or []))
+    return chars // 4 + int(body.get("max_tokens") or body.get("max_completion_tokens") or 0)
 
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 class ChatClient:
-    """Chat completions against one OpenAI-compatible endpoint. Use it on the LLM loop (its session lives there)."""
+    """Chat completions against one OpenAI-compatible endpoint. Use it on the LLM loop (its session lives there).
+
+    A subclass speaks another protocol by overriding ``path``, ``auth_headers``,
+    ``encode`` (the OpenAI-shaped request body to the wire) and ``decode`` (the
+    wire's answer to a ``CallResult``); retries, pacing and failure kinds stay here.
+    """
+
+    path = "/chat/completions"
 
     def __init__(
         self,
@@ -237,8 +246,8 @@ class ChatClient:
     ) -> None:
         self.limiter = limiter
         self.base_url = base_url.rstrip("/")
-        self.url = f"{self.base_url}/chat/completions"
-        self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.url = f"{self.base_url}{self.path}"
+        self.headers = self.auth_headers(api_key)
         self.timeout = aiohttp.ClientTimeout(total=timeout, connect=min(10.0, timeout))
         self.max_connections = max_connections
         self.session: aiohttp.ClientSession | None = None  # made on first use: it binds to the running loop
@@ -247,6 +256,12 @@ class ChatClient:
         self.backoff_max = backoff_max
         self.retry_after_max = retry_after_max
         self.jitter = random.Random()  # timing only: never affects what the simulation sees
+
+    def auth_headers(self, api_key: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+    def encode(self, body: dict[str, Any]) -> bytes:
+        return orjson.dumps(body)
 
     async def aclose(self) -> None:
         if self.session is not None:
@@ -269,7 +284,7 @@ class ChatClient:
         last_kind = "connection"
         session = self._session()
         tokens = token_estimate(body) if self.limiter is not None else 0
-        payload = orjson.dumps(body)  # once for every attempt; orjson: the body (prompts, schema) is most of the CPU
+        payload = self.encode(body)  # once for every attempt; orjson: the body (prompts, schema) is most of the CPU
         for attempt in range(self.max_retries + 1):
             retry_after = None
             if self.limiter is not None:
@@ -304,19 +319,31 @@ class ChatClient:
 
     def _result(self, raw: bytes, started: float, attempts: int, errors: list[str]) -> CallResult:
         try:
-            data = orjson.loads(raw)
-            choice = data["choices"][0]
-            content = (choice.get("message") or {}).get("content") or ""
+            result = self.decode(orjson.loads(raw))
         except (orjson.JSONDecodeError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             raise LLMCallError(f"{self.url} returned an unreadable body ({type(exc).__name__})", 200, attempts, kind="parse") from None
+        result.latency_ms = round((time.perf_counter() - started) * 1000.0, 3)
+        result.attempts, result.errors = attempts, errors
+        return result
+
+    def decode(self, data: dict[str, Any]) -> CallResult:
+        """A chat completion's first choice: text, tool calls (normalised), usage."""
+        choice = data["choices"][0]
+        message = choice.get("message") or {}
+        calls = None
+        if message.get("tool_calls"):
+            calls = []
+            for k, call in enumerate(message["tool_calls"]):
+                function = call.get("function") or {}
+                arguments = function.get("arguments")
+                calls.append({"id": str(call.get("id") or f"call_{k}"), "name": str(function.get("name") or ""),
+                              "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments or {})})
         usage = data.get("usage") or {}
         return CallResult(
-            content=content,
+            content=message.get("content") or "",
             usage={"prompt_tokens": int(usage.get("prompt_tokens") or 0), "completion_tokens": int(usage.get("completion_tokens") or 0)},
-            latency_ms=round((time.perf_counter() - started) * 1000.0, 3),
-            attempts=attempts,
-            finish_reason=choice.get("finish_reason"),
-            errors=errors,
+            latency_ms=0.0, finish_reason=choice.get("finish_reason"), tool_calls=calls,
+            reasoning=message.get("reasoning_content") or None,
         )
 
 

@@ -29,7 +29,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agents.llm.prices import Price
 
-Mode = Literal["json_schema", "json_object_schema", "json_object", "prompt"]
+Mode = Literal["tools", "json_schema", "json_object_schema", "json_object", "prompt"]
+Provider = Literal["openai", "anthropic"]
+ProfileChoice = Literal["auto", "chat", "reasoning"]
+Effort = Literal["minimal", "low", "medium", "high"]
 CacheMode = Literal["record", "replay", "off"]
 OnError = Literal["fail", "fallback"]
 
@@ -53,13 +56,31 @@ class LLMSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    base_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible API root (…/v1)")
+    base_url: str = Field("http://127.0.0.1:8080/v1", description="API root (…/v1): OpenAI-compatible, or Anthropic's with provider: anthropic")
+    provider: Provider = Field(
+        "openai", description="wire protocol: openai (chat completions, any compatible server) or anthropic (Messages API)",
+    )
     model: str = Field("default", description="model name sent to the endpoint")
     api_key_env: str | None = Field(None, description="name of the environment variable holding the API key")
     mode: Mode = Field(
         "json_schema",
-        description="structured output: json_schema (OpenAI strict), json_object_schema (llama.cpp server), "
-        "json_object, or prompt (schema in the prompt only)",
+        description="how actions are asked for: tools (one function per legal action kind, tool_choice required), "
+        "json_schema (OpenAI strict), json_object_schema (llama.cpp server), json_object, or prompt (spec in the prompt only)",
+    )
+    profile: ProfileChoice = Field(
+        "auto",
+        description="request shape: chat (temperature, max_tokens) or reasoning (max_completion_tokens, reasoning_effort, "
+        "no temperature); auto picks by model name (agents/llm/profiles.py)",
+    )
+    reasoning_effort: Effort | None = Field(None, description="reasoning models: effort sent as reasoning_effort")
+    context_tokens: int | None = Field(
+        None, ge=256, le=10_000_000,
+        description="the model's context window in tokens; bounds the conversation kept (default from the model's profile, "
+        "2048 for SmolLM2)",
+    )
+    reason: bool = Field(False, description="offer a free-text 'reason' (tool argument / JSON field), kept in the transcript")
+    persona: str | None = Field(
+        None, description="who the agent is, put before the system prompt; $variables as in prompts (e.g. $request_text)",
     )
     temperature: float = Field(0.0, ge=0, le=2)
     top_p: float | None = Field(None, gt=0, le=1)
@@ -98,7 +119,11 @@ class LLMSettings(BaseModel):
         None, gt=0, description="pace estimated tokens (prompt characters / 4 + max_tokens) to this endpoint, shared likewise",
     )
     reask: bool = Field(True, description="re-ask once with the validation error before falling back")
-    history_window: int = Field(3, ge=0, le=1000, description="past (observation, reply) turns in the prompt")
+    history_window: int = Field(
+        50, ge=0, le=1000,
+        description="most past turns (observation, reply, tool results) kept in the conversation, newest first, "
+        "within context_tokens; 0: each decision on its own",
+    )
     system_template: str | None = Field(None, description="file with the system prompt template (string.Template)")
     user_template: str | None = Field(None, description="file with the user prompt template")
     system_prompt: str | None = Field(None, description="inline system prompt template (wins over system_template)")

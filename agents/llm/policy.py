@@ -1,9 +1,13 @@
 """``policy: llm`` — one LLM policy that plays every world through the World/Policy protocols.
 
 The world's rules (``world.rules(agent)``), the agent's role, its observation
-and the action model's JSON Schema fill a per-world prompt template
-(``agents/llm/prompts``); the reply is validated against the action model.
-No world needs LLM-specific code.
+and what it may do now (``world.action_model(agent)``: as tools in ``mode:
+tools``, ``agents.llm.tools``; as a short readable spec in the JSON modes,
+``agents.llm.spec``) fill a per-world prompt template (``agents/llm/prompts``);
+the reply is validated against the action model, the discriminator ``kind``
+included. Each seat keeps one conversation across its decisions, trimmed to
+the model's context (``agents.llm.memory``); the request's shape follows the
+model's profile (``agents.llm.profiles``). No world needs LLM-specific code.
 
 The registry entry declares the scenario's top-level ``llm:`` block as this
 policy's run-wide settings (``LLMRunSettings``), so the scenario loader
@@ -20,7 +24,6 @@ works alone from its own params.
 from __future__ import annotations
 
 import json
-from collections import deque
 from typing import Any
 
 import numpy as np
@@ -29,8 +32,13 @@ from pydantic import BaseModel
 
 from agents.llm import prompts
 from agents.llm.config import LLMRunSettings, LLMSettings
+from agents.llm.memory import MARGIN, Conversation
+from agents.llm.profiles import profile_for
+from agents.llm.schema import shape_of
 from agents.llm.session import LLMRun, counter_lines
-from agents.llm.structured import format_instructions, response_format, schema_json
+from agents.llm.spec import format_text
+from agents.llm.structured import parse_reply, reask_text, response_format, schema_text
+from agents.llm.tools import parse_tool_calls, tool_choice_fields, tools_for
 from agents.policy import SeatContext
 from agents.registry import register
 
@@ -60,11 +68,14 @@ class LLMPolicy:
 
     def _setup(self, settings: LLMSettings) -> None:
         self.settings = settings
-        self.history: deque[tuple[str, str]] = deque(maxlen=settings.history_window or None)
-        text, source = prompts.load(self.world_type, "system", settings.system_template, settings.system_prompt)
-        self.system_template = prompts.check(text, source)
-        text, source = prompts.load(self.world_type, "user", settings.user_template, settings.user_prompt)
-        self.user_template = prompts.check(text, source)
+        self.profile = profile_for(settings.model, None if settings.profile == "auto" else settings.profile, settings.context_tokens)
+        self.memory = Conversation(settings.history_window)
+        text, self.system_source = prompts.load(self.world_type, "system", settings.system_template, settings.system_prompt)
+        self.system_template = prompts.check(text, self.system_source)
+        text, self.user_source = prompts.load(self.world_type, "user", settings.user_template, settings.user_prompt)
+        self.user_template = prompts.check(text, self.user_source)
+        self.persona_template = prompts.check(settings.persona, "llm.persona") if settings.persona else None
+        self.calls_made = 0  # tool-call ids for servers that send none
 
     # ------------------------------------------------------------------ hooks used by the host
     def bind(self, seat: SeatContext) -> None:
@@ -100,44 +111,129 @@ class LLMPolicy:
         return self.act_batch([(self.agent_id, observation, action_model)])[0]
 
     # ------------------------------------------------------------------ prompts
-    def conversation(self, agent_id: str, observation: dict[str, Any], model: type[BaseModel]) -> list[dict[str, str]]:
-        """System prompt, the last ``history_window`` (observation, reply) turns, and the current observation."""
-        values = {
+    @property
+    def tools_mode(self) -> bool:
+        return self.settings.mode == "tools"
+
+    def conversation(self, agent_id: str, observation: dict[str, Any], model: type[BaseModel]) -> list[dict[str, Any]]:
+        """System prompt, the past turns that fit the context (``agents.llm.memory``), and the current observation.
+
+        In tools mode the world's ``last_result`` answers the previous turn's tool
+        calls and is left out of the observation shown.
+        """
+        s = self.settings
+        if self.tools_mode:
+            self.memory.answer_calls(observation.get("last_result"))
+            shown = {k: v for k, v in observation.items() if k != "last_result"}
+        else:
+            shown = observation
+        values = prompts.observation_variables(observation)
+        values.update({
             "world": self.world_type or "game",
             "agent_id": agent_id,
             "role": self.seat.role if self.seat is not None else "agent",
             "rules": (self.seat.rules() if self.seat is not None else None) or "(not stated)",
-            "format": format_instructions(model),
-            "schema": schema_json(model),
-            "observation": observation_json(observation),
+            "format": tools_text(model) if self.tools_mode else format_text(model, s.reason),
+            "schema": schema_text(model),
+            "observation": observation_json(shown),
             "time": f"{self.run.now() if self.run is not None else 0.0:g}",
-        }
-        messages = [{"role": "system", "content": self.system_template.substitute(values)}]
-        for user, assistant in self.history:
-            messages.append({"role": "user", "content": user})
-            messages.append({"role": "assistant", "content": assistant})
-        messages.append({"role": "user", "content": self.user_template.substitute(values)})
-        return messages
+            "persona": "",
+        })
+        if self.persona_template is not None:
+            values["persona"] = prompts.fill(self.persona_template, values, "llm.persona")
+        system = prompts.fill(self.system_template, values, self.system_source)
+        if values["persona"] and "persona" not in self.system_template.get_identifiers():
+            system = values["persona"] + "\n\n" + system
+        current = [{"role": "user", "content": prompts.fill(self.user_template, values, self.user_source)}]
+        tools_chars = len(orjson.dumps(tools_for(model, s.reason))) if self.tools_mode else 0
+        budget = self.profile.context_tokens - s.max_tokens - MARGIN
+        return self.memory.messages({"role": "system", "content": system}, current, budget, self.profile.chars_per_token, tools_chars)
 
-    def remember(self, user: str, reply: str) -> None:
-        if self.settings.history_window:
-            self.history.append((user, reply))
+    def parse(self, response: dict[str, Any], model: type[BaseModel]) -> tuple[BaseModel, str | None]:
+        """The action in a reply and its stated reason; raises ``ParseFailure``."""
+        if self.tools_mode:
+            action, reasons = parse_tool_calls(response.get("tool_calls"), model)
+            text = (response.get("content") or "").strip()  # a think-then-act reply's text before its calls
+            reason = " ".join(([text] if text else []) + reasons) or None
+            return action, reason
+        return parse_reply(response.get("content"), model, self.settings.reason)
 
-    def body(self, messages: list[dict[str, str]], model: type[BaseModel], sampling_seed: int | None = None) -> dict[str, Any]:
+    def assistant_message(self, response: dict[str, Any]) -> dict[str, Any]:
+        """The reply as it goes back into the conversation (tool calls in the OpenAI shape)."""
+        message: dict[str, Any] = {"role": "assistant", "content": response.get("content") or ""}
+        calls = response.get("tool_calls")
+        if calls:
+            message["tool_calls"] = []
+            for call in calls:
+                self.calls_made += 1
+                message["tool_calls"].append({"id": call.get("id") or f"call_{self.calls_made}", "type": "function",
+                                              "function": {"name": call.get("name"), "arguments": call.get("arguments") or "{}"}})
+            if not message["content"]:
+                message["content"] = None
+        return message
+
+    def reask(self, messages: list[dict[str, Any]], response: dict[str, Any], failure: Exception) -> list[dict[str, Any]]:
+        """The conversation for the one re-ask: the invalid reply and what was wrong with it."""
+        reply = self.assistant_message(response)
+        if reply.get("tool_calls"):
+            results = [{"role": "tool", "tool_call_id": c["id"], "content": f"rejected: {failure}"} for c in reply["tool_calls"]]
+            return messages + [reply, *results, {"role": "user", "content": reask_tools_text(str(failure))}]
+        return messages + [reply if not self.tools_mode else {"role": "assistant", "content": reply["content"] or ""},
+                           {"role": "user", "content": reask_tools_text(str(failure)) if self.tools_mode else reask_text(str(failure))}]
+
+    def remember(self, messages: list[dict[str, Any]], response: dict[str, Any] | None, action: Any) -> None:
+        """Keep this decision's observation and reply in the conversation (a failed one as a note)."""
+        if not self.settings.history_window:
+            return
+        if isinstance(action, BaseModel) and response is not None:
+            reply = self.assistant_message(response)
+            if not self.tools_mode:
+                reply = {"role": "assistant", "content": response.get("content") or action.model_dump_json()}
+        else:
+            reply = {"role": "assistant", "content": "(no valid action: the world's default action was played)"}
+        self.memory.add(messages[-1], reply)
+
+    def body(self, messages: list[dict[str, Any]], model: type[BaseModel], sampling_seed: int | None = None) -> dict[str, Any]:
         """The chat-completions request body (everything but the API key).
 
         ``seed`` is the fixed ``llm.seed`` if one is set, else this call's
         ``sampling_seed`` (drawn from the run seed), unless ``send_seed`` is off.
+        A reasoning profile sends ``max_completion_tokens`` and
+        ``reasoning_effort`` and no sampling parameters (those models reject them).
         """
         s = self.settings
-        body: dict[str, Any] = {"model": s.model, "messages": messages, "temperature": s.temperature, "max_tokens": s.max_tokens}
-        if s.top_p is not None:
-            body["top_p"] = s.top_p
+        body: dict[str, Any] = {"model": s.model, "messages": messages}
+        if self.profile.kind == "reasoning":
+            body["max_completion_tokens"] = s.max_tokens
+            if s.reasoning_effort is not None:
+                body["reasoning_effort"] = s.reasoning_effort
+        else:
+            body["temperature"] = s.temperature
+            body["max_tokens"] = s.max_tokens
+            if s.top_p is not None:
+                body["top_p"] = s.top_p
         seed = s.seed if s.seed is not None else sampling_seed
         if s.send_seed and seed is not None:
             body["seed"] = seed
-        fmt = response_format(s.mode, model)
-        if fmt is not None:
-            body["response_format"] = fmt
+        if self.tools_mode:
+            body["tools"] = tools_for(model, s.reason)
+            body.update(tool_choice_fields(model))
+        else:
+            fmt = response_format(s.mode, model, s.reason)
+            if fmt is not None:
+                body["response_format"] = fmt
         body.update(s.extra_body)
         return body
+
+
+def tools_text(model: type[BaseModel]) -> str:
+    """The ``$format`` text of tools mode: how to act (the tools themselves are sent beside the messages)."""
+    shape = shape_of(model)
+    if shape.mode == "several":
+        limit = f" (at most {shape.max_items})" if shape.max_items else ""
+        return f"Act by calling the tools offered; you may make several calls in one turn{limit}, applied in order."
+    return "Act by calling exactly one of the tools offered."
+
+
+def reask_tools_text(error: str) -> str:
+    return f"That was not a valid action: {error}. Call the tools again, correctly."

@@ -37,7 +37,10 @@ hits included), ``llm_cache_hits``, ``llm_requests`` (HTTP attempts),
 ``llm_prompt_tokens``, ``llm_completion_tokens``, ``llm_latency_ms`` (as
 recorded when the calls were first made), ``llm_decisions``, ``llm_failed``
 and ``llm_failed_<kind>`` per failure kind, ``llm_batches`` (groups of calls
-sent together), ``llm_cost_usd`` and ``llm_unpriced_calls``.
+sent together), ``llm_cost_usd``, ``llm_unpriced_calls``,
+``llm_prompt_tokens_max`` (the largest prompt of one call) and
+``llm_prompt_tokens_estimated`` (calls whose server sent no usage, so their
+prompt tokens are estimated from characters / 4).
 """
 
 from __future__ import annotations
@@ -49,14 +52,17 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
+import orjson
 from pydantic import BaseModel
 
+from agents.llm.anthropic import AnthropicClient
 from agents.llm.budget import Budget
 from agents.llm.cache import LLMCache, LLMCacheMiss, LLMSettingsError, call_key, request_hash
 from agents.llm.client import FAILURE_KINDS, CallResult, ChatClient, LLMCallError, RateLimiter, run_soon, run_sync
 from agents.llm.config import LLMRunSettings, LLMSettings, endpoint_timeout
+from agents.llm.memory import ContextOverflow, estimate_tokens
 from agents.llm.prices import cost_usd, price_of, price_table
-from agents.llm.structured import ParseFailure, parse_action, reask_text
+from agents.llm.structured import ParseFailure
 from agents.policy import SeatContext
 from simulator.errors import Stopped
 
@@ -67,7 +73,7 @@ COUNTERS = (
     "llm_calls", "llm_cache_hits", "llm_requests", "llm_retries", "llm_errors",
     "llm_parse_errors", "llm_reasks", "llm_prompt_tokens", "llm_completion_tokens", "llm_latency_ms",
     "llm_decisions", "llm_failed", *(f"llm_failed_{kind}" for kind in FAILURE_KINDS),
-    "llm_cost_usd", "llm_unpriced_calls", "llm_batches",
+    "llm_cost_usd", "llm_unpriced_calls", "llm_batches", "llm_prompt_tokens_max", "llm_prompt_tokens_estimated",
 )
 SEED_RANGE = 2**31 - 1  # llama.cpp and OpenAI take a 32-bit signed seed
 RESOURCE_KEY = "agents.llm.run"  # the run's LLMRun in the seat's resource registry
@@ -205,22 +211,30 @@ class LLMRun:
 
     def _decide(self, requests: list[tuple[str, dict, type[BaseModel]]]) -> list[Any]:
         seats = [self.seats[agent_id] for agent_id, _, _ in requests]
-        conversations = [seat.conversation(agent_id, obs, model) for seat, (agent_id, obs, model) in zip(seats, requests)]
+        results: list[Any] = [None] * len(requests)
+        conversations: list[Any] = []
+        for i, (seat, (agent_id, obs, model)) in enumerate(zip(seats, requests)):
+            try:
+                conversations.append(seat.conversation(agent_id, obs, model))
+            except ContextOverflow as overflow:  # never sent: it would not fit the model's context
+                self.counters["llm_errors"] += 1
+                self.log("llm_error", agent_id, error=str(overflow)[:500], cause=overflow.kind)
+                conversations.append(None)
+                results[i] = overflow
         numbers = []
         for agent_id, _, _ in requests:
             numbers.append(self.decisions[agent_id])
             self.decisions[agent_id] += 1
+        asked = [i for i, messages in enumerate(conversations) if messages is not None]
         first = self._complete([
-            self._job(seat, agent_id, number, 0, messages, model)
-            for seat, (agent_id, _, model), messages, number in zip(seats, requests, conversations, numbers)
+            self._job(seats[i], requests[i][0], numbers[i], 0, conversations[i], requests[i][2]) for i in asked
         ])
-        results: list[Any] = [None] * len(requests)
-        replies: list[str] = [""] * len(requests)
+        responses: list[dict[str, Any] | None] = [None] * len(requests)
         again: list[tuple[int, ParseFailure]] = []
-        for i, ((agent_id, _, model), seat, (job, response)) in enumerate(zip(requests, seats, first)):
-            replies[i] = response.get("content") or ""
-            outcome = self._outcome(job, model, response)
-            if isinstance(outcome, ParseFailure) and seat.settings.reask:
+        for i, (job, response) in zip(asked, first):
+            responses[i] = response
+            outcome = self._outcome(job, requests[i][2], response)
+            if isinstance(outcome, ParseFailure) and seats[i].settings.reask:
                 again.append((i, outcome))
             else:
                 results[i] = outcome
@@ -228,19 +242,15 @@ class LLMRun:
             jobs = []
             for i, failure in again:
                 agent_id, _, model = requests[i]
-                messages = conversations[i] + [
-                    {"role": "assistant", "content": replies[i]},
-                    {"role": "user", "content": reask_text(str(failure))},
-                ]
+                messages = seats[i].reask(conversations[i], responses[i] or {}, failure)
                 jobs.append(self._job(seats[i], agent_id, numbers[i], 1, messages, model))
             second = self._complete(jobs)  # may stop the run (budget) before anything is sent
             self.counters["llm_reasks"] += len(again)
             for (i, _), (job, response) in zip(again, second):
-                replies[i] = response.get("content") or ""
+                responses[i] = response
                 results[i] = self._outcome(job, requests[i][2], response)
-        for i, (seat, (agent_id, _, _)) in enumerate(zip(seats, requests)):
-            answer = results[i].model_dump_json() if isinstance(results[i], BaseModel) else replies[i]
-            seat.remember(conversations[i][-1]["content"], answer)
+        for i in asked:
+            seats[i].remember(conversations[i], responses[i], results[i])
         return results
 
     def _job(self, seat: "LLMPolicy", agent_id: str, decision: int, attempt: int, messages: list, model: type[BaseModel]) -> Job:
@@ -260,7 +270,8 @@ class LLMRun:
             outcome: Any = LLMCallError(response["error"], kind=kind)
         else:
             try:
-                outcome = parse_action(response.get("content"), model)
+                outcome, reason = job.seat.parse(response, model)
+                response["reason"] = reason
             except ParseFailure as failure:
                 self.counters["llm_parse_errors"] += 1
                 self.log(
@@ -282,8 +293,12 @@ class LLMRun:
             "agent": job.agent_id, "decision": job.decision, "attempt": job.attempt, "t": self.now(),
             "model": job.body.get("model"), "sampling_seed": job.sampling_seed,
             "messages": job.body.get("messages", []),
-            "params": {k: v for k, v in job.body.items() if k not in ("messages", "response_format")},
+            "params": {k: v for k, v in job.body.items() if k not in ("messages", "response_format", "tools")},
             "reply": response.get("content"),
+            "tool_calls": response.get("tool_calls"),
+            "reason": response.get("reason"),
+            "reasoning": response.get("reasoning"),
+            "tools": [t["function"]["name"] for t in job.body.get("tools") or []] or None,
             "action": None if failed else outcome.model_dump(mode="json"),
             "error": str(outcome)[:2000] if failed else None,
             "error_kind": getattr(outcome, "kind", None) if failed else None,
@@ -354,6 +369,10 @@ class LLMRun:
                 if isinstance(outcome, CallResult):
                     response = {"content": outcome.content, "usage": outcome.usage, "latency_ms": outcome.latency_ms,
                                 "error": None, "attempts": outcome.attempts, "retry_errors": outcome.errors}
+                    if outcome.tool_calls:
+                        response["tool_calls"] = outcome.tool_calls
+                    if outcome.reasoning:
+                        response["reasoning"] = outcome.reasoning
                 else:
                     unreachable = unreachable or (outcome if outcome.unreachable else None)
                     response = {"content": None, "usage": {}, "latency_ms": 0.0, "error": str(outcome),
@@ -366,6 +385,10 @@ class LLMRun:
         for job, response in zip(jobs, responses):
             usage = response.get("usage") or {}
             prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+            if not prompt and not response.get("error"):  # the server gave no usage: estimate, and count it as estimated
+                prompt = estimate_tokens(job.body.get("messages", []), 4.0, len(orjson.dumps(job.body.get("tools") or [])))
+                self.counters["llm_prompt_tokens_estimated"] += 1
+            self.counters["llm_prompt_tokens_max"] = max(self.counters["llm_prompt_tokens_max"], prompt)
             latency = round(float(response.get("latency_ms") or 0.0), 1)
             attempts = int(response.get("attempts") or 1)
             price = price_of(str(job.body.get("model")), self.prices)
@@ -403,9 +426,10 @@ class LLMRun:
     def _client(self, s: LLMSettings) -> ChatClient:
         timeout = endpoint_timeout(s.base_url, s.timeout)
         key = (s.base_url, s.api_key_env, timeout, s.max_retries, s.backoff_base, s.backoff_max, s.retry_after_max)
+        key = (s.provider, *key)
         client = self._clients.get(key)
         if client is None:
-            client = ChatClient(
+            client = (AnthropicClient if s.provider == "anthropic" else ChatClient)(
                 s.base_url, api_key=os.environ.get(s.api_key_env) if s.api_key_env else None, timeout=timeout,
                 max_retries=s.max_retries, backoff_base=s.backoff_base, backoff_max=s.backoff_max,
                 retry_after_max=s.retry_after_max, max_connections=max(8, self.settings.max_concurrency),

@@ -10,8 +10,16 @@ The action model's JSON Schema is sent the way the endpoint understands it
 - ``json_object_schema``: llama.cpp / llama-cpp-python server,
   ``{"type": "json_object", "schema": ...}`` (the server compiles it to a
   grammar; bounds too large for that are dropped first, ``grammar_schema``).
-- ``json_object``: JSON mode without a schema (the schema is in the prompt).
-- ``prompt``: no ``response_format`` at all (the schema is in the prompt).
+- ``json_object``: JSON mode without a schema (the prompt's spec says what to send).
+- ``prompt``: no ``response_format`` at all (the prompt's spec says what to send).
+
+The schema sent is ``agents.llm.schema.compact_schema``: references inlined,
+titles dropped, and the discriminator ``kind`` required (pydantic leaves a
+``Literal`` with a default optional, and llama.cpp's grammar would let a model
+omit it). A reply without a ``kind`` the schema requires is rejected too
+(``missing_tags``), even though pydantic would fill it in. With ``reason`` on,
+the top-level object also takes an optional ``reason`` string, kept in the
+transcript and dropped before validation.
 
 Replies are parsed leniently (code fences and prose around one JSON object are
 stripped) and validated strictly with pydantic; a failure gives a short,
@@ -27,6 +35,8 @@ from functools import lru_cache
 from typing import Any, Callable
 
 from pydantic import BaseModel, ValidationError
+
+from agents.llm.schema import compact_schema, missing_tags, schema_view
 
 _FENCE = re.compile(r"```[a-zA-Z0-9_-]*\s*\n?(.*?)```", re.DOTALL)
 
@@ -95,10 +105,18 @@ def _each_object(node: Any, visit: Callable[[dict[str, Any]], None]) -> None:
             _each_object(item, visit)
 
 
+def sent_schema(model: type[BaseModel], reason: bool = False) -> dict[str, Any]:
+    """The schema sent to the endpoint: compact, discriminators required, plus an optional ``reason``."""
+    schema = compact_schema(model)
+    if reason and "reason" not in schema.get("properties", {}):
+        schema["properties"] = {"reason": {"type": "string", "description": "your reasoning (optional)"}, **schema.get("properties", {})}
+    return schema
+
+
 @lru_cache(maxsize=1024)
-def response_format(mode: str, model: type[BaseModel]) -> dict[str, Any] | None:
+def response_format(mode: str, model: type[BaseModel], reason: bool = False) -> dict[str, Any] | None:
     """The ``response_format`` request field for ``mode`` (``None``: send none); cached, read-only."""
-    schema = action_schema(model)
+    schema = sent_schema(model, reason)
     if mode == "json_schema":
         name = re.sub(r"[^a-zA-Z0-9_-]", "_", model.__name__)[:64] or "action"
         return {"type": "json_schema", "json_schema": {"name": name, "schema": strict_schema(schema), "strict": True}}
@@ -106,9 +124,9 @@ def response_format(mode: str, model: type[BaseModel]) -> dict[str, Any] | None:
         return {"type": "json_object", "schema": grammar_schema(schema)}
     if mode == "json_object":
         return {"type": "json_object"}
-    if mode == "prompt":
+    if mode in ("prompt", "tools"):  # tools mode sends tools instead
         return None
-    raise ValueError(f"unknown structured-output mode {mode!r}; allowed: json_schema, json_object_schema, json_object, prompt")
+    raise ValueError(f"unknown structured-output mode {mode!r}; allowed: tools, json_schema, json_object_schema, json_object, prompt")
 
 
 def extract_json(text: str) -> str:
@@ -138,6 +156,11 @@ class ParseFailure(ValueError):
 
 def parse_action(text: str | None, model: type[BaseModel]) -> BaseModel:
     """Parse and validate one reply into ``model``; raises ``ParseFailure`` with a short reason."""
+    return parse_reply(text, model)[0]
+
+
+def parse_reply(text: str | None, model: type[BaseModel], reason: bool = False) -> tuple[BaseModel, str | None]:
+    """The action in a reply and the ``reason`` it gave (if ``reason`` is on); raises ``ParseFailure``."""
     if not text or not text.strip():
         raise ParseFailure("the reply was empty")
     candidate = extract_json(text)
@@ -147,8 +170,15 @@ def parse_action(text: str | None, model: type[BaseModel]) -> BaseModel:
         raise ParseFailure(f"the reply is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
     if not isinstance(data, dict):
         raise ParseFailure(f"the reply must be a JSON object, got {type(data).__name__}")
+    given = None
+    if reason and "reason" not in model.model_fields:
+        given = data.pop("reason", None)
+        given = str(given) if given not in (None, "") else None
+    missing = missing_tags(schema_view(model), data)
+    if missing:
+        raise ParseFailure("; ".join(f"{where}: the field 'kind' is required" for where in missing), kind="schema")
     try:
-        return model.model_validate(data)
+        return model.model_validate(data), given
     except ValidationError as exc:
         raise ParseFailure(describe_validation(exc), kind="schema") from None
 
@@ -181,6 +211,11 @@ def prompt_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return strip(schema)
 
 
+def schema_text(model: type[BaseModel]) -> str:
+    """The ``$schema`` prompt variable: the compact schema as JSON (for custom templates that want it)."""
+    return json.dumps(compact_schema(model, closed=False), separators=(",", ":"))
+
+
 def format_instructions(model: type[BaseModel]) -> str:
     """What the prompt says about the output format (the schema is always included)."""
     text = schema_json(model)
@@ -194,5 +229,5 @@ def reask_text(error: str) -> str:
     """The follow-up message after an invalid reply."""
     return (
         f"Your reply was not a valid action: {error}. "
-        "Reply again with only one JSON object that conforms to the schema."
+        "Reply again with only one JSON object as specified."
     )

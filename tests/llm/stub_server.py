@@ -15,12 +15,19 @@ timing. Knobs:
 - ``fail_statuses``: HTTP statuses returned, in order, to the first requests
   (e.g. ``[429, 500, 503]``); ``fail_every``: every k-th request fails with
   ``fail_status``; both send ``Retry-After: retry_after`` when it is set;
-- ``responder``: a function ``body -> content`` that replaces the default;
+- ``responder``: a function ``body -> content`` (or ``-> {"content", "tool_calls"}``,
+  tool calls as ``{"name", "arguments"}``) that replaces the default; the default
+  answers a request with ``tools`` by calling one of them with valid arguments;
 - ``context_limit``: prompts longer than this many tokens (characters / 4) get
   HTTP 400 with OpenAI's ``context_length_exceeded`` error;
 - ``die_after``: after this many requests the server dies: it stops listening
   and drops every connection without answering, as a killed process would;
 - ``api_key``: if set, requests without ``Authorization: Bearer <key>`` get 401.
+
+Anthropic's Messages API is spoken too (``POST /v1/messages``): the request is
+translated to the chat-completions shape for the responder and its answer back
+to ``content`` blocks (``text``, ``tool_use``) with ``usage.input_tokens``.
+Prompt tokens are counted as characters / 4 of the messages, tool calls and tools.
 
 Every request's body, status, headers and arrival time are kept in
 ``requests`` / ``statuses`` / ``headers`` / ``times``; ``max_in_flight`` is the
@@ -113,12 +120,61 @@ def instance(schema: dict[str, Any], h: int, defs: dict[str, Any] | None = None)
     return None
 
 
-def schema_reply(body: dict[str, Any]) -> str:
+def schema_reply(body: dict[str, Any]) -> str | dict[str, Any]:
+    sampled = (body.get("temperature") or 0) > 0
+    if body.get("tools"):  # call one of the tools offered, with valid arguments
+        h = _digest(body.get("messages"), f"seed={body.get('seed')}" if sampled else "")
+        tool = body["tools"][h % len(body["tools"])]["function"]
+        return {"content": None, "tool_calls": [{"name": tool["name"], "arguments": json.dumps(instance(tool.get("parameters") or {}, h // 3))}]}
     schema = find_schema(body)
     if schema is None:
         return "I do not know what to answer."
-    sampled = (body.get("temperature") or 0) > 0  # at temperature 0 the seed does not matter
     return json.dumps(instance(schema, _digest(body.get("messages"), f"seed={body.get('seed')}" if sampled else "")))
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text or "{}")
+    except ValueError:
+        return False
+    return True
+
+
+def prompt_chars(body: dict[str, Any]) -> int:
+    """Characters of what a model reads: message texts, earlier tool calls, and the tools offered."""
+    chars = len(json.dumps(body.get("tools"))) if body.get("tools") else 0
+    for m in body.get("messages", []):
+        chars += len(m.get("content") or "")
+        chars += sum(len(c["function"].get("arguments") or "") + len(c["function"].get("name") or "") for c in m.get("tool_calls") or [])
+    return chars
+
+
+def from_anthropic(body: dict[str, Any]) -> dict[str, Any]:
+    """A Messages API request in the chat-completions shape (what the responders read)."""
+    messages: list[dict[str, Any]] = []
+    if body.get("system"):
+        messages.append({"role": "system", "content": body["system"]})
+    for m in body.get("messages", []):
+        blocks = m["content"] if isinstance(m["content"], list) else [{"type": "text", "text": m["content"]}]
+        texts = [b["text"] for b in blocks if b.get("type") == "text"]
+        if m["role"] == "assistant":
+            calls = [{"id": b["id"], "type": "function", "function": {"name": b["name"], "arguments": json.dumps(b["input"])}}
+                     for b in blocks if b.get("type") == "tool_use"]
+            messages.append({"role": "assistant", "content": "".join(texts) or None, **({"tool_calls": calls} if calls else {})})
+        else:
+            for b in blocks:
+                if b.get("type") == "tool_result":
+                    messages.append({"role": "tool", "tool_call_id": b["tool_use_id"], "content": b.get("content") or ""})
+            if texts:
+                messages.append({"role": "user", "content": "\n".join(texts)})
+    out = {"model": body.get("model"), "messages": messages, "max_tokens": body.get("max_tokens"), "anthropic": True}
+    if "temperature" in body:
+        out["temperature"] = body["temperature"]
+    if body.get("tools"):
+        out["tools"] = [{"type": "function", "function": {"name": t["name"], "description": t.get("description", ""),
+                                                          "parameters": t["input_schema"]}} for t in body["tools"]]
+        out["parallel_tool_calls"] = not (body.get("tool_choice") or {}).get("disable_parallel_tool_use", False)
+    return out
 
 
 class _Server(ThreadingHTTPServer):
@@ -143,6 +199,8 @@ class StubServer:
     headers: list[dict[str, str]] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
     replies: list[str | None] = field(default_factory=list)
+    tool_calls: list[list[dict] | None] = field(default_factory=list)
+    wire: list[dict[str, Any]] = field(default_factory=list)  # request bodies as sent (Anthropic's untranslated)
     max_in_flight: int = 0
 
     def __post_init__(self) -> None:
@@ -229,7 +287,12 @@ class StubServer:
             body = json.loads(raw or b"{}")
         except ValueError:
             return self._record({}, headers, 400, {"error": {"message": "body is not JSON"}}, {})
-        if not path.rstrip("/").endswith("/chat/completions"):
+        anthropic = path.rstrip("/").endswith("/messages")
+        with self._lock:
+            self.wire.append(body)
+        if anthropic:
+            body = from_anthropic(body)
+        elif not path.rstrip("/").endswith("/chat/completions"):
             return self._record(body, headers, 404, {"error": {"message": f"no route {path}"}}, {})
         if self.api_key is not None and headers.get("Authorization") != f"Bearer {self.api_key}":
             return self._record(body, headers, 401, {"error": {"message": "invalid API key"}}, {})
@@ -244,7 +307,7 @@ class StubServer:
                 self._in_flight -= 1
         if self._dead.is_set():  # killed while this request was in flight
             return None
-        prompt_tokens = sum(len(m.get("content") or "") for m in body.get("messages", [])) // 4
+        prompt_tokens = prompt_chars(body) // 4
         if self.context_limit is not None and prompt_tokens > self.context_limit:
             message = (f"This model's maximum context length is {self.context_limit} tokens. However, your messages "
                        f"resulted in {prompt_tokens} tokens. Please reduce the length of the messages.")
@@ -258,23 +321,40 @@ class StubServer:
         if status is not None:
             extra = {"Retry-After": f"{self.retry_after:g}"} if self.retry_after is not None else {}
             return self._record(body, headers, status, {"error": {"message": f"injected failure {status}"}}, extra)
-        content = (self.responder or schema_reply)(body)
+        answer = (self.responder or schema_reply)(body)
+        content, calls = (answer.get("content"), answer.get("tool_calls")) if isinstance(answer, dict) else (answer, None)
         if self.malformed_rate and (_digest(body.get("messages"), "malformed") % 10_000) / 10_000 < self.malformed_rate:
-            content = "Sure! Here is my answer: {" + content.lstrip("{")[: max(0, len(content) // 2)]
+            if calls:
+                calls = [{**calls[0], "arguments": calls[0]["arguments"][: len(calls[0]["arguments"]) // 2]}]
+            else:
+                content = "Sure! Here is my answer: {" + (content or "").lstrip("{")[: max(0, len(content or "") // 2)]
+        completion = len(content or "") // 4 + sum(len(c["arguments"]) for c in calls or []) // 4 + 1
+        if anthropic:
+            blocks = ([{"type": "text", "text": content}] if content else []) + [
+                {"type": "tool_use", "id": f"toolu_{index}_{k}", "name": c["name"], "input": json.loads(c["arguments"] or "{}")
+                 if _is_json(c["arguments"]) else {"_raw": c["arguments"]}} for k, c in enumerate(calls or [])]
+            payload = {"id": f"msg_{index}", "type": "message", "role": "assistant", "model": body.get("model", "stub"),
+                       "content": blocks, "stop_reason": "tool_use" if calls else "end_turn",
+                       "usage": {"input_tokens": prompt_tokens, "output_tokens": completion}}
+            return self._record(body, headers, 200, payload, {}, content, calls)
+        message: dict[str, Any] = {"role": "assistant", "content": content}
+        if calls:
+            message["tool_calls"] = [{"id": f"call_{index}_{k}", "type": "function", "function": c} for k, c in enumerate(calls)]
         payload = {
             "id": f"stub-{index}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body.get("model", "stub"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(content) // 4 + 1,
-                      "total_tokens": prompt_tokens + len(content) // 4 + 1},
+            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion, "total_tokens": prompt_tokens + completion},
         }
-        return self._record(body, headers, 200, payload, {})
+        return self._record(body, headers, 200, payload, {}, content, calls)
 
-    def _record(self, body: dict, headers: dict, status: int, payload: dict, extra: dict) -> tuple[int, dict, dict]:
+    def _record(self, body: dict, headers: dict, status: int, payload: dict, extra: dict,
+                content: str | None = None, calls: list | None = None) -> tuple[int, dict, dict]:
         with self._lock:
-            self.replies.append(payload["choices"][0]["message"]["content"] if status == 200 else None)
+            self.replies.append(content if status == 200 else None)
+            self.tool_calls.append(calls if status == 200 else None)
             self.requests.append(body)
             self.statuses.append(status)
             self.headers.append(headers)

@@ -22,6 +22,7 @@ def market(base_url: str, window: float, concurrency: int = 8) -> tuple:
     overrides = [
         ("llm.base_url", base_url), ("llm.cache", "off"), ("llm.max_concurrency", concurrency), ("llm.mode", "json_schema"),
         ("llm.batch_window", window), ("llm.budget", {}), ("llm.backoff_base", 0.001),
+        ("llm.context_tokens", 32768),  # the scenario's SmolLM2 has 2,048: a busy business's inbox would not fit
         ("world.synthetic", {"domain": "restaurants", "customers": 12, "businesses": 6, "seed": 3}),
         ("world.search", {"mechanism": "lexical", "page_size": 3}), ("world.arrival_spread", 3.0),
         ("world.latency", {"search": 0.5, "message": 0.2, "fetch": 0.05, "action": 0.05}), ("world.deadline", 12.0),

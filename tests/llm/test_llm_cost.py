@@ -51,11 +51,11 @@ def test_cost_per_run_and_per_agent_follows_the_token_counts(stub, tmp_path):
 
 def test_a_dollar_budget_stops_the_run(stub):
     server = stub()
-    result = run_scenario(load_scenario_text(pd_text(server.base_url, rounds=50, prices=PRICES, budget={"usd": 0.02})), seed=1)
+    result = run_scenario(load_scenario_text(pd_text(server.base_url, rounds=50, prices=PRICES, budget={"usd": 0.02}, history_window=0)), seed=1)
     assert result.status == "budget_exhausted" and "cost budget" in result.reason
     spent = result.counters["llm_cost_usd"]
     per_round = spent / result.metrics["measures"]["rounds"]
-    assert 0.02 <= spent < 0.02 + per_round + 1e-9  # stopped within one batch of the limit
+    assert 0.02 <= spent < 0.02 + per_round + 1e-9  # stopped within one batch of the limit (no memory: rounds cost the same)
     unpriced = pd_text(server.base_url, rounds=2, budget={"usd": 1.0})
     with pytest.raises(LLMError, match="has no price"):
         run_scenario(load_scenario_text(unpriced), seed=1)

@@ -15,6 +15,8 @@ from simulator.run import run_scenario, stored_run
 from simulator.scenario import ScenarioError, load_scenario_text
 from simulator.store import Store
 
+import competent  # tests/llm/competent.py (conftest puts tests/llm on the path)
+
 LABELS = {"cooperate", "defect"}
 
 
@@ -189,8 +191,8 @@ def test_api_key_comes_from_the_named_variable_and_is_never_stored(stub, tmp_pat
 
 
 def test_output_modes_send_the_schema_the_way_each_endpoint_expects(stub):
-    server = stub()
-    for mode in ("json_schema", "json_object_schema", "json_object", "prompt"):
+    server = stub(responder=competent.reply)  # reads the tools, the schema or the prompt's spec, whichever is sent
+    for mode in ("json_schema", "json_object_schema", "json_object", "prompt", "tools"):
         result = run_scenario(load_scenario_text(pd_text(server.base_url, rounds=1, mode=mode)), seed=1)
         assert result.counters["fallbacks"] == 0 and result.counters["llm_parse_errors"] == 0, mode
     formats = [body.get("response_format") for body in server.requests[::2]]
@@ -198,8 +200,13 @@ def test_output_modes_send_the_schema_the_way_each_endpoint_expects(stub):
     assert formats[0]["json_schema"]["schema"]["additionalProperties"] is False
     assert formats[1]["type"] == "json_object" and formats[1]["schema"]["properties"]["action"]["enum"] == ["cooperate", "defect"]
     assert formats[2] == {"type": "json_object"}
-    assert formats[3] is None
-    assert '"enum":["cooperate","defect"]' in server.requests[-1]["messages"][0]["content"]  # schema in the prompt
+    assert formats[3] is None and formats[4] is None
+    prompt = server.requests[6]["messages"][0]["content"]
+    assert '{"action": "cooperate" | "defect"}' in prompt and "$defs" not in prompt and '"enum"' not in prompt  # a spec, not a schema
+    tools = server.requests[8]
+    assert [t["function"]["name"] for t in tools["tools"]] == ["matrix_action"] and tools["tool_choice"] == "required"
+    assert tools["tools"][0]["function"]["parameters"]["properties"]["action"]["enum"] == ["cooperate", "defect"]
+    assert server.tool_calls[8][0]["name"] == "matrix_action"
 
 
 def test_prompts_include_rules_history_window_and_overrides(stub):

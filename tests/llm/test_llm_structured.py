@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import json
 import random
 import time
 from typing import Literal
@@ -53,7 +54,11 @@ def test_strict_schema_meets_openai_strict_rules_on_every_object():
 
 def test_response_format_per_mode():
     assert response_format("json_schema", Order)["json_schema"]["strict"] is True
-    assert response_format("json_object_schema", Order) == {"type": "json_object", "schema": Order.model_json_schema()}
+    sent = response_format("json_object_schema", Order)["schema"]
+    assert sent["required"] == ["kind", "items"]  # the discriminator is required in what is sent (pydantic leaves it out)
+    assert "kind" not in Order.model_json_schema()["required"]
+    assert "$defs" not in json.dumps(sent) and "title" not in json.dumps(sent)  # references inlined, titles dropped
+    assert sent["properties"]["items"]["items"]["required"] == ["name"]
 
 
 def test_grammar_schema_drops_only_bounds_llama_cpp_cannot_expand():
@@ -66,16 +71,16 @@ def test_grammar_schema_drops_only_bounds_llama_cpp_cannot_expand():
     assert "maxLength" not in schema["properties"]["long"]
     assert Note.model_json_schema()["properties"]["long"]["maxLength"] == 10_000
     assert response_format("json_object", Order) == {"type": "json_object"}
-    assert response_format("prompt", Order) is None
-    with pytest.raises(ValueError, match="allowed: json_schema"):
+    assert response_format("prompt", Order) is None and response_format("tools", Order) is None
+    with pytest.raises(ValueError, match="allowed: tools, json_schema"):
         response_format("xml", Order)
 
 
 @pytest.mark.parametrize("reply", [
-    '{"items": [{"name": "tea"}]}',
-    '```json\n{"items": [{"name": "tea"}]}\n```',
-    'Sure! Here you go:\n```\n{"items": [{"name": "tea"}]}\n```\nEnjoy.',
-    'My action is {"items": [{"name": "tea"}]} as requested.',
+    '{"kind": "order", "items": [{"name": "tea"}]}',
+    '```json\n{"kind": "order", "items": [{"name": "tea"}]}\n```',
+    'Sure! Here you go:\n```\n{"kind": "order", "items": [{"name": "tea"}]}\n```\nEnjoy.',
+    'My action is {"kind": "order", "items": [{"name": "tea"}]} as requested.',
 ])
 def test_replies_in_fences_or_prose_parse(reply):
     assert parse_action(reply, Order) == Order(items=[Item(name="tea")])
@@ -83,7 +88,10 @@ def test_replies_in_fences_or_prose_parse(reply):
 
 def test_invalid_replies_say_which_field_and_why():
     with pytest.raises(ParseFailure, match=r"items\.0\.quantity: Input should be greater than or equal to 1 \(got 0\)"):
-        parse_action('{"items": [{"name": "tea", "quantity": 0}]}', Order)
+        parse_action('{"kind": "order", "items": [{"name": "tea", "quantity": 0}]}', Order)
+    with pytest.raises(ParseFailure, match="kind: the field 'kind' is required") as caught:
+        parse_action('{"items": [{"name": "tea"}]}', Order)  # pydantic alone would fill kind from its default
+    assert caught.value.kind == "schema"
     with pytest.raises(ParseFailure, match="not valid JSON"):
         parse_action('{"items": [', Order)
     with pytest.raises(ParseFailure, match="empty"):
@@ -91,7 +99,7 @@ def test_invalid_replies_say_which_field_and_why():
     with pytest.raises(ParseFailure, match="must be a JSON object"):
         parse_action("[1, 2]", Order)
     with pytest.raises(ParseFailure, match="extra: Extra inputs are not permitted"):
-        parse_action('{"items": [], "extra": 1}', Order)
+        parse_action('{"kind": "order", "items": [], "extra": 1}', Order)
     assert extract_json("no json here") == "no json here"
 
 

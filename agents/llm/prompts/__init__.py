@@ -6,7 +6,14 @@ Templates are ``string.Template`` text (``$name``). Variables:
 - ``$rules``: ``world.rules(agent_id)``, the rules as this agent knows them;
 - ``$format``: the output instructions with the action's JSON Schema;
 - ``$schema``: the JSON Schema alone;
-- ``$observation``: the observation as JSON; ``$time``: the simulated time.
+- ``$observation``: the observation as JSON; ``$time``: the simulated time;
+- ``$persona``: the seat's ``persona`` text (also put before the system prompt
+  when the template does not use it);
+- any key of the agent's observation, and one level below it joined by ``_``:
+  ``$request`` (as JSON), ``$request_text``, ``$profile_name``, ``$profile_menu``...
+  (strings as they are, anything else as compact JSON). Such a variable is
+  checked when the first observation arrives: a name the observation lacks
+  is an error listing the ones it has.
 
 A scenario overrides them per run or per seat with ``system_template`` /
 ``user_template`` (a file) or ``system_prompt`` / ``user_prompt`` (inline).
@@ -14,13 +21,14 @@ A scenario overrides them per run or per seat with ``system_template`` /
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from pathlib import Path
 from string import Template
 
 from agents.llm.cache import LLMError
 
-VARIABLES = ("world", "agent_id", "role", "rules", "format", "schema", "observation", "time")
+VARIABLES = ("world", "agent_id", "role", "rules", "format", "schema", "observation", "time", "persona")
 
 
 class TemplateError(LLMError):
@@ -48,15 +56,44 @@ def load(world: str | None, part: str, path: str | None, inline: str | None) -> 
     return builtin(world, part)
 
 
+def observation_variables(observation: dict) -> dict[str, str]:
+    """``$key`` and ``$key_sub`` values from an observation (see the module docstring)."""
+    values: dict[str, str] = {}
+
+    def text(value: object) -> str:
+        return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), default=str)
+
+    for key, value in observation.items():
+        if isinstance(key, str) and key.isidentifier():
+            values[key] = text(value)
+            if isinstance(value, dict):
+                for sub, inner in value.items():
+                    if isinstance(sub, str) and f"{key}_{sub}".isidentifier():
+                        values[f"{key}_{sub}"] = text(inner)
+    return values
+
+
+def fill(template: Template, values: dict[str, str], source: str) -> str:
+    """Substitute, naming a variable that neither the prompt variables nor the observation provide."""
+    try:
+        return template.substitute(values)
+    except KeyError as exc:
+        name = exc.args[0]
+        extra = sorted(set(values) - set(VARIABLES))
+        raise TemplateError(
+            f"{source}: unknown variable(s) ${name}: not a prompt variable ({', '.join('$' + v for v in VARIABLES)}) "
+            f"nor in this agent's observation ({', '.join('$' + v for v in extra) or 'none'})"
+        ) from None
+
+
 def check(text: str, source: str) -> Template:
-    """Compile a template, failing on variables it does not know."""
+    """Compile a template, failing on a stray '$' (other names may come from the observation: checked by ``fill``)."""
     template = Template(text)
     try:
         identifiers = template.get_identifiers()
     except ValueError as exc:
         raise TemplateError(f"{source}: invalid template: {exc}") from None
-    unknown = sorted(set(identifiers) - set(VARIABLES))
-    if unknown or not template.is_valid():
-        what = f"unknown variable(s) {', '.join('$' + u for u in unknown)}" if unknown else "a stray '$' (write $$ for a dollar sign)"
-        raise TemplateError(f"{source}: {what}; allowed: {', '.join('$' + v for v in VARIABLES)}")
+    if not template.is_valid():
+        raise TemplateError(f"{source}: a stray '$' (write $$ for a dollar sign); variables: {', '.join('$' + v for v in VARIABLES)}")
+    del identifiers
     return template

@@ -1,0 +1,105 @@
+"""One conversation per agent across its decisions, trimmed to the model's context.
+
+A turn is what one decision added: the observation (a user message), the
+agent's reply (an assistant message: text, or tool calls) and, in tools mode,
+one tool result per call, filled in when the next observation shows the
+world's ``last_result``. A request is the system prompt, as many past turns as
+fit, newest kept, and the current observation; past turns are dropped oldest
+first, whole (a tool call is never sent without its result, which chat APIs
+reject). The budget is the context window less the completion tokens, the
+tools' size and a margin; token counts are estimated from characters
+(``chars_per_token`` of the model's profile, conservative for JSON). If the
+system prompt and the current observation alone do not fit, ``ContextOverflow``
+is raised before anything is sent: a prompt never exceeds the context.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from typing import Any
+
+from agents.llm.client import LLMCallError
+
+MESSAGE_OVERHEAD = 4  # tokens a chat template adds around each message (role markers)
+MARGIN = 32  # tokens kept free for the template's own text (generation prompt, tool-call syntax)
+
+
+class ContextOverflow(LLMCallError):
+    """The system prompt and the current observation alone exceed the context window."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 400, 0, kind="context_length")
+
+
+def message_chars(message: dict[str, Any]) -> int:
+    chars = len(str(message.get("content") or ""))
+    for call in message.get("tool_calls") or ():
+        function = call.get("function") or {}
+        chars += len(str(function.get("name") or "")) + len(str(function.get("arguments") or ""))
+    return chars
+
+
+def estimate_tokens(messages: list[dict[str, Any]], chars_per_token: float, extra_chars: int = 0) -> int:
+    """Prompt tokens a request will take, before it is sent (characters / chars_per_token + per-message overhead)."""
+    chars = sum(message_chars(m) for m in messages) + extra_chars
+    return int(chars / chars_per_token) + MESSAGE_OVERHEAD * len(messages)
+
+
+class Conversation:
+    """Past turns of one agent; ``max_turns`` caps them (0: none kept, each decision on its own)."""
+
+    def __init__(self, max_turns: int | None) -> None:
+        self.max_turns = max_turns
+        self.turns: deque[list[dict[str, Any]]] = deque(maxlen=max_turns or None)
+        self.dropped = 0  # turns left out of the last request for lack of room
+
+    def add(self, user: dict[str, Any], reply: dict[str, Any]) -> None:
+        """Keep one decision: the observation and the reply (tool results come with the next observation)."""
+        if self.max_turns == 0:
+            return
+        self.turns.append([user, reply])
+
+    def answer_calls(self, result: Any) -> None:
+        """Give the last turn's tool calls their result: the world's ``last_result`` (the last call gets it)."""
+        if not self.turns:
+            return
+        turn = self.turns[-1]
+        calls = turn[1].get("tool_calls") or []
+        if not calls or len(turn) > 2:
+            return
+        text = json.dumps(result, separators=(",", ":"), default=str) if result is not None else '{"ok":true}'
+        for i, call in enumerate(calls):
+            content = text if i == len(calls) - 1 else '{"ok":true,"note":"applied; see the last call\'s result"}'
+            turn.append({"role": "tool", "tool_call_id": call["id"], "content": content})
+
+    def messages(
+        self, system: dict[str, Any], current: list[dict[str, Any]], budget: int, chars_per_token: float, extra_chars: int = 0,
+    ) -> list[dict[str, Any]]:
+        """System, the newest past turns that fit ``budget`` tokens, and ``current``; raises ``ContextOverflow``."""
+        fixed = estimate_tokens([system, *current], chars_per_token, extra_chars)
+        if fixed > budget:
+            raise ContextOverflow(
+                f"the prompt needs about {fixed} tokens without any history but the budget is {budget} "
+                "(context_tokens less max_tokens and the tools); raise llm.context_tokens, lower llm.max_tokens "
+                "or shorten the system prompt"
+            )
+        room = budget - fixed
+        kept: list[list[dict[str, Any]]] = []
+        for turn in reversed(self.turns):
+            cost = estimate_tokens(self._complete(turn), chars_per_token)
+            if cost > room:
+                break
+            room -= cost
+            kept.append(turn)
+        self.dropped = len(self.turns) - len(kept)
+        history = [m for turn in reversed(kept) for m in self._complete(turn)]
+        return [system, *history, *current]
+
+    @staticmethod
+    def _complete(turn: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A turn as sent: tool calls without a result yet get a neutral one (every call id must be answered)."""
+        calls = turn[1].get("tool_calls") or []
+        if calls and len(turn) == 2:
+            return turn + [{"role": "tool", "tool_call_id": c["id"], "content": '{"ok":true}'} for c in calls]
+        return turn
