@@ -32,7 +32,7 @@ class AgentServer:
                 with server.lock:
                     server.requests.append(body)
                     server.headers.append(dict(self.headers))
-                    reply = server.decide(body)
+                reply = server.decide(body)  # outside the lock: concurrent requests are answered concurrently
                 extra: dict[str, str] = {}
                 if isinstance(reply, tuple):  # (status, headers): e.g. a redirect
                     (status, extra), data = reply, b"{}"
