@@ -90,6 +90,16 @@ class ScenarioDetail(ScenarioInfo):
 # --------------------------------------------------------------------------- runs
 
 
+class ComparisonRow(BaseModel):
+    """One row of a run's theory-versus-simulation table (simulator/comparison.py)."""
+
+    quantity: str
+    theory: Any = Field(description="what theory predicts (mechanisms/), rounded to 6 significant digits")
+    simulated: Any = Field(description="the run's measure of the same quantity")
+    gap: float | None = Field(None, description="simulated - theory (None when either is not a number)")
+    note: str = Field("", description="how the two relate (per round, expected value, ...)")
+
+
 class Run(BaseModel):
     """A stored run: status, progress, timings and (once finished) metrics."""
 
@@ -112,6 +122,8 @@ class Run(BaseModel):
     summary: dict[str, Any] | None = Field(None, description="events, simulated time, wall seconds, counters")
     metrics: dict[str, Any] = Field(default_factory=dict, description="welfare, payoffs, measures, theory")
     scenario_text: str | None = Field(None, description="the scenario as submitted (GET /runs/{id} only)")
+    comparison: list[ComparisonRow] | None = Field(
+        None, description="theory beside simulation, one row per paired quantity of the world (GET /runs/{id} only)")
     links: dict[str, str] = Field(default_factory=dict)
 
 

@@ -23,6 +23,7 @@ from api.schemas import RunCreate, ScenarioInput
 from api.settings import Settings
 from api.trust import Untrusted
 from api.worker import QueueFull, RunPool
+from simulator.comparison import comparison_for
 from simulator.parsing import MAX_NODES, parse_document, parse_value
 from simulator.scenario import LoadedScenario, ScenarioError, parse_override, parse_scenario
 from simulator.store import FINAL, Store
@@ -170,8 +171,9 @@ def run_view(run: dict[str, Any], *, with_text: bool = False) -> dict[str, Any]:
     started, created = run.get("started_at"), run.get("created_at")
     view["queued_seconds"] = (started - created) if started and created else None
     view.setdefault("metrics", {})
-    if with_text:
+    if with_text:  # the run detail: also theory beside simulation, as the CLI and the notebook API show it
         view["scenario_text"] = run["scenario_text"]
+        view["comparison"] = [row.to_dict() for row in comparison_for(run["world"], view["metrics"] or {})]
     base = f"/runs/{run['id']}"
     view["links"] = {"self": base, "events": f"{base}/events", "stream": f"{base}/stream", "plots": f"{base}/plots"}
     return view

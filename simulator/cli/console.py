@@ -48,3 +48,32 @@ def fmt(value: Any) -> str:
 
 def one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def print_metrics(world_type: str, metrics: dict[str, Any]) -> None:
+    """A run's metrics as one table: theory beside simulation first (``simulator.comparison``), then what is unpaired.
+
+    Columns quantity | theory | simulated | gap | note. The paired rows come from the world's
+    ``paired`` declarations; below them welfare, payoffs (first 20) and the measures with only a
+    simulated value, then the theory with nothing simulated to compare with.
+    """
+    from rich.table import Table
+
+    from simulator.comparison import comparison_for
+
+    rows = comparison_for(world_type, metrics)
+    table = Table("quantity", "theory", "simulated", "gap", "note", show_header=True)
+    for row in rows:
+        table.add_row(row.quantity, fmt(row.theory), fmt(row.simulated), "" if row.gap is None else fmt(row.gap), row.note)
+    if rows:
+        table.add_section()
+    table.add_row("welfare", "", fmt(metrics.get("welfare")), "", "")
+    for agent, payoff in list((metrics.get("payoffs") or {}).items())[:20]:
+        table.add_row(f"payoff {agent}", "", fmt(payoff), "", "")
+    for name, value in (metrics.get("measures") or {}).items():
+        table.add_row(name, "", fmt(value), "", "")
+    if metrics.get("theory"):
+        table.add_section()
+        for name, value in metrics["theory"].items():
+            table.add_row(name, fmt(value), "", "", "")
+    out.print(table)

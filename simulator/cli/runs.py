@@ -11,7 +11,7 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from simulator.cli.console import DbOption, fail, fmt, out
+from simulator.cli.console import DbOption, fail, fmt, out, print_metrics
 
 runs_app = typer.Typer(help="Browse stored runs.", no_args_is_help=True)
 
@@ -175,15 +175,4 @@ def print_run(stored: dict[str, Any]) -> None:
     metrics = stored["metrics"]
     if not metrics:
         return
-    table = Table("metric", "simulated", show_header=True)
-    table.add_row("welfare", fmt(metrics.get("welfare")))
-    for agent, payoff in list((metrics.get("payoffs") or {}).items())[:20]:
-        table.add_row(f"payoff {agent}", fmt(payoff))
-    for name, value in (metrics.get("measures") or {}).items():
-        table.add_row(name, fmt(value))
-    out.print(table)
-    if metrics.get("theory"):
-        theory = Table("theory", "predicted")
-        for name, value in metrics["theory"].items():
-            theory.add_row(name, fmt(value))
-        out.print(theory)
+    print_metrics(stored["world"], metrics)  # one table: theory beside simulation, then the rest (H6, simulator/cli/console.py)

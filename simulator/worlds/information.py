@@ -41,7 +41,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from mechanisms import information_design as idesign
-from simulator.world import Host, Metrics, WorldBase
+from simulator.world import Host, Metrics, Pairing, WorldBase
 from simulator.worlds import register_world
 
 EXAMPLES = {"correlation": idesign.correlation_example, "online": idesign.online_example}
@@ -95,6 +95,14 @@ class InformationWorld(WorldBase[InformationConfig]):
 
     default_policies = {"*": "obedient"}
     role_name = "agent"
+    paired = (  # simulator/comparison.py
+        Pairing("principal utility per round vs optimal mechanism", "theory.optimal_utility",
+                "measures.principal_utility_per_round", "the optimal incentive-compatible mechanism (LP)"),
+        Pairing("principal utility per round vs announced mechanism", "theory.announced_utility",
+                "measures.principal_utility_per_round", "the mechanism the principal commits to"),
+        Pairing("regret vs explore-then-commit bound", "theory.expected_regret_explore_then_commit",
+                "measures.regret_vs_optimal", "online mode: expected regret over the run"),
+    )
 
     def __init__(self, config: InformationConfig, rng: np.random.Generator) -> None:
         super().__init__(config, rng)

@@ -26,7 +26,7 @@ from typing import Any, Literal, Mapping
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator, model_validator
 
-from simulator.world import Host, Metrics, WorldBase
+from simulator.world import Host, Metrics, Pairing, WorldBase
 from simulator.worlds import register_world
 from simulator.worlds.matrix_population import MatrixPopulation, PopulationConfig, check_population
 
@@ -158,6 +158,14 @@ class MatrixGame(WorldBase[MatrixGameConfig]):
 
     default_policies = {"*": "uniform_random"}
     reference_games = NAMED_GAMES  # listed with their payoff tables by `agora schema matrix_game` (simulator.reference)
+    paired = (  # simulator/comparison.py; the population-mode rows appear only in that mode
+        Pairing("welfare per round vs stage Nash equilibrium", "theory.stage_equilibrium_welfare.0", "welfare / measures.rounds",
+                "the first stage equilibrium; repeated play can sustain more"),
+        Pairing("welfare per round vs stage optimum", "theory.stage_optimum_welfare", "welfare / measures.rounds",
+                "the best any action profile gives in one round"),
+        Pairing("fixation probability", "theory.fixation_probability.*", "measures.fixed.*",
+                "Moran/Fermi chain; one run fixes (1) or not (0): a sweep over seeds estimates it"),
+    )
 
     def __init__(self, config: MatrixGameConfig, rng: np.random.Generator) -> None:
         super().__init__(config, rng)

@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from mechanisms import off_switch as theory
-from simulator.world import Host, Metrics, WorldBase
+from simulator.world import Host, Metrics, Pairing, WorldBase
 from simulator.worlds import register_world
 
 ROBOT_CHOICES = ("act", "off", "wait")
@@ -138,6 +138,14 @@ class OffSwitchGame(WorldBase[OffSwitchConfig]):
     """Robot R acts, switches itself off, or defers to a human who may switch it off."""
 
     default_policies = {"robot": "eu_robot", "*": "model_human"}
+    paired = (  # simulator/comparison.py
+        Pairing("utility per episode of the choices played", "theory.value_of_played_choices", "measures.mean_utility",
+                "expected value of the robot's observed choice mix"),
+        Pairing("utility per episode vs rational optimum", "theory.rational_optimum", "measures.mean_utility",
+                "best achievable with a rational human"),
+        Pairing("utility per episode vs the prior's best choice", "theory.value_of_robot_choice", "measures.mean_utility",
+                "true expected value of what an expected-utility robot with its prior picks"),
+    )
 
     def __init__(self, config: OffSwitchConfig, rng: np.random.Generator) -> None:
         super().__init__(config, rng)

@@ -35,7 +35,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from mechanisms import social_learning as sl
-from simulator.world import Host, Metrics, WorldBase
+from simulator.world import Host, Metrics, Pairing, WorldBase
 from simulator.worlds import register_world
 
 
@@ -106,6 +106,18 @@ class SocialLearning(WorldBase[SocialLearningConfig]):
 
     default_policies = {"*": "bayesian"}
     role_name = "agent"
+    paired = (  # simulator/comparison.py; rows whose theory this configuration has
+        Pairing("correct share vs own signal only", "theory.signal_only_correct_share", "measures.correct_share",
+                "each agent following its private signal"),
+        Pairing("correct share vs Bayesian herd", "theory.no_planner_correct_share", "measures.correct_share",
+                "rational sequential learning without a planner"),
+        Pairing("correct share vs planner", "theory.planner_correct_share", "measures.correct_share",
+                "with the planner's chosen precisions"),
+        Pairing("correct cascade share", "theory.cascade_correct", "measures.cascade_correct", "line network"),
+        Pairing("wrong cascade share", "theory.cascade_wrong", "measures.cascade_wrong", "line network"),
+        Pairing("correct share vs complete-network Bayesian", "theory.complete_network_bayesian_correct_share",
+                "measures.correct_share", "every agent sees every predecessor"),
+    )
 
     @classmethod
     def roster(cls, config: SocialLearningConfig) -> dict[str, str]:

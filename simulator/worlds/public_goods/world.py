@@ -46,7 +46,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from mechanisms import public_goods as pg
-from simulator.world import Host, Metrics, WorldBase
+from simulator.world import Host, Metrics, Pairing, WorldBase
 from simulator.worlds import register_world
 from simulator.worlds.public_goods.actions import contribution_model, punish_model, select_model
 from simulator.worlds.public_goods.config import PublicGoodsConfig
@@ -59,6 +59,16 @@ class PublicGoodsGame(WorldBase[PublicGoodsConfig]):
     """A repeated (sequential or simultaneous) public goods game with institutions."""
 
     default_policies = {"*": "conditional_cooperator"}
+    paired = (  # simulator/comparison.py
+        Pairing("welfare per round vs equilibrium", "theory.equilibrium_welfare_per_round", "measures.welfare_per_round",
+                "Nash / subgame-perfect equilibrium of the stage game"),
+        Pairing("welfare per round vs optimum", "theory.optimum_welfare_per_round", "measures.welfare_per_round",
+                "everyone contributing the optimum"),
+        Pairing("contribution share vs equilibrium", "theory.equilibrium_contribution", "measures.mean_contribution",
+                "share of the endowment"),
+        Pairing("late contribution share vs equilibrium", "theory.equilibrium_contribution", "measures.late_mean_contribution",
+                "the last rounds, after learning"),
+    )
 
     def __init__(self, config: PublicGoodsConfig, rng: np.random.Generator) -> None:
         super().__init__(config, rng)
