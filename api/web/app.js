@@ -5,7 +5,11 @@
 //   /ui/runs/{id}                       a run (live progress over SSE, metrics, plots, scenario)
 //   /ui/runs/{id}/conversations[/{c}]   a marketplace run, one customer's conversation
 //   /ui/runs/{id}/transcript[/{agent}]  an LLM run, one agent's exchanges with the model
-//   /ui/sweeps/{id}                     a sweep (figures, tidy table, CSV)
+//   /ui/runs/{id}/events                a run's event log: filters (kind, agent, time), pages, CSV
+//   /ui/runs/{id}/businesses[/{b}]      a marketplace run, what one business received and proposed
+//   /ui/compare?ids=A&ids=B             runs side by side: parameters diffed, metrics, theory, a chart
+//   /ui/edit                            the scenario editor: validate as you type, run, launch a sweep
+//   /ui/sweeps/{id}                     a sweep (grid, figures, tidy table, CSV and Parquet)
 // Every request carries the API key (asked once when the server answers 401) as a bearer token.
 "use strict";
 
@@ -211,7 +215,7 @@ async function fetchRuns(query, limit, cursor) {
 async function renderList() {
   const url = new URL(location.href);
   const query = {};
-  for (const name of ["world", "status", "scenario"]) {
+  for (const name of ["world", "status", "scenario", "include_sweep_cells"]) {
     const value = url.searchParams.get(name);
     if (value) query[name] = value;
   }
@@ -236,6 +240,7 @@ async function renderList() {
   const newer = cursor ? link({ cursor: prev === "~" ? null : prev, back: back.slice(0, -1).join(".") || null }) : null;
 
   const rows = runs.items.map((r) => `<tr data-run="${esc(r.id)}">
+      <td><input type="checkbox" class="pick" value="${esc(r.id)}" aria-label="select run ${esc(r.id)} to compare"></td>
       <td><a href="/ui/runs/${esc(r.id)}">${esc(r.id)}</a></td>
       <td>${badge(r.status)}${ACTIVE.has(r.status) ? ` <span class="muted">${Math.round(100 * r.progress)}%</span>` : ""}</td>
       <td>${esc(r.world)}</td>
@@ -260,12 +265,14 @@ async function renderList() {
         `<option${s === query.status ? " selected" : ""}>${s}</option>`).join("")}</select></label>
       <label>Scenario <input name="scenario" value="${esc(query.scenario || "")}" size="18" placeholder="exact name"></label>
       <label>Per page <select name="limit">${PAGE_SIZES.map((n) => `<option${n === limit ? " selected" : ""}>${n}</option>`).join("")}</select></label>
+      <label class="inline"><input type="checkbox" name="include_sweep_cells" value="true"${query.include_sweep_cells ? " checked" : ""}> runs of sweeps too</label>
       <button type="submit">Filter</button> <a href="/">clear</a>
-      <a class="button" href="/ui/new">New run</a>
+      <a class="button" href="/ui/new">New run</a> <a class="button" href="/ui/edit">Scenario editor</a>
+      <button type="button" id="compare" disabled>Compare selected</button>
     </form>
-    <table class="grid" id="runs" data-rows="${runs.items.length}"><thead><tr><th>Run</th><th>Status</th><th>World</th><th>Scenario</th>
+    <table class="grid" id="runs" data-rows="${runs.items.length}"><thead><tr><th></th><th>Run</th><th>Status</th><th>World</th><th>Scenario</th>
       <th class="num">Seed</th><th>Started</th><th class="num">Duration</th><th class="num">Welfare</th></tr></thead>
-      <tbody>${rows || `<tr><td colspan="8" class="muted">No runs${Object.keys(query).length ? " match these filters" : " yet"}.</td></tr>`}</tbody></table>
+      <tbody>${rows || `<tr><td colspan="9" class="muted">No runs${Object.keys(query).length ? " match these filters" : " yet"}.</td></tr>`}</tbody></table>
     <nav class="pager">${newer ? `<a id="newer" href="${esc(newer)}">← newer</a>` : ""}
       <span class="muted">${runs.items.length} run${runs.items.length === 1 ? "" : "s"} shown</span>
       ${older ? `<a id="older" href="${esc(older)}">older →</a>` : ""}</nav></section>`;
@@ -278,6 +285,14 @@ async function renderList() {
     const all = new Set([...worlds, ...scenarios.map((s) => s.world).filter(Boolean)]);
     document.getElementById("world-list").innerHTML = [...all].sort().map((w) => `<option value="${esc(w)}">`).join("");
   });
+  const compare = document.getElementById("compare");
+  const picked = () => [...document.querySelectorAll("#runs input.pick:checked")].map((box) => box.value);
+  document.getElementById("runs").addEventListener("change", () => {
+    const n = picked().length;
+    compare.disabled = n < 2;
+    compare.textContent = n >= 2 ? `Compare ${n} runs` : "Compare selected";
+  });
+  compare.addEventListener("click", () => { location.href = `/ui/compare?${picked().map((id) => `ids=${encodeURIComponent(id)}`).join("&")}`; });
   document.getElementById("filters").addEventListener("submit", (event) => {
     event.preventDefault();
     const form = new FormData(event.target);
@@ -286,7 +301,86 @@ async function renderList() {
     location.href = "/" + (params.toString() ? `?${params}` : "");
   });
   ready("list");
-  if (runs.items.some((r) => ACTIVE.has(r.status))) setTimeout(() => renderList().catch(showError), 2000);
+  // Redraw while runs are going, unless runs are picked for comparison (a redraw would clear the ticks).
+  if (runs.items.some((r) => ACTIVE.has(r.status))) setTimeout(() => (picked().length ? null : renderList().catch(showError)), 2000);
+}
+
+// ---------------------------------------------------------------- charts (inline SVG, no library)
+
+function ticks(lo, hi, n = 5) {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / n;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) || raw;
+  const out = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
+function lineChart({ series, hlines = [], xLabel = "", yLabel = "", width = 640, height = 260, id = "" }) {
+  // series: [{name, points: [[x, y]], dashed}], hlines: [{name, points}] drawn dashed. Every point in view.
+  const all = series.concat(hlines).flatMap((s) => s.points);
+  if (!all.length) return `<p class="muted">Nothing to draw.</p>`;
+  const xs = all.map((p) => p[0]), ys = all.map((p) => p[1]).concat([0]);
+  let [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  if (x1 === x0) x1 = x0 + 1;
+  if (y1 === y0) y1 = y0 + 1;
+  const pad = { l: 62, r: 14, t: 12, b: 40 };
+  const X = (x) => pad.l + (x - x0) / (x1 - x0) * (width - pad.l - pad.r);
+  const Y = (y) => height - pad.b - (y - y0) / (y1 - y0) * (height - pad.t - pad.b);
+  const path = (points) => points.map((p, i) => `${i ? "L" : "M"}${X(p[0]).toFixed(1)},${Y(p[1]).toFixed(1)}`).join("");
+  const colours = ["#2357c6", "#b42318", "#137a3a", "#a15c07", "#8a5cf5", "#0e7490"];
+  const lines = series.map((s, i) => `<path class="series" data-name="${esc(s.name)}" d="${path(s.points)}" fill="none" stroke="${colours[i % 6]}" stroke-width="2"/>`)
+    .concat(hlines.map((s, i) => `<path class="theory" data-name="${esc(s.name)}" d="${path(s.points)}" fill="none" stroke="${colours[(i + 1) % 6]}" stroke-width="1.5" stroke-dasharray="6 4"/>`));
+  const legend = series.map((s, i) => [s.name, colours[i % 6], ""]).concat(hlines.map((s, i) => [s.name, colours[(i + 1) % 6], "6 4"]))
+    .map(([name, colour, dash], i) => `<g transform="translate(${pad.l + 8},${pad.t + 12 + 15 * i})"><line x2="22" stroke="${colour}" stroke-width="2" stroke-dasharray="${dash}"/>
+      <text x="28" y="4">${esc(name)}</text></g>`).join("");
+  const gx = ticks(x0, x1).map((v) => `<g><line x1="${X(v)}" x2="${X(v)}" y1="${height - pad.b}" y2="${height - pad.b + 4}" stroke="#6b7280"/>
+    <text x="${X(v)}" y="${height - pad.b + 16}" text-anchor="middle">${esc(num(v, 3))}</text></g>`).join("");
+  const gy = ticks(y0, y1).map((v) => `<g><line x1="${pad.l}" x2="${width - pad.r}" y1="${Y(v)}" y2="${Y(v)}" stroke="#e3e6ec"/>
+    <text x="${pad.l - 6}" y="${Y(v) + 4}" text-anchor="end">${esc(num(v, 3))}</text></g>`).join("");
+  return `<svg class="chart" ${id ? `id="${id}"` : ""} viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="${esc(yLabel)} over ${esc(xLabel)}">
+    ${gy}${gx}<line x1="${pad.l}" x2="${width - pad.r}" y1="${height - pad.b}" y2="${height - pad.b}" stroke="#6b7280"/>
+    ${lines.join("")}${legend}
+    <text x="${(pad.l + width - pad.r) / 2}" y="${height - 6}" text-anchor="middle" class="axis">${esc(xLabel)}</text>
+    <text transform="translate(14,${(pad.t + height - pad.b) / 2}) rotate(-90)" text-anchor="middle" class="axis">${esc(yLabel)}</text></svg>`;
+}
+
+function barChart({ labels, values, markers = [], yLabel = "", width = 640, height = 240, id = "" }) {
+  // One bar per label; markers: [{name, values}] drawn as ticks across the bars (theory beside simulation).
+  const numbers = values.concat(markers.flatMap((m) => m.values)).filter((v) => typeof v === "number").concat([0]);
+  if (numbers.length === 1) return `<p class="muted">Nothing to draw.</p>`;
+  let y0 = Math.min(...numbers), y1 = Math.max(...numbers);
+  if (y1 === y0) y1 = y0 + 1;
+  const pad = { l: 62, r: 14, t: 12, b: 46 };
+  const slot = (width - pad.l - pad.r) / labels.length;
+  const Y = (y) => height - pad.b - (y - y0) / (y1 - y0) * (height - pad.t - pad.b);
+  const bars = values.map((v, i) => typeof v !== "number" ? "" : `<rect class="bar" data-label="${esc(labels[i])}" x="${pad.l + i * slot + slot * 0.15}"
+      y="${Math.min(Y(v), Y(0))}" width="${slot * 0.7}" height="${Math.abs(Y(v) - Y(0))}" fill="#2357c6"><title>${esc(labels[i])}: ${esc(num(v))}</title></rect>`).join("");
+  const colours = ["#b42318", "#137a3a", "#a15c07"];
+  const marks = markers.map((m, k) => m.values.map((v, i) => typeof v !== "number" ? "" : `<line class="marker" x1="${pad.l + i * slot + slot * 0.05}"
+      x2="${pad.l + (i + 1) * slot - slot * 0.05}" y1="${Y(v)}" y2="${Y(v)}" stroke="${colours[k % 3]}" stroke-width="2.5" stroke-dasharray="5 3"><title>${esc(m.name)}: ${esc(num(v))}</title></line>`).join("")).join("");
+  const legend = markers.map((m, k) => `<g transform="translate(${pad.l + 8},${pad.t + 10 + 14 * k})"><line x2="20" stroke="${colours[k % 3]}" stroke-width="2.5" stroke-dasharray="5 3"/><text x="26" y="4">${esc(m.name)}</text></g>`).join("");
+  const xl = labels.map((l, i) => `<text x="${pad.l + (i + 0.5) * slot}" y="${height - pad.b + 16}" text-anchor="middle">${esc(short(l, Math.max(6, Math.floor(slot / 7))))}</text>`).join("");
+  const gy = ticks(y0, y1).map((v) => `<g><line x1="${pad.l}" x2="${width - pad.r}" y1="${Y(v)}" y2="${Y(v)}" stroke="#e3e6ec"/>
+    <text x="${pad.l - 6}" y="${Y(v) + 4}" text-anchor="end">${esc(num(v, 3))}</text></g>`).join("");
+  return `<svg class="chart" ${id ? `id="${id}"` : ""} viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="${esc(yLabel)}">
+    ${gy}${bars}${marks}${xl}${legend}<line x1="${pad.l}" x2="${width - pad.r}" y1="${Y(0)}" y2="${Y(0)}" stroke="#6b7280"/>
+    <text transform="translate(14,${(pad.t + height - pad.b) / 2}) rotate(-90)" text-anchor="middle" class="axis">${esc(yLabel)}</text></svg>`;
+}
+
+function histogram(values, bins = 20) {
+  // Counts of values in equal-width bins: a distribution of payoffs for runs with many agents.
+  const lo = Math.min(...values), hi = Math.max(...values);
+  const width = hi > lo ? (hi - lo) / bins : 1;
+  const counts = new Array(hi > lo ? bins : 1).fill(0);
+  for (const v of values) counts[Math.min(counts.length - 1, Math.floor((v - lo) / width))] += 1;
+  return barChart({ labels: counts.map((_, i) => num(lo + (i + 0.5) * width, 2)), values: counts, yLabel: "agents", id: "payoff-histogram" });
+}
+
+function quantile(sorted, q) {
+  const at = (sorted.length - 1) * q, i = Math.floor(at);
+  return i + 1 < sorted.length ? sorted[i] + (at - i) * (sorted[i + 1] - sorted[i]) : sorted[i];
 }
 
 // ---------------------------------------------------------------- the run page
@@ -322,36 +416,111 @@ function welfareRows(metrics) {
   return { rows, total, perRound, rounds };
 }
 
-function metricsSection(run) {
+function guessedComparison(metrics) {
+  // Used only when the run JSON has no `comparison` (the world declares no pairs): welfare benchmarks on
+  // their own scale, and every theory key that the measures report under the same name.
+  const w = welfareRows(metrics);
+  const rows = w.rows.map((row) => ({ quantity: `${row.kind}: ${row.key}`, theory: row.theory, simulated: row.sim, gap: row.gap,
+    note: row.scale === "per round" ? `per round (${num(w.rounds)} rounds)` : "total", kind: row.kind }));
+  const measures = flatten(metrics.measures);
+  for (const [key, raw] of Object.entries(flatten(metrics.theory))) {
+    const t = scalar(raw), m = scalar(measures[key]);
+    if (t !== null && m !== null) rows.push({ quantity: key, theory: t, simulated: m, gap: m - t, note: "same name in theory and measures", kind: "measure" });
+  }
+  return rows;
+}
+
+function comparisonSection(run) {
   const metrics = run.metrics || {};
   if (!Object.keys(metrics).length) {
-    const none = `<p class="muted">No metrics yet${ACTIVE.has(run.status) ? " — the run is still going" : ""}.</p>`;
-    return { welfare: none, details: "" };
+    return `<p class="muted">No metrics yet${ACTIVE.has(run.status) ? " — the run is still going" : ""}.</p>`;
   }
-  const w = welfareRows(metrics);
+  const declared = Array.isArray(run.comparison) && run.comparison.length;
+  const rows = declared ? run.comparison : guessedComparison(metrics);
   const gapCell = (row) => {
-    const pct = row.theory !== 0 ? ` <span class="muted">(${num(100 * row.gap / Math.abs(row.theory), 1)}%)</span>` : "";
+    if (typeof row.gap !== "number") return `<td class="num muted">–</td>`;
+    const pct = typeof row.theory === "number" && row.theory !== 0 ? ` <span class="muted">(${num(100 * row.gap / Math.abs(row.theory), 1)}%)</span>` : "";
     return `<td class="num ${row.gap < 0 ? "neg" : "pos"}">${esc(num(row.gap))}${pct}</td>`;
   };
-  const welfare = `<table class="grid" id="welfare"><thead><tr><th>Welfare</th><th>Scale</th><th class="num">Theory</th>
-      <th class="num">Simulation</th><th class="num">Gap (sim − theory)</th></tr></thead><tbody>
-      <tr class="sim"><td>simulated welfare</td><td>total</td><td></td><td class="num">${esc(num(w.total))}</td><td></td></tr>
-      ${w.rounds ? `<tr class="sim"><td>simulated welfare</td><td>per round (${esc(num(w.rounds))} rounds)</td><td></td><td class="num">${esc(num(w.perRound))}</td><td></td></tr>` : ""}
-      ${w.rows.map((row) => `<tr data-kind="${row.kind}"><td>${esc(row.kind)}: <code>${esc(row.key)}</code></td><td>${row.scale}</td>
-        <td class="num">${esc(num(row.theory))}</td><td class="num">${esc(num(row.sim))}</td>${gapCell(row)}</tr>`).join("")}
-      </tbody></table>`;
-  const kv = (object, id) => `<table class="grid kv" id="${id}"><tbody>${Object.entries(object || {}).map(([k, v]) =>
+  const value = (v) => typeof v === "number" ? esc(num(v)) : v === null || v === undefined ? `<span class="muted">–</span>` : `<code>${esc(short(v, 80))}</code>`;
+  const body = rows.map((row) => `<tr data-quantity="${esc(row.quantity)}"${row.kind ? ` data-kind="${esc(row.kind)}"` : ""}>
+      <td>${esc(row.quantity)}</td><td class="num">${value(row.theory)}</td><td class="num">${value(row.simulated)}</td>${gapCell(row)}
+      <td class="muted">${esc(row.note || "")}</td></tr>`).join("");
+  return `<table class="grid" id="comparison" data-source="${declared ? "api" : "page"}"><thead><tr><th>Quantity</th><th class="num">Theory</th>
+      <th class="num">Simulated</th><th class="num">Gap (sim − theory)</th><th>Note</th></tr></thead><tbody>
+      <tr class="sim"><td>simulated welfare (total)</td><td></td><td class="num" id="welfare-total">${esc(num(metrics.welfare))}</td><td></td><td></td></tr>
+      ${body || `<tr><td colspan="5" class="muted">This world reports no theory quantity to pair with a measure.</td></tr>`}</tbody></table>
+      ${declared ? "" : `<p class="muted">Pairs guessed by the page (the run JSON has no <code>comparison</code>).</p>`}`;
+}
+
+const PAYOFF_PAGE = 100;
+
+function payoffsSection(payoffs) {
+  // Up to 50 agents: a table. More: summary, distribution and a paged table (never 2,000 rows at once).
+  const entries = Object.entries(payoffs || {});
+  const numbers = entries.map(([, v]) => v).filter((v) => typeof v === "number" && Number.isFinite(v));
+  if (entries.length <= 50 || numbers.length < entries.length) return kvTable(payoffs, "payoffs");
+  const sorted = [...numbers].sort((a, b) => a - b);
+  const mean = numbers.reduce((a, b) => a + b, 0) / numbers.length;
+  const stats = [["agents", entries.length], ["mean", mean], ["min", sorted[0]], ["25%", quantile(sorted, 0.25)],
+    ["median", quantile(sorted, 0.5)], ["75%", quantile(sorted, 0.75)], ["max", sorted[sorted.length - 1]]];
+  return `<table class="grid kv" id="payoff-summary"><tbody>${stats.map(([k, v]) => `<tr><th>${esc(k)}</th><td class="num">${esc(num(v))}</td></tr>`).join("")}</tbody></table>
+    ${histogram(numbers)}
+    <div id="payoff-pages" data-pages="${Math.ceil(entries.length / PAYOFF_PAGE)}"></div>`;
+}
+
+function wirePayoffPages(payoffs) {
+  const box = document.getElementById("payoff-pages");
+  if (!box) return;
+  const entries = Object.entries(payoffs);
+  const pages = Math.ceil(entries.length / PAYOFF_PAGE);
+  const show = (page) => {
+    box.innerHTML = `${kvTable(Object.fromEntries(entries.slice(page * PAYOFF_PAGE, (page + 1) * PAYOFF_PAGE)), "payoffs")}
+      <nav class="pager"><button type="button" class="link" id="payoffs-prev"${page ? "" : " disabled"}>← previous</button>
+      <span class="muted" id="payoffs-page">agents ${page * PAYOFF_PAGE + 1}–${Math.min(entries.length, (page + 1) * PAYOFF_PAGE)} of ${entries.length}</span>
+      <button type="button" class="link" id="payoffs-next"${page + 1 < pages ? "" : " disabled"}>next →</button></nav>`;
+    box.querySelector("#payoffs-prev").addEventListener("click", () => show(page - 1));
+    box.querySelector("#payoffs-next").addEventListener("click", () => show(page + 1));
+  };
+  show(0);
+}
+
+function kvTable(object, id) {
+  return `<table class="grid kv" id="${id}"><tbody>${Object.entries(object || {}).map(([k, v]) =>
     `<tr><th>${esc(k)}</th><td class="${typeof v === "number" ? "num" : ""}">${typeof v === "number" ? esc(num(v)) :
       `<code>${esc(short(v, 300))}</code>`}</td></tr>`).join("")}</tbody></table>`;
-  const payoffs = Object.entries(metrics.payoffs || {});
-  const payoffTable = payoffs.length > 200
-    ? `<p class="muted">${payoffs.length} agents; first 200 shown.</p>${kv(Object.fromEntries(payoffs.slice(0, 200)), "payoffs")}`
-    : kv(metrics.payoffs, "payoffs");
+}
+
+function metricsSection(run) {
+  const metrics = run.metrics || {};
+  if (!Object.keys(metrics).length) return { welfare: comparisonSection(run), details: "" };
   return {
-    welfare,
-    details: `<div class="cols"><div><h3>Theory</h3>${kv(flatten(metrics.theory), "theory")}<h3>Payoffs</h3>${payoffTable}</div>
-      <div><h3>Measures</h3>${kv(flatten(metrics.measures), "measures")}</div></div>`,
+    welfare: comparisonSection(run),
+    details: `<div class="cols"><div><h3>Theory</h3>${kvTable(flatten(metrics.theory), "theory")}<h3>Payoffs</h3>${payoffsSection(metrics.payoffs)}</div>
+      <div><h3>Measures</h3>${kvTable(flatten(metrics.measures), "measures")}</div></div>`,
   };
+}
+
+async function drawSeries(run) {
+  const box = document.getElementById("series");
+  if (!box) return;
+  try {
+    const data = await api.json(`/ui/api/runs/${encodeURIComponent(run.id)}/series`);
+    if (!data.points.length) {
+      box.innerHTML = `<p class="muted">No welfare over time: ${esc(data.note)}.</p>`;
+      box.dataset.ready = "empty";
+      return;
+    }
+    const first = data.points[0][0], last = data.points[data.points.length - 1][0];
+    const hlines = data.theory.map((line) => ({ name: `theory: ${line.label}`, points: [[first, 0], [last, line.value]] }));
+    box.innerHTML = lineChart({ series: [{ name: "simulated welfare (cumulative)", points: data.points }], hlines,
+      xLabel: "simulated time", yLabel: "welfare", id: "series-chart" })
+      + `<p class="muted">Theory lines accrue at a constant rate to the predicted total. ${esc(num(data.events_read))} events read.</p>`;
+    box.dataset.ready = "chart";
+  } catch (error) {
+    box.innerHTML = `<p class="field-error">Welfare over time is unavailable: ${esc(error.message)}</p>`;
+    box.dataset.ready = "error";
+  }
 }
 
 function flatten(object, prefix = "", out = {}, depth = 0) {
@@ -365,11 +534,16 @@ function flatten(object, prefix = "", out = {}, depth = 0) {
 }
 
 function loadImage(img, path) {
+  // The image stays hidden behind a "drawing…" placeholder until it has decoded: never a broken image.
+  img.hidden = true;
+  const holder = Object.assign(document.createElement("div"), { className: "placeholder", textContent: "drawing the plot…" });
+  img.before(holder);
   return api.blob(path).then((blob) => new Promise((resolve, reject) => {
-    img.onload = () => resolve(img);
+    img.onload = () => { holder.remove(); img.hidden = false; resolve(img); };
     img.onerror = () => reject(new Error(`the image ${path} did not decode`));
     img.src = URL.createObjectURL(blob);
   })).catch((error) => {
+    holder.remove();
     img.replaceWith(Object.assign(document.createElement("p"), { className: "field-error", textContent: `${path}: ${error.message}` }));
   });
 }
@@ -386,7 +560,12 @@ function wireImages(root) {
   for (const a of root.querySelectorAll("a[data-download]")) {
     a.addEventListener("click", async (event) => {
       event.preventDefault();
-      const blob = await api.blob(a.dataset.download);
+      let blob;
+      try { blob = await api.blob(a.dataset.download); } catch (error) {
+        const where = document.getElementById("download-error");
+        if (where) where.textContent = `${a.dataset.name}: ${error.message}`; else alert(error.message);
+        return;
+      }
       const href = URL.createObjectURL(blob);
       const tmp = Object.assign(document.createElement("a"), { href, download: a.dataset.name });
       document.body.appendChild(tmp);
@@ -428,6 +607,7 @@ async function renderRun(id) {
   const pct = Math.round(100 * (run.progress || 0));
   const market = run.world === "marketplace";
   const metrics = metricsSection(run);
+  const logged = details?.events_logged ?? s.events ?? 0; // record_events: false leaves the log empty
   main().innerHTML = `<h1>${esc(run.scenario_name)} <span class="muted">run ${esc(run.id)}</span> ${badge(run.status)}</h1>
     <div class="card">
       <div class="progress-row"><progress id="progress" max="100" value="${pct}"></progress>
@@ -444,17 +624,22 @@ async function renderRun(id) {
       </dl>
       ${run.error ? `<p class="field-error">${esc(run.error)}</p>` : ""}
       ${s.reason && run.status !== "finished" ? `<p class="field-error" id="stop-reason">${esc(s.reason)}</p>` : ""}
-      <p>${market ? `<a id="conversations-link" class="button" href="/ui/runs/${esc(run.id)}/conversations">Customer conversations</a> ` : ""}
+      <p>${market && logged ? `<a id="conversations-link" class="button" href="/ui/runs/${esc(run.id)}/conversations">Customer conversations</a>
+          <a id="businesses-link" class="button" href="/ui/runs/${esc(run.id)}/businesses">Business side</a> ` : ""}
         ${s.counters?.llm_calls ? `<a id="transcript-link" class="button" href="/ui/runs/${esc(run.id)}/transcript">LLM transcript</a> ` : ""}
-        <a href="#" data-download="/runs/${esc(run.id)}" data-name="run-${esc(run.id)}.json">JSON</a> ·
-        <a href="#" data-download="/runs/${esc(run.id)}/events?limit=5000" data-name="run-${esc(run.id)}-events.json">events (first 5,000)</a></p>
+        ${logged ? `<a id="events-link" class="button" href="/ui/runs/${esc(run.id)}/events">Event table</a> ` : ""}
+        <a href="#" data-download="/runs/${esc(run.id)}" data-name="run-${esc(run.id)}.json">JSON</a>
+        ${logged ? "" : `<span class="muted" id="no-events">· no event log (the run had <code>record_events: false</code> or has logged nothing yet)</span>`}</p>
     </div>
     <div class="cols"><section><h2>Theory beside simulation</h2>${metrics.welfare}</section>
-      <section><h2>Plots</h2><div id="plots">${plotsSection(run.id, plots)}</div></section></div>
+      <section><h2>Welfare over time</h2><div id="series">${logged && Object.keys(run.metrics || {}).length ? `<div class="placeholder">reading the event log…</div>` : `<p class="muted">${logged ? "Drawn when the run has finished." : "No event log to draw it from."}</p>`}</div></section></div>
+    <section><h2>Plots</h2><div id="plots">${plotsSection(run.id, plots)}</div></section>
     <section><h2>Metrics</h2><div id="metrics">${metrics.details}</div></section>
     <section><h2>Parameters</h2>${parametersSection(details)}</section>
     <section><h2>Scenario</h2><pre id="scenario-yaml">${esc(run.scenario_text || "")}</pre></section>`;
   wireImages(main());
+  wirePayoffPages(run.metrics?.payoffs || {});
+  if (logged && Object.keys(run.metrics || {}).length) drawSeries(run);
   document.getElementById("cancel")?.addEventListener("click", async () => {
     try { await request(`/runs/${encodeURIComponent(run.id)}`, { method: "DELETE" }); } catch (e) { alert(e.message); }
   });
@@ -611,7 +796,7 @@ async function renderConversations(id, customerId) {
     const o = outcome(c, person, businesses);
     const payoff = run.metrics?.payoffs?.[selected];
     const request = person ? `<p class="request">“${esc(person.request)}”</p>
-      <p>Wants: ${Object.entries(person.items).map(([item, wtp]) => `<span class="chip">${esc(item)} <span class="muted">≤ ${esc(num(wtp))}</span></span>`).join(" ")}
+      <p id="wants">Wants: ${Object.entries(person.items).map(([item, wtp]) => `<span class="chip">${esc(item)} <span class="muted">willing to pay up to ${esc(num(wtp))}</span></span>`).join(" ")}
       ${person.amenities.length ? `· needs: ${person.amenities.map((a) => `<span class="chip">${esc(a)}</span>`).join(" ")}` : ""}</p>` : "";
     const verdict = !o.paid ? `<p class="verdict none" id="verdict">Did not buy.</p>`
       : o.met ? `<p class="verdict met" id="verdict">Paid ${esc(c.paid.map((pid) => name(c.proposals.get(pid)?.from)).join(", "))} — needs met ✓</p>`
@@ -646,6 +831,7 @@ async function renderConversations(id, customerId) {
       <ol class="timeline" id="timeline">${entries || `<li class="muted">Nothing happened.</li>`}</ol>`;
   }
   main().innerHTML = `<h1>Conversations <span class="muted">run <a href="/ui/runs/${esc(run.id)}">${esc(run.id)}</a> · ${esc(run.scenario_name)}</span> ${badge(run.status)}</h1>
+    <p><a id="business-side" href="/ui/runs/${esc(run.id)}/businesses">business side</a> (what each business received and proposed)</p>
     ${known ? "" : `<p class="field-error">Business and customer names are unavailable: ${esc(market?.error?.message || "")}</p>`}
     ${events.length >= 200000 ? `<p class="muted">Only the first 200,000 events are read.</p>` : ""}
     <div class="convo"><ul class="customers" id="customers">${listItems}</ul><div class="thread">${body}</div></div>`;
@@ -737,6 +923,30 @@ function parseCsv(text) {
   return rows;
 }
 
+function gridTable(spec) {
+  // The sweep: block as rows (field, values) instead of one JSON line.
+  const rows = [];
+  for (const [path, values] of Object.entries(spec.grid || {})) rows.push(["grid", path, values.map((v) => short(v, 60)).join(" · ")]);
+  (spec.list || spec.cases || []).forEach((point, i) => rows.push([`point ${i + 1}`, Object.keys(point).join(", "), short(point, 200)]));
+  for (const [path, dist] of Object.entries(spec.random?.params || {})) rows.push(["random", path, short(dist, 120)]);
+  if (spec.random) rows.push(["random", "points", String(spec.random.points ?? spec.random.n ?? "")]);
+  rows.push(["", "seeds per point", String(spec.seeds ?? 1)]);
+  return `<table class="grid" id="sweep-grid-spec"><thead><tr><th>how</th><th>field</th><th>values</th></tr></thead><tbody>${rows.map(([how, path, values]) =>
+    `<tr><td class="muted">${esc(how)}</td><td><code>${esc(path)}</code></td><td>${esc(values)}</td></tr>`).join("")}</tbody></table>`;
+}
+
+function lightbox(src, caption) {
+  const box = document.createElement("div");
+  box.className = "modal lightbox";
+  box.id = "lightbox";
+  box.innerHTML = `<figure class="card"><img src="${esc(src)}" alt="${esc(caption)}"><figcaption>${esc(caption)} · <button type="button" class="link" id="lightbox-close">close</button></figcaption></figure>`;
+  const close = () => { box.remove(); document.removeEventListener("keydown", onKey); };
+  const onKey = (event) => { if (event.key === "Escape") close(); };
+  box.addEventListener("click", (event) => { if (event.target === box || event.target.id === "lightbox-close") close(); });
+  document.addEventListener("keydown", onKey);
+  document.body.appendChild(box);
+}
+
 async function renderSweep(id) {
   const enc = encodeURIComponent(id);
   const [sweep, plots, csv] = await Promise.all([
@@ -747,26 +957,37 @@ async function renderSweep(id) {
   setTitle(`Sweep ${sweep.id}`);
   const rows = parseCsv(csv);
   const header = rows[0] || [];
-  const body = rows.slice(1, 501);
+  const body = rows.slice(1, 1001);
   const runCol = header.findIndex((h) => h === "run_id" || h === "id");
-  const table = header.length ? `<table class="grid" id="sweep-table"><thead><tr>${header.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead>
-      <tbody>${body.map((r) => `<tr>${r.map((v, i) => i === runCol ? `<td><a href="/ui/runs/${esc(v)}">${esc(v)}</a></td>`
-        : cell(v)).join("")}</tr>`).join("")}</tbody></table>
+  const tidy = (v, i) => {
+    if (i === runCol) return `<td><a href="/ui/runs/${esc(v)}">${esc(v)}</a></td>`;
+    if (/^[[{]/.test(v) && v.length > 40) return `<td title="${esc(v)}"><code>${esc(short(v, 40))}</code></td>`; // JSON cells: one line, whole on hover
+    return cell(v);
+  };
+  const table = header.length ? `<div class="scroll-box tidy" id="sweep-table-box"><table class="grid" id="sweep-table"><thead><tr>${header.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead>
+      <tbody>${body.map((r) => `<tr>${r.map(tidy).join("")}</tr>`).join("")}</tbody></table></div>
       ${rows.length - 1 > body.length ? `<p class="muted">First ${body.length} of ${rows.length - 1} rows; download the CSV for all.</p>` : ""}`
     : `<p class="muted">No finished cells yet.</p>`;
   const csvHref = csv ? URL.createObjectURL(new Blob([csv], { type: "text/csv" })) : null;
   main().innerHTML = `<h1>${esc(sweep.scenario_name)} <span class="muted">sweep ${esc(sweep.id)}</span> ${badge(sweep.status)}</h1>
-    <div class="card"><div class="progress-row"><progress max="100" value="${Math.round(100 * sweep.progress)}"></progress>
-      <span>${esc(sweep.done)} / ${esc(sweep.n_cells)} cells</span></div>
+    <div class="card"><div class="progress-row"><progress id="sweep-progress" max="100" value="${Math.round(100 * sweep.progress)}"></progress>
+      <span id="sweep-done">${esc(sweep.done)} / ${esc(sweep.n_cells)} cells</span></div>
       <dl class="facts"><dt>World</dt><dd>${esc(sweep.world)}</dd><dt>Started</dt><dd>${esc(when(sweep.created_at))}</dd>
       <dt>Finished</dt><dd>${esc(when(sweep.finished_at))}</dd><dt>Runs</dt><dd>${esc(Object.entries(sweep.runs).map(([k, v]) => `${v} ${k}`).join(", "))}</dd></dl>
       ${sweep.error ? `<p class="field-error">${esc(sweep.error)}</p>` : ""}
-      <p>Grid: <code>${esc(short(sweep.spec, 400))}</code></p></div>
-    <section><h2>Figures</h2><div class="plots">${plots.items.map((name) => `<figure><img class="plot" data-plot="${esc(name)}" alt="${esc(name)}"
+      <h3>Grid</h3>${gridTable(sweep.spec || {})}
+      <p><a href="/?include_sweep_cells=true&scenario=${encodeURIComponent(sweep.scenario_name)}">its runs in the run list</a></p></div>
+    <section><h2>Figures <span class="muted">click one to open it full size</span></h2><div class="plots wide">${plots.items.map((name) => `<figure><img class="plot" data-plot="${esc(name)}" alt="${esc(name)}"
       data-src="/sweeps/${enc}/plots/${esc(name)}.png"><figcaption>${esc(name)} ·
+      <a href="#" data-download="/sweeps/${enc}/plots/${esc(name)}.svg" data-name="${esc(sweep.id)}-${esc(name)}.svg">SVG</a> ·
       <a href="#" data-download="/sweeps/${enc}/plots/${esc(name)}.csv" data-name="${esc(sweep.id)}-${esc(name)}.csv">CSV</a></figcaption></figure>`).join("") || `<p class="muted">No figures yet.</p>`}</div></section>
-    <section><h2>Tidy table ${csvHref ? `<a id="csv-download" class="button" href="${csvHref}" download="sweep-${esc(sweep.id)}.csv">Download CSV</a>` : ""}</h2>${table}</section>`;
+    <section><h2>Tidy table ${csvHref ? `<a id="csv-download" class="button" href="${csvHref}" download="sweep-${esc(sweep.id)}.csv">Download CSV</a>
+      <a id="parquet-download" class="button" href="#" data-download="/sweeps/${enc}/table.parquet" data-name="sweep-${esc(sweep.id)}.parquet">Download Parquet</a>` : ""}</h2>
+      <p class="field-error" id="download-error"></p>${table}</section>`;
   wireImages(main());
+  for (const img of main().querySelectorAll(".plots img")) {
+    img.addEventListener("click", () => { if (img.src) lightbox(img.src, img.alt); });
+  }
   ready("sweep");
   if (sweep.status === "running") setTimeout(() => renderSweep(id).catch(showError), 3000);
 }
@@ -849,6 +1070,468 @@ async function renderNew() {
   ready("new");
 }
 
+// ---------------------------------------------------------------- the event table of a run
+
+const EVENT_PAGE = 100;
+
+function eventQuery(filters) {
+  const params = new URLSearchParams();
+  for (const kind of filters.kind) params.append("kind", kind);
+  for (const agent of filters.agent) params.append("agent", agent);
+  if (filters.t_min !== "") params.set("t_min", filters.t_min);
+  if (filters.t_max !== "") params.set("t_max", filters.t_max);
+  return params;
+}
+
+async function renderEvents(id) {
+  const url = new URL(location.href);
+  const split = (name) => url.searchParams.getAll(name).flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean);
+  const filters = { kind: split("kind"), agent: split("agent"), t_min: url.searchParams.get("t_min") || "", t_max: url.searchParams.get("t_max") || "" };
+  const after = Number(url.searchParams.get("after") || -1);
+  const back = (url.searchParams.get("back") || "").split(".").filter(Boolean);
+  const enc = encodeURIComponent(id);
+  const query = eventQuery(filters);
+  const pageQuery = new URLSearchParams(query);
+  pageQuery.set("after", String(after));
+  pageQuery.set("limit", String(EVENT_PAGE));
+  pageQuery.set("count", "true");
+  const [run, summary, page] = await Promise.all([
+    api.json(`/runs/${enc}`), api.json(`/runs/${enc}/events/summary`), api.json(`/runs/${enc}/events?${pageQuery}`),
+  ]);
+  setTitle(`Events of run ${run.id}`);
+  const link = (changes) => {
+    const next = new URL(location.href);
+    for (const [k, v] of Object.entries(changes)) {
+      if (v === null || v === "") next.searchParams.delete(k); else next.searchParams.set(k, v);
+    }
+    return next.pathname + next.search;
+  };
+  const older = page.next_after !== null && page.next_after !== undefined
+    ? link({ after: String(page.next_after), back: [...back, String(after)].join(".") }) : null;
+  const newer = back.length ? link({ after: back[back.length - 1] === "-1" ? null : back[back.length - 1], back: back.slice(0, -1).join(".") || null }) : null;
+  const rows = page.items.map((e) => `<tr data-seq="${esc(e.seq)}"><td class="num">${esc(e.seq)}</td><td class="num">${esc(num(e.t))}</td>
+      <td class="agent">${esc(e.agent || "")}</td><td class="kind">${esc(e.kind)}</td><td><code class="data" title="${esc(JSON.stringify(e.data))}">${esc(short(e.data, 220))}</code></td></tr>`).join("");
+  const csvPath = `/runs/${enc}/events.csv${query.toString() ? `?${query}` : ""}`;
+  const first = page.items.length ? page.items[0].seq : null;
+  main().innerHTML = `<h1>Event log <span class="muted">run <a href="/ui/runs/${esc(run.id)}">${esc(run.id)}</a> · ${esc(run.scenario_name)}</span> ${badge(run.status)}</h1>
+    <p class="muted">${esc(num(summary.events))} events from ${esc(num(summary.agents))} agents, t = ${esc(num(summary.t_min))} … ${esc(num(summary.t_max))}</p>
+    <form id="event-filters" class="filters">
+      <label>Kind <select name="kind" multiple size="${Math.min(6, Math.max(2, Object.keys(summary.kinds).length))}">${Object.entries(summary.kinds).map(([k, n]) =>
+        `<option value="${esc(k)}"${filters.kind.includes(k) ? " selected" : ""}>${esc(k)} (${esc(num(n))})</option>`).join("")}</select></label>
+      <label>Agent(s) <input name="agent" id="agent-filter" value="${esc(filters.agent.join(", "))}" size="22" placeholder="ids, comma-separated"></label>
+      <label>t from <input name="t_min" type="number" step="any" value="${esc(filters.t_min)}" size="8"></label>
+      <label>t to <input name="t_max" type="number" step="any" value="${esc(filters.t_max)}" size="8"></label>
+      <button type="submit" id="apply-filters">Filter</button> <a href="/ui/runs/${esc(run.id)}/events">clear</a>
+      <a class="button" id="events-csv" href="${esc(csvPath)}" download="run-${esc(run.id)}-events.csv">Download CSV</a>
+    </form>
+    <p id="matched">${esc(num(page.matched))} matching event${page.matched === 1 ? "" : "s"}${first !== null ? `; showing seq ${esc(first)} onwards` : ""}</p>
+    <div class="scroll-box"><table class="grid" id="events" data-rows="${page.items.length}"><thead><tr><th class="num">seq</th><th class="num">t</th><th>agent</th><th>kind</th><th>data</th></tr></thead>
+      <tbody>${rows || `<tr><td colspan="5" class="muted">No events match.</td></tr>`}</tbody></table></div>
+    <nav class="pager">${newer ? `<a id="events-newer" href="${esc(newer)}">← earlier</a>` : ""}${older ? `<a id="events-older" href="${esc(older)}">later →</a>` : ""}</nav>`;
+  document.getElementById("event-filters").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const params = eventQuery({
+      kind: [...form.querySelector("select[name=kind]").selectedOptions].map((o) => o.value),
+      agent: form.agent.value.split(",").map((v) => v.trim()).filter(Boolean), t_min: form.t_min.value.trim(), t_max: form.t_max.value.trim(),
+    });
+    location.href = `/ui/runs/${enc}/events${params.toString() ? `?${params}` : ""}`;
+  });
+  const csv = document.getElementById("events-csv");
+  csv.addEventListener("click", async (event) => {
+    // Without an API key the link downloads as it streams; with one, the bearer header needs a fetch.
+    if (!storedKey()) return;
+    event.preventDefault();
+    const href = URL.createObjectURL(await api.blob(csvPath));
+    const tmp = Object.assign(document.createElement("a"), { href, download: csv.getAttribute("download") });
+    document.body.appendChild(tmp);
+    tmp.click();
+    tmp.remove();
+  });
+  ready("events");
+}
+
+// ---------------------------------------------------------------- comparing runs
+
+async function renderCompare() {
+  const url = new URL(location.href);
+  const ids = url.searchParams.getAll("ids").flatMap((v) => v.split(",")).filter(Boolean);
+  if (ids.length < 2) {
+    main().innerHTML = `<div class="card problem"><h2>Pick two or more runs</h2><p>Tick runs in <a href="/">the run list</a> and press “Compare”.</p></div>`;
+    ready("compare");
+    return;
+  }
+  const data = await api.json(`/ui/api/compare?${ids.map((id) => `ids=${encodeURIComponent(id)}`).join("&")}`);
+  setTitle(`Compare ${data.runs.length} runs`);
+  const showAll = url.searchParams.get("all") === "1";
+  const head = `<tr><th>field</th>${data.runs.map((r) => `<th><a href="/ui/runs/${esc(r.id)}">${esc(r.id)}</a><br><span class="muted">${esc(r.scenario_name)}</span></th>`).join("")}</tr>`;
+  const cell = (v) => typeof v === "number" ? `<td class="num">${esc(num(v))}</td>` : v === null || v === undefined ? `<td class="muted">–</td>` : `<td><code>${esc(short(v, 80))}</code></td>`;
+  const differing = data.parameters.filter((p) => p.differs);
+  const params = (showAll ? data.parameters : differing).map((p) => `<tr class="${p.differs ? "differs" : ""}" data-path="${esc(p.path)}"><th><code>${esc(p.path)}</code></th>${p.values.map(cell).join("")}</tr>`).join("");
+  const metricRows = data.metrics.map((m) => `<tr data-path="${esc(m.path)}"><th><code>${esc(m.path)}</code></th>${m.values.map(cell).join("")}</tr>`).join("");
+  // Theory beside simulation for each run: the run JSON's comparison, else the page's guess (as on the run page).
+  const quantities = new Map();
+  data.runs.forEach((r, i) => {
+    const rows = data.comparison[i]?.length ? data.comparison[i] : guessedComparison(runMetrics(data, i));
+    for (const row of rows) {
+      if (!quantities.has(row.quantity)) quantities.set(row.quantity, data.runs.map(() => null));
+      quantities.get(row.quantity)[i] = row;
+    }
+  });
+  const theoryRows = [...quantities.entries()].map(([q, rows]) => `<tr data-quantity="${esc(q)}"><th>${esc(q)}</th>${rows.map((row) => row
+    ? `<td class="num">${esc(num(row.simulated))} <span class="muted">vs ${esc(num(row.theory))}</span> <span class="${row.gap < 0 ? "neg" : "pos"}">(${row.gap >= 0 ? "+" : ""}${esc(num(row.gap))})</span></td>`
+    : `<td class="muted">–</td>`).join("")}</tr>`).join("");
+  const numeric = data.metrics.filter((m) => m.values.some((v) => typeof v === "number"));
+  const chosen = url.searchParams.get("metric") || (numeric.find((m) => m.path === "welfare") || numeric[0])?.path;
+  main().innerHTML = `<h1>Compare ${data.runs.length} runs</h1>
+    <section><h2>Parameters <span class="muted">${differing.length} differ${showAll ? "" : ` · <a id="show-all" href="${esc(location.pathname + location.search + "&all=1")}">show all ${data.parameters.length}</a>`}</span></h2>
+      <div class="scroll-box"><table class="grid compare" id="compare-parameters"><thead>${head}</thead><tbody>${params || `<tr><td class="muted">The runs have the same parameters.</td></tr>`}</tbody></table></div></section>
+    <section><h2>Chart</h2><label class="inline">Metric <select id="chart-metric">${numeric.map((m) => `<option${m.path === chosen ? " selected" : ""}>${esc(m.path)}</option>`).join("")}</select></label>
+      <div id="compare-chart"></div></section>
+    <section><h2>Theory beside simulation <span class="muted">simulated vs theory (gap)</span></h2>
+      <div class="scroll-box"><table class="grid compare" id="compare-theory"><thead>${head}</thead><tbody>${theoryRows || `<tr><td class="muted">No pairs.</td></tr>`}</tbody></table></div></section>
+    <section><h2>Metrics</h2><div class="scroll-box"><table class="grid compare" id="compare-metrics"><thead>${head}</thead><tbody>${metricRows}</tbody></table></div></section>`;
+  const draw = () => {
+    const path = document.getElementById("chart-metric").value;
+    const metric = data.metrics.find((m) => m.path === path);
+    // The theory each run pairs with this very number (its comparison row whose simulated value it is), if any.
+    const theory = data.runs.map((r, i) => {
+      const v = metric?.values[i];
+      if (typeof v !== "number") return null;
+      const rows = data.comparison[i]?.length ? data.comparison[i] : guessedComparison(runMetrics(data, i));
+      const row = rows.find((x) => typeof x.simulated === "number" && typeof x.theory === "number" && Math.abs(x.simulated - v) <= 1e-9 * Math.max(1, Math.abs(v)));
+      return row ? row.theory : null;
+    });
+    const markers = theory.some((v) => v !== null) ? [{ name: "theory", values: theory }] : [];
+    document.getElementById("compare-chart").innerHTML = barChart({ labels: data.runs.map((r) => r.id), values: metric?.values || [], markers, yLabel: path, id: "compare-bars" });
+  };
+  document.getElementById("chart-metric").addEventListener("change", draw);
+  if (numeric.length) draw();
+  ready("compare");
+}
+
+function runMetrics(data, i) {
+  // The compare answer's flattened metrics of run i, back as {welfare, measures, theory} for guessedComparison.
+  const out = { measures: {}, theory: {} };
+  for (const m of data.metrics) {
+    const v = m.values[i];
+    if (v === null || v === undefined) continue;
+    if (m.path === "welfare") out.welfare = v;
+    else if (m.path.startsWith("measures.")) out.measures[m.path.slice(9)] = v;
+    else if (m.path.startsWith("theory.")) out.theory[m.path.slice(7)] = v;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- the scenario editor
+
+const LINE = 18; // px per line in the editor (style.css: .editor textarea line-height)
+const EDITOR_PAD = 6; // px of padding above the first line
+
+function splitTop(text) {
+  // The items of a YAML flow list "[a, [b, c], 'd,e']" at its top level (for counting sweep values).
+  const inner = text.trim().replace(/^\[/, "").replace(/\]$/, "");
+  const items = [];
+  let depth = 0, quote = null, current = "";
+  for (const ch of inner) {
+    if (quote) { if (ch === quote) quote = null; current += ch; continue; }
+    if (ch === "'" || ch === '"') quote = ch;
+    else if ("[{".includes(ch)) depth++;
+    else if ("]}".includes(ch)) depth--;
+    if (ch === "," && depth === 0) { items.push(current); current = ""; } else current += ch;
+  }
+  if (current.trim()) items.push(current);
+  return items.map((i) => i.trim()).filter(Boolean);
+}
+
+function keyPath(lines, index) {
+  // The dotted path of the mapping key on line `index`, from the keys above it with less indentation.
+  const keyOf = (line) => /^(\s*)(?:- )?([A-Za-z_][\w.-]*)\s*:/.exec(line);
+  const here = keyOf(lines[index] || "");
+  if (!here) return null;
+  const path = [here[2]];
+  let indent = here[1].length;
+  for (let i = index - 1; i >= 0 && indent > 0; i--) {
+    const m = keyOf(lines[i]);
+    if (m && m[1].length < indent && !/^\s*#/.test(lines[i])) { path.unshift(m[2]); indent = m[1].length; }
+  }
+  return path.join(".");
+}
+
+function worldOf(text) {
+  const m = /^world:\s*\n(?:[ \t]+.*\n|\s*\n)*?[ \t]+type:\s*([A-Za-z0-9_]+)/m.exec(text + "\n") || /^world:\s*\{[^}]*type:\s*([A-Za-z0-9_]+)/m.exec(text);
+  return m ? m[1] : null;
+}
+
+async function renderEditor() {
+  setTitle("Scenario editor");
+  const url = new URL(location.href);
+  const [scenarios, worlds] = await Promise.all([api.json("/scenarios"), api.json("/ui/api/worlds")]);
+  const startFrom = url.searchParams.get("from") || (worlds[0] ? `blank:${worlds[0].name}` : "");
+  main().innerHTML = `<h1>Scenario editor</h1>
+    <div class="filters"><label>Start from <select id="start-from">
+        <optgroup label="Blank scenario">${worlds.map((w) => `<option value="blank:${esc(w.name)}">blank ${esc(w.name)}</option>`).join("")}</optgroup>
+        <optgroup label="Shipped scenario">${scenarios.map((s) => `<option value="file:${esc(s.name)}">${esc(s.name)} — ${esc(s.world || "?")}</option>`).join("")}</optgroup>
+      </select></label>
+      <span id="validity" class="badge">not checked</span> <span class="muted" id="validity-detail"></span></div>
+    <div class="editor-grid">
+      <div class="editor" id="editor"><pre class="gutter" id="gutter" aria-hidden="true"></pre>
+        <textarea id="yaml" wrap="off" spellcheck="false" autocomplete="off" aria-label="scenario YAML"></textarea>
+        <div class="marks" id="marks" aria-live="polite"><div class="marks-inner" id="marks-inner"></div></div></div>
+      <aside class="card help" id="field-help"><h3>Field help <span class="muted" id="help-world"></span></h3>
+        <div id="help-current" class="help-current muted">Put the cursor on a key to see what it means.</div>
+        <input id="help-filter" placeholder="filter fields" size="20"><div id="help-list" class="help-list"></div></aside>
+    </div>
+    <ul id="problems" class="problems"></ul>
+    <div class="cols">
+      <section class="card"><h2>Run it</h2><label>Seed <input id="editor-seed" type="number" min="0" step="1" placeholder="the scenario's"></label>
+        <button type="button" id="run-scenario">Run</button><p class="field-error" id="run-error" role="alert"></p></section>
+      <section class="card"><h2>Launch it as a sweep</h2>
+        <p class="hint">Each row varies one field (dotted path, e.g. <code>world.rounds</code>) over a YAML list of values; every combination runs once per seed.</p>
+        <table class="grid" id="sweep-grid"><thead><tr><th>field</th><th>values</th><th></th></tr></thead><tbody></tbody></table>
+        <p><button type="button" class="link" id="add-axis">+ add a field</button></p>
+        <label>Seeds per point <input id="sweep-seeds" type="number" min="1" max="1000" value="3"></label>
+        <span id="sweep-cells" class="muted"></span>
+        <button type="button" id="launch-sweep">Launch sweep</button><p class="field-error" id="sweep-error" role="alert"></p>
+        <datalist id="field-paths"></datalist></section>
+    </div>`;
+  const area = document.getElementById("yaml");
+  const gutter = document.getElementById("gutter");
+  const marks = document.getElementById("marks-inner");
+  let problems = [], schema = null, schemaWorld = null, timer = null, generation = 0;
+
+  const drawGutter = () => {
+    const n = area.value.split("\n").length;
+    const bad = new Set(problems.filter((p) => p.line).map((p) => p.line));
+    gutter.innerHTML = Array.from({ length: n }, (_, i) => `<span${bad.has(i + 1) ? ` class="bad"` : ""}>${i + 1}</span>`).join("\n");
+  };
+  const drawMarks = () => {
+    const byLine = new Map();
+    for (const p of problems) if (p.line) (byLine.get(p.line) || byLine.set(p.line, []).get(p.line)).push(p);
+    marks.innerHTML = [...byLine.entries()].map(([line, list]) => `<div class="mark" data-line="${line}"
+      title="${esc(list.map((p) => `${p.path}: ${p.message}`).join("\n"))}">${esc(list.map((p) => `${p.path ? p.path + ": " : ""}${p.message}`).join("; "))}</div>`).join("");
+    // Positioned from script: the page's CSP allows no inline style attributes.
+    for (const node of marks.querySelectorAll(".mark")) node.style.top = `${EDITOR_PAD + (Number(node.dataset.line) - 1) * LINE}px`;
+    document.getElementById("problems").innerHTML = problems.map((p) => `<li class="${p.warning ? "warning" : "field-error"}">${p.line ? `<a href="#" data-goto="${p.line}">line ${p.line}</a>: ` : ""}${esc(p.path ? p.path + ": " : "")}${esc(p.message)}</li>`).join("");
+    drawGutter();
+  };
+  const syncScroll = () => {
+    gutter.scrollTop = area.scrollTop;
+    marks.style.transform = `translateY(${-area.scrollTop}px)`;
+  };
+  const setProblems = (list, warnings = []) => {
+    problems = list.map((p) => ({ ...p })).concat(warnings.map((w) => ({ ...w, warning: true })));
+    drawMarks();
+  };
+  const helpFor = async (world) => {
+    if (!world || world === schemaWorld) return;
+    schemaWorld = world;
+    try { schema = await api.json(`/ui/api/worlds/${encodeURIComponent(world)}`); } catch (_) { schema = null; }
+    document.getElementById("help-world").textContent = schema ? world : `(${world}: unknown world)`;
+    document.getElementById("field-paths").innerHTML = (schema?.fields || []).map((f) => `<option value="world.${esc(f.path)}">`).join("");
+    drawHelp();
+  };
+  const fieldRow = (f) => `<div class="help-field" data-path="${esc(f.path)}"><code>${esc(f.path)}</code> <span class="muted">${esc(f.type)}${f.default !== null && f.default !== undefined ? ` = ${esc(JSON.stringify(f.default))}` : ""}${f.unit ? ` [${esc(f.unit)}]` : ""}</span>
+      <div>${esc(f.description || "")}${f.allowed ? ` <span class="muted">allowed: ${esc(f.allowed)}</span>` : ""}</div></div>`;
+  const drawHelp = () => {
+    const filter = document.getElementById("help-filter").value.trim().toLowerCase();
+    const fields = (schema?.fields || []).filter((f) => !filter || f.path.toLowerCase().includes(filter) || (f.description || "").toLowerCase().includes(filter));
+    document.getElementById("help-list").innerHTML = fields.map(fieldRow).join("") || `<p class="muted">No field matches.</p>`;
+  };
+  const helpAtCursor = () => {
+    const before = area.value.slice(0, area.selectionStart);
+    const index = before.split("\n").length - 1;
+    const path = keyPath(area.value.split("\n"), index);
+    const box = document.getElementById("help-current");
+    if (!path || !schema) return;
+    const inWorld = path.startsWith("world.") ? path.slice(6) : null;
+    const field = inWorld && schema.fields.find((f) => f.path === inWorld);
+    box.innerHTML = field ? fieldRow(field) : `<code>${esc(path)}</code> <span class="muted">${path.startsWith("agents") ? `policies of ${esc(schemaWorld)}: ${esc((schema.policies || []).join(", "))}` : "not a world field"}</span>`;
+  };
+  const validate = async () => {
+    const mine = ++generation;
+    const text = area.value;
+    const badge = document.getElementById("validity");
+    badge.className = "badge"; badge.textContent = "checking…";
+    helpFor(worldOf(text));
+    let result;
+    try {
+      result = await api.post("/scenarios/validate", { scenario: text });
+    } catch (error) {
+      if (mine !== generation) return;
+      result = { valid: false, problems: error.problem?.errors || [{ path: "", message: error.message }] };
+    }
+    if (mine !== generation) return; // a newer check is under way
+    setProblems(result.problems || [], result.warnings || []);
+    badge.className = `badge ${result.valid ? "status-finished" : "status-failed"}`;
+    badge.textContent = result.valid ? "valid" : `${(result.problems || []).length} problem${(result.problems || []).length === 1 ? "" : "s"}`;
+    document.getElementById("validity-detail").textContent = result.valid ? `${result.name} · ${result.world}` : "";
+    document.body.dataset.validated = String(generation);
+    if (result.world) helpFor(result.world);
+  };
+  const changed = () => {
+    drawGutter();
+    clearTimeout(timer);
+    timer = setTimeout(validate, 350); // debounced: one check when typing pauses
+  };
+  const load = async (value) => {
+    let text = "";
+    if (value.startsWith("blank:")) text = (await api.json(`/ui/api/worlds/${encodeURIComponent(value.slice(6))}`)).blank;
+    else if (value.startsWith("file:")) text = (await api.json(`/scenarios/${encodeURIComponent(value.slice(5))}`)).text;
+    area.value = text;
+    area.scrollTop = 0;
+    syncScroll();
+    changed();
+  };
+  area.addEventListener("input", changed);
+  area.addEventListener("scroll", syncScroll);
+  for (const name of ["keyup", "click"]) area.addEventListener(name, helpAtCursor);
+  area.addEventListener("keydown", (event) => {
+    if (event.key === "Tab") { // two spaces, as YAML wants
+      event.preventDefault();
+      area.setRangeText("  ", area.selectionStart, area.selectionEnd, "end");
+      changed();
+    }
+  });
+  document.getElementById("help-filter").addEventListener("input", drawHelp);
+  document.getElementById("problems").addEventListener("click", (event) => {
+    const line = event.target.dataset?.goto;
+    if (!line) return;
+    event.preventDefault();
+    const lines = area.value.split("\n");
+    const at = lines.slice(0, Number(line) - 1).join("\n").length + (Number(line) > 1 ? 1 : 0);
+    area.focus();
+    area.setSelectionRange(at, at + (lines[Number(line) - 1] || "").length);
+    area.scrollTop = Math.max(0, (Number(line) - 5) * LINE);
+  });
+  const select = document.getElementById("start-from");
+  select.value = startFrom;
+  select.addEventListener("change", () => load(select.value));
+
+  // Run it: POST /runs with the text; the run page then follows its progress to the end.
+  document.getElementById("run-scenario").addEventListener("click", async () => {
+    const error = document.getElementById("run-error");
+    error.textContent = "";
+    const body = { scenario: area.value };
+    const seed = document.getElementById("editor-seed").value.trim();
+    if (seed) body.seed = Number(seed);
+    try {
+      const run = await api.post("/runs", body);
+      location.href = `/ui/runs/${encodeURIComponent(run.id)}`;
+    } catch (e) {
+      error.textContent = e.problem?.detail || e.message;
+      if (e.problem?.errors) setProblems(e.problem.errors.filter((p) => !/^body\.seed/.test(p.path || "")));
+      ready("editor-error");
+    }
+  });
+
+  // The sweep grid: rows of field + values; seeds; the number of cells as it is typed.
+  const grid = document.querySelector("#sweep-grid tbody");
+  const addAxis = (path = "", values = "") => {
+    const row = document.createElement("tr");
+    row.innerHTML = `<td><input class="axis-path" list="field-paths" size="26" placeholder="world.rounds" value="${esc(path)}"></td>
+      <td><input class="axis-values" size="26" placeholder="[5, 10, 20]" value="${esc(values)}"></td>
+      <td><button type="button" class="link remove-axis" aria-label="remove this field">remove</button></td>`;
+    row.querySelector(".remove-axis").addEventListener("click", () => { row.remove(); countCells(); });
+    row.addEventListener("input", countCells);
+    grid.appendChild(row);
+    countCells();
+  };
+  const axes = () => [...grid.querySelectorAll("tr")].map((row) => [row.querySelector(".axis-path").value.trim(), row.querySelector(".axis-values").value.trim()])
+    .filter(([path, values]) => path && values);
+  function countCells() {
+    const seeds = Math.max(1, Number(document.getElementById("sweep-seeds").value) || 1);
+    const points = axes().reduce((n, [, values]) => n * Math.max(1, splitTop(values).length), 1);
+    document.getElementById("sweep-cells").textContent = axes().length ? `${points} point${points === 1 ? "" : "s"} × ${seeds} seed${seeds === 1 ? "" : "s"} = ${points * seeds} cells` : "";
+  }
+  document.getElementById("add-axis").addEventListener("click", () => addAxis());
+  document.getElementById("sweep-seeds").addEventListener("input", countCells);
+  addAxis();
+  document.getElementById("launch-sweep").addEventListener("click", async () => {
+    const error = document.getElementById("sweep-error");
+    error.textContent = "";
+    let text = area.value;
+    const rows = axes();
+    if (rows.length) {
+      if (/^sweep\s*:/m.test(text)) { error.textContent = "the scenario has its own sweep: block; remove it, or empty the grid to launch that one"; return; }
+      const seeds = Math.max(1, Number(document.getElementById("sweep-seeds").value) || 1);
+      text = `${text.replace(/\s*$/, "")}\nsweep:\n  grid:\n${rows.map(([path, values]) => `    ${JSON.stringify(path)}: ${values.startsWith("[") ? values : `[${values}]`}`).join("\n")}\n  seeds: ${seeds}\n`;
+    } else if (!/^sweep\s*:/m.test(text)) { error.textContent = "add a field to vary (or a sweep: block to the scenario)"; return; }
+    try {
+      const sweep = await api.post("/sweeps", { scenario: text });
+      location.href = `/ui/sweeps/${encodeURIComponent(sweep.id)}`;
+    } catch (e) {
+      const list = e.problem?.errors || [];
+      error.textContent = [e.problem?.detail || e.message, ...list.map((p) => `${p.line ? `line ${p.line}: ` : ""}${p.path}: ${p.message}`)].join("\n");
+      ready("editor-error");
+    }
+  });
+  await load(startFrom);
+  ready("editor");
+}
+
+// ---------------------------------------------------------------- marketplace: the business side
+
+async function renderBusinesses(id, businessId) {
+  const [run, events, market] = await Promise.all([
+    api.json(`/runs/${encodeURIComponent(id)}`), allEvents(id),
+    api.json(`/ui/api/runs/${encodeURIComponent(id)}/market`).catch((error) => ({ error })),
+  ]);
+  setTitle(`Businesses of run ${run.id}`);
+  const known = market && !market.error;
+  const businesses = new Map((known ? market.businesses : []).map((b) => [b.id, b]));
+  const people = new Map((known ? market.customers : []).map((c) => [c.id, c]));
+  const convos = conversations(events, known ? market : null);
+  // Per business: what customers sent it, what it proposed, what it was paid; from the customers' threads.
+  const side = new Map();
+  const of = (bid) => side.get(bid) || side.set(bid, { received: 0, proposals: 0, paid: 0, revenue: 0, entries: [] }).get(bid);
+  for (const b of businesses.keys()) of(b);
+  for (const [cid, c] of convos) {
+    const paid = new Set(c.paid);
+    for (const e of c.entries) {
+      if (e.type === "paid") { const b = of(e.business); b.paid += 1; b.revenue += e.amount || 0; b.entries.push({ ...e, customer: cid }); }
+      else if (e.dir === "out" && e.to) { of(e.to).received += 1; of(e.to).entries.push({ ...e, customer: cid, side: "received" }); }
+      else if (e.dir === "in" && e.from) {
+        const b = of(e.from);
+        if (e.type === "order_proposal") b.proposals += 1;
+        b.entries.push({ ...e, customer: cid, side: "sent", paid: paid.has(e.proposal_id) });
+      }
+    }
+  }
+  const ids = [...side.keys()].sort((a, b) => side.get(b).received - side.get(a).received || a.localeCompare(b));
+  const selected = businessId && side.has(businessId) ? businessId : ids.find((b) => side.get(b).entries.length) || ids[0];
+  const list = ids.map((bid) => {
+    const b = side.get(bid);
+    return `<li${bid === selected ? ` class="selected"` : ""}><a href="/ui/runs/${esc(run.id)}/businesses/${encodeURIComponent(bid)}">${esc(businesses.get(bid)?.name || bid)}</a>
+      <span class="muted">${esc(b.received)} in · ${esc(b.proposals)} proposals · ${esc(b.paid)} paid</span></li>`;
+  }).join("");
+  const name = (cid) => people.get(cid)?.name || cid;
+  let body = `<p class="muted">No business in this run's event log.</p>`;
+  if (selected) {
+    const b = side.get(selected);
+    const info = businesses.get(selected);
+    const rows = b.entries.sort((x, y) => x.seq - y.seq).map((e) => {
+      const t = `<span class="t">t=${esc(num(e.t))}</span>`;
+      if (e.type === "paid") return `<li class="entry payment">${t}<b>Paid</b> ${esc(num(e.amount))} by ${esc(name(e.customer))} for <code>${esc(e.proposal_id)}</code></li>`;
+      if (e.side === "received") return `<li class="entry message in">${t}<b>From</b> ${esc(name(e.customer))}<p class="said">${esc(e.text || "(text not logged)")}</p></li>`;
+      if (e.type === "order_proposal") {
+        return `<li class="entry proposal out${e.paid ? " paid" : ""}">${t}<b>Proposed</b> to ${esc(name(e.customer))} <code>${esc(e.proposal_id)}</code>${e.paid ? ` <span class="badge status-finished">PAID</span>` : ""}
+          <table class="items">${(e.items || []).map((i) => `<tr><td>${esc(i.name)}</td><td class="num">${esc(i.quantity)} × ${esc(num(i.unit_price))}</td></tr>`).join("")}
+          <tr class="total"><td>total</td><td class="num">${esc(num(e.total))}</td></tr></table>${e.text ? `<p class="said">${esc(e.text)}</p>` : ""}</li>`;
+      }
+      return `<li class="entry message out">${t}<b>To</b> ${esc(name(e.customer))}<p class="said">${esc(e.text || "(text not logged)")}</p></li>`;
+    }).join("");
+    body = `<h2>${esc(info?.name || selected)} <span class="muted">${esc(selected)}</span></h2>
+      ${info ? `<p>rating ${esc(num(info.rating))}${info.amenities.length ? ` · ${info.amenities.map((a) => `<span class="chip">${esc(a)}</span>`).join(" ")}` : ""}</p>` : ""}
+      <p id="business-totals">${esc(b.received)} messages received · ${esc(b.proposals)} proposals sent · ${esc(b.paid)} paid (${esc(num(b.revenue))})</p>
+      <ol class="timeline" id="business-timeline">${rows || `<li class="muted">Nobody wrote to this business.</li>`}</ol>`;
+  }
+  main().innerHTML = `<h1>Business side <span class="muted">run <a href="/ui/runs/${esc(run.id)}">${esc(run.id)}</a> · ${esc(run.scenario_name)}</span> ${badge(run.status)}</h1>
+    <p><a href="/ui/runs/${esc(run.id)}/conversations">customer side</a></p>
+    <div class="convo"><ul class="customers" id="businesses">${list}</ul><div class="thread">${body}</div></div>`;
+  ready("businesses");
+}
+
 // ---------------------------------------------------------------- routing
 
 async function route() {
@@ -859,6 +1542,10 @@ async function route() {
   try {
     if (path === "/" || path === "/ui") return await renderList();
     if (parts[1] === "new") return await renderNew();
+    if (parts[1] === "edit") return await renderEditor();
+    if (parts[1] === "compare") return await renderCompare();
+    if (parts[1] === "runs" && parts[2] && parts[3] === "events") return await renderEvents(parts[2]);
+    if (parts[1] === "runs" && parts[2] && parts[3] === "businesses") return await renderBusinesses(parts[2], parts[4]);
     if (parts[1] === "runs" && parts[2] && parts[3] === "conversations") return await renderConversations(parts[2], parts[4]);
     if (parts[1] === "runs" && parts[2] && parts[3] === "transcript") return await renderTranscript(parts[2], parts[4]);
     if (parts[1] === "runs" && parts[2]) return await renderRun(parts[2]);
