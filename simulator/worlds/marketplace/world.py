@@ -392,6 +392,7 @@ class Marketplace(WorldBase[MarketplaceConfig]):
             self.host.log("finish", agent.id)
 
     def _wait(self, agent: _Agent, timeout: float | None) -> None:
+        agent.last_result = {"ok": True, "action": "wait"}
         agent.token += 1
         agent.waiting = True
         if timeout is not None:
