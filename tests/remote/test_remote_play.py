@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from simulator.run import stored_run
+from simulator.run import build_simulation, stored_run
 from simulator.scenario import load_scenario_text
 from simulator.store import Store
 from tests.remote.conftest import reply
@@ -165,3 +165,36 @@ def test_remote_agents_play_a_full_marketplace_run_in_every_seat(agent_server, t
     assert 2 <= market.max_inflight <= 3  # same-time decisions went out together, never more than max_concurrency
     kinds = {json.loads(r["messages"][0]["content"])["agent"]["role"] for r in store.transcript(run_id)}
     assert kinds == {"customer", "business"}
+
+
+def test_a_marketplace_run_does_not_depend_on_concurrency_or_network_timing(agent_server):
+    """The same agent at concurrency 1 and 3 (requests answered in different orders): the same event log and metrics."""
+    world = {"type": "marketplace", "data": str(ROOT / "tests/data/magentic/mexican_10_30"),
+             "search": {"mechanism": "lexical", "page_size": 10}}
+    logs = []
+    for bound in (1, 3):
+        server = agent_server(Market())
+        seat = {"policy": "remote", "params": {"url": server.url}}
+        sim = build_simulation(load_scenario_text(scenario(world, {"customer": seat, "business": seat},
+                                                          remote={"max_concurrency": bound})), 1)
+        result = sim.run()
+        assert result.status == "finished", result.reason
+        logs.append(([e[1:] for e in sim.events], result.metrics))
+    assert logs[0] == logs[1]
+
+
+def test_a_decision_window_sends_staggered_decisions_together(agent_server):
+    """remote.batch_window: decisions due within one window go out as one batch (fewer, larger batches)."""
+    world = {"type": "marketplace", "data": str(ROOT / "tests/data/magentic/mexican_10_30"),
+             "search": {"mechanism": "lexical", "page_size": 10}}
+    batches = {}
+    for window in (0.0, 2.0):
+        server = agent_server(Market())
+        seat = {"policy": "remote", "params": {"url": server.url}}
+        sim = build_simulation(load_scenario_text(scenario(world, {"customer": seat, "business": seat},
+                                                          remote={"batch_window": window})), 1)
+        assert sim.batch_window == window
+        result = sim.run()
+        assert result.status == "finished" and result.counters["fallbacks"] == 0, result.reason
+        batches[window] = len({r["time"] for r in server.requests})  # one send time per batch
+    assert batches[2.0] < batches[0.0]
