@@ -45,6 +45,17 @@ class Answer:
     errors: list[str] = field(default_factory=list)  # what the retries were after
 
 
+async def read_limited(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body, but no more than ``limit`` bytes of it (a larger body is cut there and refused by the caller)."""
+    chunks, size = [], 0
+    async for chunk in response.content.iter_chunked(1 << 16):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(chunks)[:limit]
+
+
 class RemoteClient:
     """Requests to one endpoint. Use it on the background loop (its aiohttp session lives there)."""
 
@@ -80,7 +91,7 @@ class RemoteClient:
             try:
                 async with session.post(self.url, data=payload, headers=self.headers, allow_redirects=False) as response:
                     status, headers = response.status, response.headers
-                    raw = await response.content.read(MAX_REPLY_BYTES + 1)
+                    raw = await read_limited(response, MAX_REPLY_BYTES + 1)
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
                 errors.append(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
                 connected = connected or not isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError))

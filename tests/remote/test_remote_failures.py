@@ -174,3 +174,17 @@ def test_a_redirect_is_not_followed(agent_server):
     _, result = simulate(scenario_text(server.url, remote={"max_fallback_share": 1.0}))
     assert elsewhere.requests == []
     assert result.metrics["remote"]["failures"] == {"http_4xx": 9}
+
+
+def test_a_large_reply_is_read_whole_and_one_over_the_limit_is_refused(agent_server):
+    from agents.remote.wire import MAX_REPLY_BYTES
+
+    big = {"reason": "x" * (MAX_REPLY_BYTES // 2)}  # arrives in many chunks
+    server = agent_server(lambda request: {**reply(request, {"contribution": 2}), **big})
+    _, result = simulate(scenario_text(server.url))
+    assert result.status == "finished" and result.counters["fallbacks"] == 0
+
+    huge = {"reason": "x" * MAX_REPLY_BYTES}
+    server = agent_server(lambda request: {**reply(request, {"contribution": 2}), **huge})
+    _, result = simulate(scenario_text(server.url, remote={"max_fallback_share": 1.0}))
+    assert result.metrics["remote"]["failures"] == {"parse": 9}
