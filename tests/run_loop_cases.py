@@ -40,13 +40,13 @@ CASES: dict[str, tuple[str, list[str], int | None]] = {
 # Issue 17 changed the marketplace's defaults and added to what it reports; the golden runs keep the old
 # meaning: hits with full profiles (``visibility: full``) and no step cap matters (no case reaches 100 steps).
 # What was added since is taken out before comparing (``as_recorded``): new measures and theory keys, the
-# proposal items and audit on message events, and a one-action decision logged as {"actions": [x]}, which the
+# proposal items and audit on message events, needs_met on payments, and a one-action decision logged as {"actions": [x]}, which the
 # old log wrote as {"action": x}. Everything the old loop recorded must still be identical.
 MARKETPLACE_THEN = ["world.visibility=full"]
 ADDED_MEASURES = ("customers_out_of_steps", "payments_by_business", "payment_share_by_rank", "audit_summary", "audit")
 ADDED_THEORY = ("random_median", "random_q1", "random_q3", "random_with_amenities_median", "random_with_amenities_q1",
                 "random_with_amenities_q3")
-ADDED_EVENT_FIELDS = ("items", "audit")
+ADDED_EVENT_FIELDS = ("items", "audit", "needs_met")
 CASES.update({
     "axelrod_tournament_seed3_rounds40": ("scenarios/axelrod_tournament.yaml", ["world.rounds=40"], 3),
     "prisoners_dilemma_max_time": ("scenarios/prisoners_dilemma.yaml", ["run.max_time=10.5"], 2),
@@ -65,7 +65,7 @@ def as_recorded(event: tuple, world_type: str) -> list:
     data = event[4]
     if event[3] == "action" and len(data.get("actions", ())) == 1:
         event[4] = {"action": data["actions"][0]}
-    elif event[3] == "message":
+    elif event[3] in ("message", "payment"):
         event[4] = {k: v for k, v in data.items() if k not in ADDED_EVENT_FIELDS}
     return event
 

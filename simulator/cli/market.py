@@ -2,6 +2,7 @@
 
     agora market generate --domain restaurants|contractors --customers N --businesses M --seed S OUT_DIR
     agora market baselines DIR [--json] [--ties lowest|all]
+    agora market analyze RUN [--json] [--no-customers] [--db STORE]
 
 Bad data files are reported as ``file: field: message`` on stderr with exit
 status 2, never a traceback.
@@ -12,16 +13,17 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.table import Table
 
-from simulator.cli.console import fail, out
+from simulator.cli.console import DbOption, fail, out
 from simulator.parsing import MAX_SEED
 
 MAX_PARTICIPANTS = 10_000  # per side: the baselines compare every customer with every business
 
-market_app = typer.Typer(help="Marketplace data sets: generate them, compute welfare baselines.", no_args_is_help=True)
+market_app = typer.Typer(help="Marketplace data sets (generate, baselines) and runs (analyze).", no_args_is_help=True)
 
 
 @market_app.command("generate")
@@ -75,3 +77,69 @@ def baselines(
     for key, value in result.items():
         table.add_row(key, f"{value:,.2f}" if isinstance(value, float) else str(value))
     out.print(table)
+
+
+@market_app.command("analyze")
+def analyze(
+    run_id: str = typer.Argument(..., help="a stored marketplace run (see `agora runs list`)"),
+    as_json: bool = typer.Option(False, "--json", help="print the report as one JSON object"),
+    customers: bool = typer.Option(True, "--customers/--no-customers", help="print the per-customer section"),
+    db: Optional[Path] = DbOption,
+) -> None:
+    """A stored marketplace run as Magentic's analytics report it: per customer, the proposal audit, the summary."""
+    from simulator.store import RunNotFound, Store
+    from simulator.worlds.marketplace.analytics import analyze as analyze_run
+
+    with Store(db) as store:
+        try:
+            stored = store.get_run(run_id)
+        except RunNotFound:
+            fail(f"error: no run {run_id!r} in {store.path} (see `agora runs list`)")
+        if stored.get("world") != "marketplace":
+            fail(f"error: run {run_id!r} is a {stored.get('world')!r} run; allowed: a marketplace run")
+        kinds = ["search", "message", "payment", "max_steps"]
+        report = analyze_run(store.iter_events(run_id, kinds=kinds), stored["metrics"])
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    _print_report(report, customers)
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.2f}"
+
+
+def _print_report(report: dict, with_customers: bool) -> None:
+    say = lambda text="": out.print(text, markup=False, highlight=False)  # noqa: E731
+    if report["customers"] is None:
+        say("(the run was stored without its event log: no per-customer section; run with run.record_events: true)")
+    elif with_customers:
+        say("CUSTOMERS")
+        for cid, row in report["customers"].items():
+            say(f"\n{cid}: utility {_money(row['utility'])}, needs met: {'yes' if row['needs_met'] else 'no'}"
+                + (" (stopped at max_steps)" if row["out_of_steps"] else ""))
+            say(f"  activity: {row['messages_sent']} messages sent, {row['proposals_received']} proposals received, "
+                f"{len(row['payments'])} payments")
+            for s in row["searches"]:
+                say(f"  search {s['query']!r} page {s['page']}: {', '.join(s['businesses']) or 'no businesses'}")
+            for pay in row["payments"]:
+                say(f"  paid {_money(pay['amount'])} to {pay['business']} ({pay['proposal_id']}): needs "
+                    f"{'met' if pay['needs_met'] else 'NOT met'}")
+                for item in pay["items"]:
+                    say(f"    - {item['name']}: {_money(item['unit_price'])} x {item['quantity']}")
+                for finding in pay["audit"]:
+                    say(f"    ! {finding}")
+    say("\nPROPOSAL AUDIT")
+    totals = report["audit"]["totals"]
+    say("  " + ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in totals.items()))
+    for business, row in report["audit"]["by_business"].items():
+        say(f"  {business}: {row['invalid_proposals']} invalid proposals ({row['invalid_items']} items not on the menu, "
+            f"{row['invalid_prices']} prices off the menu, {row['invalid_totals']} wrong totals)")
+        for example in row["examples"]:
+            say(f"    {example['proposal_id']}: " + "; ".join(example["findings"]))
+    say("\nSUMMARY")
+    for key, value in report["summary"].items():
+        if key == "baselines":
+            say("  baselines: " + ", ".join(f"{k} {_money(v)}" for k, v in value.items()))
+        else:
+            say(f"  {key.replace('_', ' ')}: {_money(value) if isinstance(value, float) else value}")

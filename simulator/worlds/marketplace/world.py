@@ -632,9 +632,11 @@ class Marketplace(WorldBase[MarketplaceConfig]):
         self.payments_by_rank[key] = self.payments_by_rank.get(key, 0) + 1
         menu = self.menus[j]
         offered = {item["name"] for item in rec["items"] if item["name"] in menu}   # needs are met by menu items only
-        if measures_of.meets_needs(self.arrays, self.customers[i].menu_features, i, j, offered):
+        met = measures_of.meets_needs(self.arrays, self.customers[i].menu_features, i, j, offered)
+        if met:
             self.satisfied[i] = True
-        self.host.log("payment", self.customers[i].id, business=self.businesses[j].id, proposal_id=rec["proposal_id"], amount=rec["total"])
+        self.host.log("payment", self.customers[i].id, business=self.businesses[j].id, proposal_id=rec["proposal_id"], amount=rec["total"],
+                      needs_met=met)
 
     def _deliver(self, to: _Agent, record: dict) -> None:
         if to.done:
