@@ -11,6 +11,15 @@ of 200). The peer, side by side, is the JSON alone: the same ``GET /runs``
 request(s) from Python (httpx), no browser. Prints the median of ``--repeat``
 loads and the ratio, then stops the server and the browser.
 
+Two more timings of the research pages (issue 21), each against 300 ms:
+
+* the scenario editor's validate round trip: a change typed into the editor ->
+  ``POST /scenarios/validate`` -> problems drawn next to their lines (the page's
+  debounce excluded; ``window.agoraValidateMs``), alternating a valid and an
+  invalid text; peer: the same POST from httpx;
+* the comparison page with 20 runs: navigation -> parameters, metrics, theory and
+  chart drawn; peer: its one JSON request (``GET /ui/api/compare``) from httpx.
+
     python bench/web.py [--runs 1000] [--repeat 5]
 """
 
@@ -39,13 +48,14 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WORLDS = ["matrix_game", "public_goods", "off_switch", "marketplace"]
+TEXT = (ROOT / "scenarios" / "prisoners_dilemma.yaml").read_text()  # a real scenario: the comparison page parses it
 
 
 def fill(db: Path, n: int) -> None:
     with Store(db) as store:
         for i in range(n):
             world = WORLDS[i % len(WORLDS)]
-            run_id = store.create_run(scenario_name=f"{world}_bench", world=world, scenario_text=f"name: {world}_bench\n", seed=i)
+            run_id = store.create_run(scenario_name=f"{world}_bench", world=world, scenario_text=TEXT, seed=i)
             metrics = {
                 "welfare": 40.0 + i % 17, "payoffs": {"alice": 20.0 + i % 5, "bob": 20.0 + i % 7},
                 "measures": {"rounds": 7, "mean_payoff_per_round": {"alice": 2.8, "bob": 2.9}},
@@ -125,6 +135,7 @@ def main() -> None:
                     r, w, q = statistics.median(rendered), statistics.median(wall), statistics.median(peer)
                     worst = max(worst, r)
                     print(f"{size:>9}  {rows:>5}  {r * 1000:>34.0f} ms  {w * 1000:>13.0f} ms  {q * 1000:>22.0f} ms  {r / q:>5.2f}x")
+                research = research_pages(page, client, url, args.repeat)
                 browser.close()
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -134,6 +145,48 @@ def main() -> None:
                 proc.kill()
     verdict = "under" if worst < 1.0 else "NOT under"
     print(f"slowest median render {worst * 1000:.0f} ms: {verdict} 1 s with {args.runs} stored runs (medians of {args.repeat})")
+    for name, value in research.items():
+        print(f"{name}: median {value * 1000:.0f} ms: {'under' if value < 0.3 else 'NOT under'} 300 ms")
+
+
+BAD = "  rounds: -3\n"
+
+
+def research_pages(page, client: httpx.Client, url: str, repeat: int) -> dict[str, float]:
+    """The editor's validate round trip and the 20-run comparison page (medians), with their JSON-only peers."""
+    text = client.get(f"{url}/scenarios/prisoners_dilemma").json()["text"]
+    bad = text.replace("world:\n", "world:\n" + BAD, 1)
+    page.goto(f"{url}/ui/edit?from=file:prisoners_dilemma")
+    page.wait_for_selector("body[data-ready=editor]")
+    page.wait_for_selector("body[data-validated]")
+    browser_ms, peer = [], []
+    for i in range(max(repeat, 5) * 2):
+        before = page.get_attribute("body", "data-validated")
+        page.fill("#yaml", bad if i % 2 == 0 else text)
+        page.wait_for_function("n => document.body.dataset.validated !== n", arg=before)
+        browser_ms.append(page.evaluate("window.agoraValidateMs") / 1000)
+        t = time.perf_counter()
+        client.post(f"{url}/scenarios/validate", json={"scenario": bad if i % 2 == 0 else text})
+        peer.append(time.perf_counter() - t)
+    validate, validate_peer = statistics.median(browser_ms), statistics.median(peer)
+    print(f"editor validate round trip (typed change -> problems drawn, debounce excluded): {validate * 1000:.0f} ms; "
+          f"peer POST /scenarios/validate alone: {validate_peer * 1000:.0f} ms; ratio {validate / validate_peer:.2f}x")
+
+    ids = [r["id"] for r in client.get(f"{url}/runs", params={"limit": 20}).json()["items"]]
+    query = "&".join(f"ids={i}" for i in ids)
+    rendered, peer = [], []
+    for _ in range(repeat):
+        page.goto(f"{url}/ui/compare?{query}")
+        page.wait_for_selector("body[data-ready=compare]")
+        rendered.append(page.evaluate("window.agoraReadyAt") / 1000)
+        t = time.perf_counter()
+        client.get(f"{url}/ui/api/compare?{query}")
+        peer.append(time.perf_counter() - t)
+    columns = page.locator("#compare-metrics thead th a").count()
+    compare, compare_peer = statistics.median(rendered), statistics.median(peer)
+    print(f"comparison page, {columns} runs (navigation -> drawn): {compare * 1000:.0f} ms; "
+          f"peer GET /ui/api/compare alone: {compare_peer * 1000:.0f} ms; ratio {compare / compare_peer:.2f}x")
+    return {"editor validate round trip": validate, f"comparison page with {columns} runs": compare}
 
 
 if __name__ == "__main__":

@@ -147,6 +147,7 @@ def worlds() -> list[dict[str, Any]]:
 @router.get("/ui/api/worlds/{world}", dependencies=Auth)
 def world_help(world: Annotated[str, PathParam(pattern=r"^[a-z0-9_]{1,64}$")], settings: SettingsDep) -> dict[str, Any]:
     """The world's field reference (``agora schema WORLD --json``) and a blank scenario to start from."""
+    from api import services
     from api.web.templates import blank
     from simulator import reference
 
@@ -155,7 +156,12 @@ def world_help(world: Annotated[str, PathParam(pattern=r"^[a-z0-9_]{1,64}$")], s
     except KeyError:
         raise ProblemException(404, "world-not-found", f"no world {world!r}; allowed: {', '.join(reference.world_names())}",
                                title="World not found") from None
-    return {**schema, "blank": blank(world, settings.scenarios)}
+    from api.schemas import ScenarioInput
+
+    def valid(text: str) -> bool:
+        return bool(services.validate(ScenarioInput(scenario=text), settings)["valid"])
+
+    return {**schema, "blank": blank(world, settings.scenarios, valid)}
 
 
 _market_cache: OrderedDict[str, dict[str, Any]] = OrderedDict()

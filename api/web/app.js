@@ -225,7 +225,7 @@ async function renderList() {
   setTitle("Runs");
   const [runs, sweeps] = await Promise.all([
     fetchRuns(query, limit, cursor),
-    cursor || Object.keys(query).length ? Promise.resolve(null) : api.json("/sweeps?limit=20").catch(() => null),
+    cursor || Object.keys(query).some((k) => k !== "include_sweep_cells") ? Promise.resolve(null) : api.json("/sweeps?limit=20").catch(() => null),
   ]);
   const worlds = [...new Set(runs.items.map((r) => r.world))].sort();
   const link = (changes) => {
@@ -511,11 +511,11 @@ async function drawSeries(run) {
       box.dataset.ready = "empty";
       return;
     }
-    const first = data.points[0][0], last = data.points[data.points.length - 1][0];
-    const hlines = data.theory.map((line) => ({ name: `theory: ${line.label}`, points: [[first, 0], [last, line.value]] }));
-    box.innerHTML = lineChart({ series: [{ name: "simulated welfare (cumulative)", points: data.points }], hlines,
+    // Theory accrues k/N of its total after k of the run's N payoff steps (the per-round prediction x rounds so far).
+    const hlines = data.theory.map((line) => ({ name: `theory: ${line.label}`, points: data.points.map((p) => [p[0], line.value * p[2] / data.steps]) }));
+    box.innerHTML = lineChart({ series: [{ name: "simulated welfare (cumulative)", points: data.points.map((p) => [p[0], p[1]]) }], hlines,
       xLabel: "simulated time", yLabel: "welfare", id: "series-chart" })
-      + `<p class="muted">Theory lines accrue at a constant rate to the predicted total. ${esc(num(data.events_read))} events read.</p>`;
+      + `<p class="muted">Dashed: theory, accruing evenly over the run's ${esc(num(data.steps))} payoff steps to its predicted total. ${esc(num(data.events_read))} events read.</p>`;
     box.dataset.ready = "chart";
   } catch (error) {
     box.innerHTML = `<p class="field-error">Welfare over time is unavailable: ${esc(error.message)}</p>`;
@@ -1350,6 +1350,7 @@ async function renderEditor() {
   };
   const validate = async () => {
     const mine = ++generation;
+    const started = performance.now();
     const text = area.value;
     const badge = document.getElementById("validity");
     badge.className = "badge"; badge.textContent = "checking…";
@@ -1366,6 +1367,7 @@ async function renderEditor() {
     badge.className = `badge ${result.valid ? "status-finished" : "status-failed"}`;
     badge.textContent = result.valid ? "valid" : `${(result.problems || []).length} problem${(result.problems || []).length === 1 ? "" : "s"}`;
     document.getElementById("validity-detail").textContent = result.valid ? `${result.name} · ${result.world}` : "";
+    window.agoraValidateMs = performance.now() - started; // POST + problems drawn, debounce excluded (bench/web.py)
     document.body.dataset.validated = String(generation);
     if (result.world) helpFor(result.world);
   };

@@ -1,16 +1,17 @@
 """Starting points for the web page's scenario editor: a blank scenario per world and the world's field help.
 
 A blank scenario is the smallest document the world accepts: ``world: {type: W}``,
-plus, for a world that needs a choice made (the matrix game's ``game`` or
-``payoffs``, the marketplace's ``data`` or ``synthetic``), the world block of its
-smallest shipped scenario; one ``agents:`` line per role with the role's default
+or, for a world that needs a choice made (the matrix game's ``game`` or
+``payoffs``, the marketplace's ``data`` or ``synthetic``), the world block of the
+first small shipped scenario that passes the server's check (its size limits
+included); one ``agents:`` line per role with the role's default
 policy, and the world's other top-level fields as comments (their defaults and
 meaning, from ``simulator.reference``), so the editor shows what may be set.
 """
 
 from __future__ import annotations
 
-from functools import cache
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +20,10 @@ import yaml
 from simulator.parsing import parse_document
 
 
-def _loads(text: str, source: str) -> bool:
-    from simulator.scenario import ScenarioError, load_scenario_text
-
-    try:
-        load_scenario_text(text, source)
-    except ScenarioError:
-        return False
-    return True
-
-
-def _smallest_world_block(world: str, scenarios: Path) -> dict[str, Any] | None:
-    """The ``world:`` block of a small shipped scenario of this world (a *small* one, else the shortest) that needs no LLM server."""
+def _world_blocks(world: str, scenarios: Path) -> list[dict[str, Any]]:
+    """The ``world:`` blocks of the shipped scenarios of this world that need no LLM server, best first: synthetic
+    data before a ``data:`` path (relative to the shipped file; the API reads data only from its roots), then
+    *small* ones, then the shortest files."""
     candidates = []
     for path in sorted(scenarios.glob("*.yaml")):
         try:
@@ -39,9 +32,9 @@ def _smallest_world_block(world: str, scenarios: Path) -> dict[str, Any] | None:
             continue
         if isinstance(data, dict) and not data.get("llm") and "sweep" not in data and isinstance(data.get("world"), dict) \
                 and data["world"].get("type") == world:
-            # a data: path is relative to the shipped file and the API reads data only from its roots: synthetic first
-            candidates.append(("data" in data["world"], "large" in path.stem, "small" not in path.stem, path.stat().st_size, path.name, data["world"]))
-    return min(candidates)[5] if candidates else None
+            candidates.append(("data" in data["world"], "large" in path.stem, "small" not in path.stem, path.stat().st_size,
+                               path.name, data["world"]))
+    return [c[-1] for c in sorted(candidates, key=lambda c: c[:-1])]
 
 
 def _comment(row: dict[str, Any]) -> str:
@@ -51,13 +44,13 @@ def _comment(row: dict[str, Any]) -> str:
     return "#   " + text[:200]
 
 
-@cache
-def blank(world: str, scenarios: Path) -> str:
-    """A blank, valid scenario for ``world`` (KeyError for a world type that is not registered)."""
+def blank(world: str, scenarios: Path, valid: Callable[[str], bool]) -> str:
+    """A blank scenario for ``world`` that ``valid`` accepts (the server's own check, its limits included):
+    ``world: {type: W}`` if that is enough, else the first shipped world block that passes. KeyError for a
+    world type that is not registered."""
     from simulator import reference
 
     schema = reference.schema(world)
-    block: dict[str, Any] = {"type": world}
     head = {"name": f"my_{world}", "seed": 1}
     agents = {role: policy for role, policy in schema["roles"].items() if role != "*"}
 
@@ -65,11 +58,8 @@ def blank(world: str, scenarios: Path) -> str:
         return yaml.safe_dump({**head, "world": block, "agents": agents or {"default": "uniform_random"},
                                "run": {"max_time": None, "record_events": True}}, sort_keys=False)
 
-    text = document(block)
-    if not _loads(text, f"{world}.yaml"):
-        shipped = _smallest_world_block(world, scenarios)
-        if shipped is not None:
-            text = document(shipped)
-    top = [row for row in schema["fields"] if "." not in row["path"] and row["path"] not in block]
+    blocks = [{"type": world}, *_world_blocks(world, scenarios)]
+    text = next((document(b) for b in blocks if valid(document(b))), document(blocks[0]))
+    top = [row for row in schema["fields"] if "." not in row["path"] and row["path"] != "type"]
     help_lines = ["# world: fields you may add (agora schema " + world + " lists them all):"] + [_comment(r) for r in top[:40]]
     return "\n".join(help_lines) + "\n" + text

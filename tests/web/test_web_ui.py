@@ -59,21 +59,33 @@ def test_start_run_from_form_watch_it_finish_and_read_its_page(server, page):
     assert progress == sorted(progress)  # never goes backwards
     assert any(0 < p < 1 for p in progress), progress  # seen while running, not only at the end
     print("progress seen on the page:", [round(p, 3) for p in progress])
-    page.wait_for_selector("#welfare")
+    page.wait_for_selector("#comparison")
 
     run = httpx.get(f"{server.url}/runs/{run_id}").json()
     assert run["status"] == "finished" and run["seed"] == 7 and run["progress"] == 1.0
     assert page.inner_text("#progress-status") == "finished"
     # Theory beside simulation: the numbers the API reports, and their gap.
     theory, welfare, rounds = run["metrics"]["theory"], run["metrics"]["welfare"], run["metrics"]["measures"]["rounds"]
-    eq = page.locator("#welfare tr[data-kind=equilibrium]").first
-    opt = page.locator("#welfare tr[data-kind=optimum]").first
-    cells = [eq.locator("td").nth(i).inner_text() for i in range(5)]
-    assert "stage_equilibrium_welfare" in cells[0] and cells[1] == "per round"
-    assert _num(cells[2]) == pytest.approx(theory["stage_equilibrium_welfare"][0])
-    assert _num(cells[3]) == pytest.approx(welfare / rounds, rel=1e-4)
-    assert _num(cells[4]) == pytest.approx(welfare / rounds - theory["stage_equilibrium_welfare"][0], rel=1e-3)
-    assert _num(opt.locator("td").nth(2).inner_text()) == pytest.approx(theory["stage_optimum_welfare"])
+    assert _num(page.inner_text("#welfare-total")) == pytest.approx(welfare, rel=1e-4)
+    if run.get("comparison"):  # the world's declared pairs (contract 2): the page shows exactly those
+        assert page.get_attribute("#comparison", "data-source") == "api"
+        rows = page.locator("#comparison tbody tr:not(.sim)")
+        assert rows.count() == len(run["comparison"])
+        for i, expected in enumerate(run["comparison"]):
+            cells = rows.nth(i).locator("td").all_inner_texts()
+            assert cells[0] == expected["quantity"]
+            for text, key in zip(cells[1:4], ("theory", "simulated", "gap")):
+                if isinstance(expected[key], (int, float)):
+                    assert _num(text) == pytest.approx(expected[key], rel=1e-3, abs=1e-4)
+    else:  # the page's own pairs: per-round welfare against the stage game's benchmarks
+        eq = page.locator("#comparison tr[data-kind=equilibrium]").first
+        opt = page.locator("#comparison tr[data-kind=optimum]").first
+        cells = [eq.locator("td").nth(i).inner_text() for i in range(5)]
+        assert "stage_equilibrium_welfare" in cells[0] and "per round" in cells[4]
+        assert _num(cells[1]) == pytest.approx(theory["stage_equilibrium_welfare"][0])
+        assert _num(cells[2]) == pytest.approx(welfare / rounds, rel=1e-4)
+        assert _num(cells[3]) == pytest.approx(welfare / rounds - theory["stage_equilibrium_welfare"][0], rel=1e-3)
+        assert _num(opt.locator("td").nth(1).inner_text()) == pytest.approx(theory["stage_optimum_welfare"])
     assert page.locator("#payoffs tr").count() == len(run["metrics"]["payoffs"])
     assert "axelrod" in page.inner_text("#scenario-yaml").lower() or "tournament" in page.inner_text("#scenario-yaml").lower()
     assert page.locator("#parameters").inner_text().count("world.") > 0
@@ -169,8 +181,26 @@ def test_marketplace_conversation(server, page):
     assert all(names[b] in first for b in search["data"]["results"])
     verdict = page.inner_text("#verdict")
     assert names[payment["data"]["business"]] in verdict and ("needs met" in verdict or "not met" in verdict)
+    # What the customer is willing to pay, said as such (not as a price cap).
+    wants = page.inner_text("#wants")
+    assert "≤" not in wants and wants.count("willing to pay up to") == len(customer.menu_features)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "marketplace-conversation.png"), full_page=False)
+
+    # The business side: what the paid business received, proposed and was paid, from the same log.
+    business = payment["data"]["business"]
+    page.click("#business-side")
+    page.wait_for_selector("body[data-ready=businesses]")
+    page.click(f"#businesses a[href$='/{business}']")
+    page.wait_for_selector("body[data-ready=businesses]")
+    assert names[business] in page.inner_text("main h2")
+    paid_to = [e for e in events if e["kind"] == "payment" and e["data"]["business"] == business]
+    received = [e for e in events if e["kind"] == "message" and e["data"].get("to") == business]
+    proposed = [e for e in events if e["kind"] == "message" and e["agent"] == business and e["data"].get("message_kind") == "order_proposal"]
+    totals = page.inner_text("#business-totals")
+    assert totals.startswith(f"{len(received)} messages received · {len(proposed)} proposals sent · {len(paid_to)} paid")
+    assert page.locator("#business-timeline li.proposal").count() == len(proposed)
+    page.screenshot(path=str(SCREENSHOTS / "marketplace-business.png"), full_page=False)
 
 
 def test_run_list_filters_and_pages(server, page):
@@ -195,13 +225,13 @@ def test_run_list_filters_and_pages(server, page):
     page.click("#filters button[type=submit]")
     page.wait_for_url(re.compile(r"world=marketplace"))
     page.wait_for_selector("body[data-ready=list]")
-    worlds = page.locator("#runs tbody tr td:nth-child(3)").all_inner_texts()
+    worlds = page.locator("#runs tbody tr td:nth-child(4)").all_inner_texts()
     assert worlds and set(worlds) == {"marketplace"}
     page.goto(f"{server.url}/?scenario=listed&status=finished&limit=100")
     page.wait_for_selector("body[data-ready=list]")
     assert page.locator("#runs tbody tr").count() == 30
     row = page.locator("#runs tbody tr").first
-    assert row.locator("td").nth(7).inner_text() == "29"  # the newest run's headline welfare
+    assert row.locator("td").nth(8).inner_text() == "29"  # the newest run's headline welfare
     row.locator("a").first.click()
     page.wait_for_selector("body[data-ready=run]")
     assert "listed" in page.inner_text("h1")
@@ -219,10 +249,18 @@ def test_sweep_page_figures_table_and_csv(server, page, tmp_path):
     assert sweep["status"] == "finished", sweep
     page.goto(f"{server.url}/")
     page.wait_for_selector("body[data-ready=list]")
+    listed = set(page.locator("#runs tbody tr").evaluate_all("rows => rows.map(r => r.dataset.run)"))
+    # Sweep cells are left out of the run list unless asked for (issue 18).
+    cells = {r["id"]: str(r["seed"]) for r in httpx.get(f"{server.url}/runs", params={"limit": 50, "include_sweep_cells": True}).json()["items"]
+             if r["sweep_id"] == sweep_id}
+    assert cells and not listed & set(cells)
+    page.check("#filters input[name=include_sweep_cells]")
+    page.click("#filters button[type=submit]")
+    page.wait_for_url(re.compile(r"include_sweep_cells=true"))
+    page.wait_for_selector("body[data-ready=list]")
     # Seeds of sweep cells exceed 2**53: the page shows them exactly as the API stores them.
-    cells = {r["id"]: str(r["seed"]) for r in httpx.get(f"{server.url}/runs", params={"limit": 50}).json()["items"] if r["sweep_id"] == sweep_id}
-    shown = {row.get_attribute("data-run"): row.locator("td").nth(4).inner_text() for row in page.locator("#runs tbody tr").all()}
-    assert cells and all(shown[run_id] == seed for run_id, seed in cells.items() if run_id in shown)
+    shown = {row.get_attribute("data-run"): row.locator("td").nth(5).inner_text() for row in page.locator("#runs tbody tr").all()}
+    assert set(cells) & set(shown) and all(shown[run_id] == seed for run_id, seed in cells.items() if run_id in shown)
     page.click(f"#sweeps a[href='/ui/sweeps/{sweep_id}']")
     page.wait_for_selector("body[data-ready=sweep]")
     figures = httpx.get(f"{server.url}/sweeps/{sweep_id}/plots").json()["items"]
@@ -273,6 +311,6 @@ def test_api_key_is_asked_once_and_sent_as_bearer(keyed_server, page):
     page.wait_for_url(re.compile(r"/ui/runs/[A-Za-z0-9_-]+$"))
     expect(page.locator("#progress-status")).to_have_text("finished", timeout=30_000)
     assert page.inner_text("#progress-text") == "100%"
-    page.wait_for_selector("#welfare")
+    page.wait_for_selector("#comparison")
     assert _loaded(page.locator("img.plot[data-plot=welfare]")) > 0
     assert sent and all(value == "Bearer s3cret-key" for value in sent[sent.index("Bearer s3cret-key"):])
