@@ -98,3 +98,7 @@ def test_positive_control_the_allowed_agent_plays_with_the_allowed_token(api, ag
     assert len(sent) == 4 and {h.get("Authorization") for h in sent} == {f"Bearer {TOKEN}"}
     assert not any(SECRET in str(r) for r in allowed.requests + allowed.headers)
     assert other.requests == []
+    page = api.get(f"/runs/{run['id']}/transcript").json()  # the exchanges, as the API serves LLM transcripts
+    assert page["agents"] == {"ann": 2, "ben": 2}
+    assert all(row["policy"] == "remote" and row["action"] == {"contribution": 1.0} for row in page["items"])
+    assert TOKEN not in str(page)
