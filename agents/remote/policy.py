@@ -50,7 +50,6 @@ from pydantic import BaseModel
 from agents.llm.client import run_soon, run_sync
 from agents.policy import Request, SeatContext
 from agents.registry import Example, register
-from agents.remote import reference
 from agents.remote.client import Answer, RemoteCallError, RemoteClient
 from agents.remote.config import RemoteRunSettings, RemoteSettings
 from agents.remote.wire import InvalidReply, encode, parse_reply, request
@@ -93,6 +92,8 @@ def counter_lines(counters: Mapping[str, Any]) -> list[str]:
 
 def examples(folder: Any) -> dict[str | None, Example]:
     """For the policy-contract test: the packaged reference agent (``agents/remote/reference.py``) on loopback."""
+    from agents.remote import reference  # a server: started only when examples are asked for
+
     return {None: Example(params={"url": reference.shared_url(), "timeout": 60})}
 
 
