@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import json
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Literal
@@ -487,6 +488,9 @@ def available_plots(run: dict[str, Any]) -> list[str]:
     return names + _series_measures(run)
 
 
+DISTRIBUTION_ABOVE = 50  # agents: above this, payoffs are a histogram and an ECDF (bars would be unreadable)
+
+
 def run_figure(store, run_id: str, name: str):
     """``(matplotlib Figure, DataFrame drawn)`` for one run's figure; ``PlotNotFound`` for an unknown name."""
     run = store.get_run(run_id)
@@ -494,10 +498,13 @@ def run_figure(store, run_id: str, name: str):
         raise PlotNotFound(name)
     metrics = run["metrics"]
     fig = Figure(figsize=(6.4, 4.2), layout="constrained")
-    ax = fig.subplots()
     title = f"run {run_id} ({run['scenario_name']}, seed {run['seed']})"
     if name == "payoffs":
         data = pd.DataFrame({"agent": list(metrics["payoffs"]), "payoff": [float(v) for v in metrics["payoffs"].values()]})
+        if len(data) > DISTRIBUTION_ABOVE:
+            _draw_distribution(fig, data["payoff"], f"Payoffs of {len(data):,} agents — {title}")
+            return fig, data
+        ax = fig.subplots()
         ax.bar(data["agent"], data["payoff"])
         ax.set_xlabel("agent")
         ax.set_ylabel("payoff")
@@ -505,72 +512,151 @@ def run_figure(store, run_id: str, name: str):
         if len(data) > 6:
             ax.tick_params(axis="x", rotation=45)
     elif name == "welfare":
-        data = _welfare_over_time(store, run_id)
-        if data is not None:
-            ax.plot(data["t"], data["welfare"], drawstyle="steps-post")
-            ax.set_xlabel("simulated time")
-            ax.set_ylabel("cumulative welfare")
-        else:
-            values = {"simulated": float(metrics.get("welfare") or 0.0)}
-            for key, value in (metrics.get("theory") or {}).items():
-                if "welfare" in key and _numbers(value) is not None and len(_numbers(value)) == 1:
-                    values[f"theory: {key}"] = _numbers(value)[0]
-            data = pd.DataFrame({"quantity": list(values), "welfare": list(values.values())})
-            ax.bar(data["quantity"], data["welfare"])
-            ax.set_ylabel("welfare")
-            ax.tick_params(axis="x", rotation=20)
+        ax = fig.subplots()
+        data = _draw_welfare(ax, store, run)
         ax.set_title(f"Welfare — {title}", fontsize=10)
     elif name == "shares":
+        ax = fig.subplots()
         theory = metrics.get("theory") or {}
         data = draw_shares(ax, metrics["measures"]["share_trajectory"], theory.get("mean_dynamic"), theory.get("replicator_rest_points"))
         ax.set_title(f"Strategy shares — {title}", fontsize=10)
     else:
+        ax = fig.subplots()
         series = _numbers(metrics["measures"][name])
         data = pd.DataFrame({"index": range(len(series)), name: series})
         ax.plot(data["index"], data[name], marker="o" if len(series) <= 50 else None)
         ax.set_xlabel("round")
         ax.set_ylabel(name.replace("_", " "))
         ax.set_title(f"{name.replace('_', ' ')} — {title}", fontsize=10)
-    ax.grid(alpha=0.3)
+    for ax in fig.axes:
+        ax.grid(alpha=0.3)
     return fig, data
 
 
+def _draw_distribution(fig, values: pd.Series, title: str) -> None:
+    """A histogram and the empirical CDF of ``values`` side by side."""
+    hist, ecdf = fig.subplots(1, 2)
+    hist.hist(values, bins=min(50, max(10, int(np.sqrt(len(values))))))
+    hist.set_xlabel("payoff")
+    hist.set_ylabel("agents")
+    ecdf.ecdf(values)
+    ecdf.set_xlabel("payoff")
+    ecdf.set_ylabel("share of agents at or below")
+    fig.suptitle(title, fontsize=10)
+
+
+def welfare_theory(world: str, metrics: dict[str, Any]) -> tuple[str, str, float] | None:
+    """The theory line of a welfare-over-time figure, from the world's ``paired`` declarations
+    (``simulator.comparison``): ``(label, "total" | "per step", value)``.
+
+    A pair whose simulated side is ``welfare`` gives a total (the level the cumulative
+    welfare should reach); ``welfare / measures.<n>`` or ``measures.welfare_per_round`` a
+    value per round or episode (the line rises by it at each step that pays). The first
+    such pair wins; ``None`` when the world has no welfare theory for this configuration.
+    """
+    from simulator import worlds as world_registry
+    from simulator.comparison import resolve
+
+    cls = world_registry.get_world(world)
+    for pairing in getattr(cls, "paired", ()):
+        value = resolve(pairing.theory, metrics)
+        if _numbers(value) is None or len(_numbers(value)) != 1:
+            continue
+        if pairing.simulated == "welfare":
+            return pairing.quantity, "total", _numbers(value)[0]
+        if pairing.simulated.startswith("welfare / ") or pairing.simulated == "measures.welfare_per_round":
+            return pairing.quantity, "per step", _numbers(value)[0]
+    return None
+
+
+def _draw_welfare(ax, store, run: dict[str, Any]) -> pd.DataFrame:
+    """Cumulative welfare over simulated time with the world's theory line (``welfare_theory``), or, for a run
+    that logged no payoffs, bars of the simulated and the theoretical total."""
+    metrics = run["metrics"]
+    theory = welfare_theory(run["world"], metrics)
+    data = _welfare_over_time(store, run["id"])
+    if data is not None:
+        ax.plot(data["t"], data["welfare"], drawstyle="steps-post", label="simulated")
+        if theory is not None:
+            label, kind, value = theory
+            data["theory"] = value * data["steps"] if kind == "per step" else value
+            ax.plot(data["t"], data["theory"], linestyle="--", color="grey", drawstyle="steps-post", label=f"theory: {label}")
+        ax.set_xlabel("simulated time")
+        ax.set_ylabel("cumulative welfare")
+        ax.legend(fontsize=8)
+        return data.drop(columns="steps")
+    values = {"simulated": float(metrics.get("welfare") or 0.0)}
+    if theory is not None:
+        label, kind, value = theory
+        steps = (metrics.get("measures") or {}).get("rounds") or (metrics.get("measures") or {}).get("episodes")
+        if kind == "total":
+            values[f"theory: {label}"] = value
+        elif _numbers(steps) is not None and len(_numbers(steps)) == 1:
+            values[f"theory: {label}"] = value * _numbers(steps)[0]
+    data = pd.DataFrame({"quantity": list(values), "welfare": list(values.values())})
+    ax.bar(data["quantity"], data["welfare"])
+    ax.set_ylabel("welfare")
+    ax.tick_params(axis="x", rotation=20)
+    return data
+
+
 def _welfare_over_time(store, run_id: str, limit: int = 200_000) -> pd.DataFrame | None:
-    """Cumulative welfare from events whose data carry ``payoffs`` (a list or a dict), a ``payoff`` or a ``realised`` utility."""
+    """Cumulative welfare from events whose data carry ``payoffs`` (a list or a dict), a ``payoff`` or a
+    ``realised`` utility; ``steps`` counts those events (rounds or episodes that paid)."""
     total, points = 0.0, []
-    after = -1
-    while True:
-        batch = store.events(run_id, after=after, limit=10_000)
-        if not batch:
+    for event in store.iter_events(run_id, page=10_000):
+        if event["seq"] >= limit:
             break
-        for event in batch:
-            data = event["data"]
-            gained = None
-            if isinstance(data.get("payoffs"), list):
-                gained = sum(float(v) for v in data["payoffs"] if isinstance(v, (int, float)))
-            elif isinstance(data.get("payoffs"), dict):
-                gained = sum(float(v) for v in data["payoffs"].values() if isinstance(v, (int, float)))
-            elif isinstance(data.get("payoff"), (int, float)):
-                gained = float(data["payoff"])
-            elif isinstance(data.get("realised"), (int, float)):  # off-switch episodes: realised utility
-                gained = float(data["realised"])
-            if gained is not None:
-                total += gained
-                points.append((event["t"], total))
-        after = batch[-1]["seq"]
-        if after >= limit:
-            break
+        data = event["data"]
+        gained = None
+        payoffs = data.get("payoffs")
+        if isinstance(payoffs, (list, dict)):
+            gained = _total(payoffs.values() if isinstance(payoffs, dict) else payoffs)
+        elif isinstance(data.get("payoff"), (int, float)):
+            gained = float(data["payoff"])
+        elif isinstance(data.get("realised"), (int, float)):  # off-switch episodes: realised utility
+            gained = float(data["realised"])
+        if gained is not None:
+            total += gained
+            points.append((event["t"], total, len(points) + 1))
     if not points:
         return None
-    return pd.DataFrame(points, columns=["t", "welfare"])
+    return pd.DataFrame(points, columns=["t", "welfare", "steps"])
+
+
+def _total(values) -> float:
+    """The sum of the numbers among ``values`` (C-speed ``sum`` when all are numbers: a 2,000-agent round)."""
+    values = list(values)
+    try:
+        return float(sum(values))
+    except TypeError:  # a None or a nested value among them: keep the numbers only
+        return float(sum(v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)))
+
+
+# A run's figures are immutable once it has ended: cache their bytes by store, run, name and format, keyed
+# also on the row's end time and status so that a run stored again under the same id (a resumed sweep's
+# cell) is drawn again. Runs still going are never cached.
+_CACHE: "OrderedDict[tuple, bytes]" = OrderedDict()
+CACHE_SIZE = 256
+ENDED = ("finished", "failed", "interrupted", "cancelled", "budget_exhausted", "limit_exceeded", "degraded")
 
 
 def plot_run(store, run_id: str, name: str, fmt: str = "png") -> bytes:
-    """One run's figure as PNG or SVG bytes. KeyError if the run has no figure of that name."""
+    """One run's figure as PNG or SVG bytes (cached once the run has ended). ``PlotNotFound`` for an unknown name."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown image format {fmt!r}; allowed: {', '.join(FORMATS)}")
+    row = store.get_run(run_id)
+    key = (str(getattr(store, "path", id(store))), run_id, name, fmt, row.get("status"), row.get("finished_at"))
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
     fig, _ = run_figure(store, run_id, name)
-    return to_bytes(fig, fmt)
+    image = to_bytes(fig, fmt)
+    if row.get("status") in ENDED and row.get("finished_at"):
+        _CACHE[key] = image
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return image
 
 
 def write_run_figures(store, run_id: str, out: str | Path) -> list[Path]:

@@ -139,11 +139,11 @@ class OffSwitchGame(WorldBase[OffSwitchConfig]):
 
     default_policies = {"robot": "eu_robot", "*": "model_human"}
     paired = (  # simulator/comparison.py
-        Pairing("utility per episode of the choices played", "theory.value_of_played_choices", "measures.mean_utility",
+        Pairing("utility per episode of the choices played", "theory.value_of_played_choices", "welfare / measures.episodes",
                 "expected value of the robot's observed choice mix"),
-        Pairing("utility per episode vs rational optimum", "theory.rational_optimum", "measures.mean_utility",
+        Pairing("utility per episode vs rational optimum", "theory.rational_optimum", "welfare / measures.episodes",
                 "best achievable with a rational human"),
-        Pairing("utility per episode vs the prior's best choice", "theory.value_of_robot_choice", "measures.mean_utility",
+        Pairing("utility per episode vs the prior's best choice", "theory.value_of_robot_choice", "welfare / measures.episodes",
                 "true expected value of what an expected-utility robot with its prior picks"),
     )
 

@@ -1,0 +1,122 @@
+"""A newcomer's first minutes, timed: set-up, start-up of the CLI, and a run's plots (issue 18).
+
+    .venv/bin/python bench/startup.py [--repeat 5] [--setup-log FILE]
+
+* ``agora --help``, ``agora validate scenarios/prisoners_dilemma.yaml`` and
+  ``agora run scenarios/prisoners_dilemma.yaml`` as fresh processes (wall seconds,
+  median and min of ``--repeat``; the run writes to a throw-away store). Targets:
+  validate < 1 s, run < 2 s.
+* the run plots of a stored run with 2,000 agents, 20,000 decision events and 50 rounds' payoffs
+  (welfare over time with its theory line, payoffs as a distribution): the first
+  draw and a cached one, in this process (target: < 1 s).
+* the set-up figure: ``git clone`` + ``scripts/setup.sh`` + the first ``agora run``
+  from a clean clone takes minutes and downloads, so it is measured by hand
+  (``PIP_NO_CACHE_DIR=1``, see docs/python_api.md) and its log passed with
+  ``--setup-log``: the line ``SETUP_AND_RUN_WALL <seconds> s`` that ``/usr/bin/time``
+  wrote there is printed with the rest.
+
+Wall times on a shared, loaded machine are noisy: read them as orders of magnitude.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+AGORA = [sys.executable, "-m", "simulator.cli"]
+
+
+def wall(command: list[str], repeat: int) -> tuple[float, float, float]:
+    """Median and min wall seconds of ``repeat`` fresh processes, and their median CPU seconds (user + system:
+    less sensitive than wall time to the other processes of a shared machine)."""
+    times, cpu = [], []
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+        times.append(time.perf_counter() - started)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} failed: {done.stderr.strip()}")
+    return statistics.median(times), min(times), statistics.median(cpu)
+
+
+def plot_times(folder: Path) -> dict[str, tuple[float, float]]:
+    """First draw (wall and CPU seconds) and a cached one of each plot of a synthetic finished run of 2,000 agents."""
+    import numpy as np
+
+    from simulator import plots
+    from simulator.run import run_scenario
+    from simulator.scenario import read_scenario
+    from simulator.store import Store
+
+    # The metrics of a real public goods run, with 2,000 agents' payoffs, and 20,000 payoff events.
+    scenario = read_scenario(ROOT / "scenarios" / "public_goods_simultaneous.yaml").scenario
+    metrics = run_scenario(scenario).metrics
+    rng = np.random.default_rng(0)
+    metrics["payoffs"] = {f"agent_{i}": float(x) for i, x in enumerate(rng.normal(10, 3, 2000))}
+    with Store(folder / "plots.db") as store:
+        run_id = store.create_run(scenario_name="bench_2000", world="public_goods", scenario_text="", seed=0)
+        # 50 rounds, each a decision event per agent and one "round" event with every agent's payoff
+        events, seq = [], 0
+        for round_ in range(50):
+            for agent in range(2000 if round_ < 10 else 0):  # 20,000 decision events in the first 10 rounds
+                events.append((seq, float(round_), f"agent_{agent}", "decision", {"contribution": 0.5}))
+                seq += 1
+            events.append((seq, float(round_), None, "round", {"payoffs": rng.normal(0.5, 0.1, 2000).round(3).tolist()}))
+            seq += 1
+        store.append_events(run_id, events)
+        store.finish_run(run_id, "finished", metrics, {"events": len(events)})
+        out = {}
+        for name in ("welfare", "payoffs"):
+            started, cpu = time.perf_counter(), time.process_time()
+            plots.plot_run(store, run_id, name)
+            first, first_cpu = time.perf_counter() - started, time.process_time() - cpu
+            started = time.perf_counter()
+            plots.plot_run(store, run_id, name)
+            out[name] = (first, first_cpu, time.perf_counter() - started)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--setup-log", type=Path, default=None)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        db = str(Path(folder) / "bench.db")
+        scenario = "scenarios/prisoners_dilemma.yaml"
+        rows = {
+            "agora --help": wall(AGORA + ["--help"], args.repeat),
+            f"agora validate {scenario}": wall(AGORA + ["validate", scenario], args.repeat),
+            f"agora run {scenario}": wall(AGORA + ["run", scenario, "--db", db], args.repeat),
+        }
+        for command, (median, best, cpu) in rows.items():
+            print(f"{command:55s} median {median:5.2f} s   min {best:5.2f} s   CPU {cpu:5.2f} s   ({args.repeat} fresh processes)")
+        from simulator import plots
+
+        # The first figure of a process pays for matplotlib's import and font set-up: time it apart.
+        started = time.perf_counter()
+        from matplotlib.figure import Figure
+
+        plots.to_bytes(Figure(), "png")
+        print(f"{'matplotlib warm-up (first figure of a process)':55s} {time.perf_counter() - started:5.2f} s")
+        for name, (first, cpu, cached) in plot_times(Path(folder)).items():
+            print(f"{'plot ' + name + ' (2,000 agents, 20,050 events)':55s} first {first:5.2f} s   CPU {cpu:5.2f} s   "
+                  f"cached {cached * 1000:6.2f} ms")
+    if args.setup_log is not None:
+        found = re.search(r"SETUP_AND_RUN_WALL ([0-9.]+) s", args.setup_log.read_text())
+        print(f"{'clean clone: scripts/setup.sh + first agora run':55s} " + (f"{float(found.group(1)):5.0f} s" if found else "not in the log"))
+
+
+if __name__ == "__main__":
+    main()
