@@ -707,21 +707,28 @@ function conversations(events, market) {
   };
   for (const c of market?.customers || []) convo(c.id);
   const isCustomer = (id) => customers.has(id) || /^customer/.test(id || "");
-  const pendingSend = new Map(); // agent -> its send_message action of this decision
+  // agent -> the send_message actions of its current decision (one reply may carry several: "actions": [...])
+  const pendingSend = new Map();
+  const takeSend = (agent, to) => {
+    const list = pendingSend.get(agent) || [];
+    const at = list.findIndex((a) => a.to === to);
+    return at < 0 ? null : list.splice(at, 1)[0];
+  };
   for (const e of events) {
     const d = e.data || {};
-    if (e.kind === "action" && d.action?.kind === "send_message") {
-      pendingSend.set(e.agent, d.action);
+    if (e.kind === "action") {
+      const actions = Array.isArray(d.actions) ? d.actions : d.action ? [d.action] : [];
+      pendingSend.set(e.agent, actions.filter((a) => a?.kind === "send_message"));
     } else if (e.kind === "search" && isCustomer(e.agent)) {
       convo(e.agent).entries.push({ type: "search", t: e.t, seq: e.seq, query: d.query, page: d.page, results: d.results || [] });
     } else if (e.kind === "message") {
-      const action = pendingSend.get(e.agent);
-      pendingSend.delete(e.agent);
-      const message = action && action.to === d.to ? action.message || {} : {};
+      const action = takeSend(e.agent, d.to);
+      const message = action?.message || {};
       const kind = d.message_kind || message.kind;
       if (kind === "payment" && isCustomer(e.agent)) continue; // shown by its payment event (logged just before)
-      const entry = { type: kind, t: e.t, seq: e.seq, id: d.id, from: e.agent, to: d.to, text: message.text || "",
-        proposal_id: d.proposal_id, total: d.total, items: message.items || [] };
+      // Newer logs carry the items (and perhaps the text) on the message event itself; older ones only in the action.
+      const entry = { type: kind, t: e.t, seq: e.seq, id: d.id, from: e.agent, to: d.to, text: d.text ?? message.text ?? "",
+        proposal_id: d.proposal_id, total: d.total, items: d.items || message.items || [] };
       if (isCustomer(e.agent)) { entry.dir = "out"; convo(e.agent).entries.push(entry); }
       if (isCustomer(d.to)) {
         entry.dir = "in";
@@ -731,10 +738,11 @@ function conversations(events, market) {
       }
     } else if (e.kind === "payment" && isCustomer(e.agent)) {
       const c = convo(e.agent);
-      const action = pendingSend.get(e.agent);
-      const text = action?.message?.kind === "payment" ? action.message.text || "" : "";
+      const action = (pendingSend.get(e.agent) || []).find((a) => a.message?.kind === "payment" && a.to === d.business);
+      const text = action ? action.message.text || "" : "";
       c.entries.push({ type: "paid", t: e.t, seq: e.seq, business: d.business, proposal_id: d.proposal_id, amount: d.amount, text });
       c.paid.push(d.proposal_id);
+      if (typeof d.needs_met === "boolean") (c.needsMet ||= new Map()).set(d.proposal_id, d.needs_met); // the world's own verdict
     } else if (e.kind === "rejected" && isCustomer(e.agent)) {
       pendingSend.delete(e.agent);
       convo(e.agent).entries.push({ type: "rejected", t: e.t, seq: e.seq, reason: d.reason, action: d.action });
@@ -748,19 +756,23 @@ function conversations(events, market) {
 }
 
 function outcome(c, customer, businesses) {
-  // The world's rule (simulator/worlds/marketplace/measures.py, meets_needs): needs are met when a paid proposal lists every
-  // requested item and its business has every required amenity.
+  // The world's verdict where the payment event carries it (needs_met); for older logs the rule the world
+  // had then (a paid proposal lists every requested item and its business has every required amenity).
   if (!c.paid.length) return { paid: false, met: false, reasons: ["no proposal was paid"] };
   const checks = c.paid.map((pid) => {
     const proposal = c.proposals.get(pid);
     const reasons = [];
-    if (!customer) return { pid, met: null, reasons: ["the customer's request is unknown"] };
     const offered = new Set((proposal?.items || []).map((i) => i.name));
-    const missing = Object.keys(customer.items).filter((name) => !offered.has(name));
+    const missing = customer ? Object.keys(customer.items).filter((name) => !offered.has(name)) : [];
     if (missing.length) reasons.push(`missing item${missing.length > 1 ? "s" : ""}: ${missing.join(", ")}`);
     const business = businesses.get(proposal?.from);
-    const lacking = business ? customer.amenities.filter((a) => !business.amenities.includes(a)) : [];
+    const lacking = business && customer ? customer.amenities.filter((a) => !business.amenities.includes(a)) : [];
     if (lacking.length) reasons.push(`business lacks: ${lacking.join(", ")}`);
+    if (c.needsMet?.has(pid)) {
+      const met = c.needsMet.get(pid);
+      return { pid, met, reasons: met ? [] : reasons.length ? reasons : ["the world judged the order short of the request"] };
+    }
+    if (!customer) return { pid, met: null, reasons: ["the customer's request is unknown"] };
     return { pid, met: !reasons.length, reasons };
   });
   const good = checks.find((x) => x.met);

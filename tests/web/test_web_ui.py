@@ -195,7 +195,8 @@ def test_marketplace_conversation(server, page):
     page.wait_for_selector("body[data-ready=businesses]")
     assert names[business] in page.inner_text("main h2")
     paid_to = [e for e in events if e["kind"] == "payment" and e["data"]["business"] == business]
-    received = [e for e in events if e["kind"] == "message" and e["data"].get("to") == business]
+    received = [e for e in events if e["kind"] == "message" and e["data"].get("to") == business  # payments are counted as paid
+                and e["data"].get("message_kind") != "payment"]
     proposed = [e for e in events if e["kind"] == "message" and e["agent"] == business and e["data"].get("message_kind") == "order_proposal"]
     totals = page.inner_text("#business-totals")
     assert totals.startswith(f"{len(received)} messages received · {len(proposed)} proposals sent · {len(paid_to)} paid")
