@@ -78,10 +78,14 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
+class Server(ThreadingHTTPServer):
+    request_queue_size = 128  # socketserver's default 5 drops same-time connects (each then waits a 1 s SYN retry)
+    daemon_threads = True
+
+
 def serve(port: int = 0) -> ThreadingHTTPServer:
     """Start the agent on 127.0.0.1:``port`` (0: any free port) in a daemon thread; ``server_address`` says where."""
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
+    server = Server(("127.0.0.1", port), Handler)
     threading.Thread(target=server.serve_forever, name="agora-remote-reference", daemon=True).start()
     return server
 
@@ -103,6 +107,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=9000)
     args = parser.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server = Server(("127.0.0.1", args.port), Handler)
     print(f"reference remote agent on http://127.0.0.1:{args.port}/act", flush=True)
     server.serve_forever()

@@ -18,6 +18,11 @@ import pytest
 Reply = dict | bytes | int | tuple[int, dict[str, str]]
 
 
+class Listener(ThreadingHTTPServer):
+    request_queue_size = 128  # socketserver's 5 drops same-time connects (a 1 s SYN retry each)
+    daemon_threads = True
+
+
 class AgentServer:
     def __init__(self, decide: Callable[[dict[str, Any]], Reply]) -> None:
         self.decide = decide
@@ -51,8 +56,7 @@ class AgentServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = Listener(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/act"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
