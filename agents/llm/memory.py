@@ -60,17 +60,28 @@ class Conversation:
             return
         self.turns.append([user, reply])
 
-    def answer_calls(self, result: Any) -> None:
-        """Give the last turn's tool calls their result: the world's ``last_result`` (the last call gets it)."""
+    def answer_calls(self, result: Any, results: Any = None) -> None:
+        """Give the last turn's tool calls their results.
+
+        ``results`` (a world's ``last_results``, one per action of the decision)
+        when it has one per call; else ``result`` (``last_result``) for the last
+        call and a neutral note for the others.
+        """
         if not self.turns:
             return
         turn = self.turns[-1]
         calls = turn[1].get("tool_calls") or []
         if not calls or len(turn) > 2:
             return
-        text = json.dumps(result, separators=(",", ":"), default=str) if result is not None else '{"ok":true}'
+        per_call = isinstance(results, list) and len(results) == len(calls)
         for i, call in enumerate(calls):
-            content = text if i == len(calls) - 1 else '{"ok":true,"note":"applied; see the last call\'s result"}'
+            if per_call:
+                value = results[i]
+            elif i == len(calls) - 1:
+                value = result
+            else:
+                value = {"ok": True, "note": "applied; see the last call's result"}
+            content = json.dumps(value, separators=(",", ":"), default=str) if value is not None else '{"ok":true}'
             turn.append({"role": "tool", "tool_call_id": call["id"], "content": content})
 
     def messages(

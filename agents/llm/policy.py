@@ -32,7 +32,7 @@ from pydantic import BaseModel
 
 from agents.llm import prompts
 from agents.llm.config import LLMRunSettings, LLMSettings
-from agents.llm.memory import MARGIN, Conversation
+from agents.llm.memory import MARGIN, ContextOverflow, Conversation
 from agents.llm.profiles import profile_for
 from agents.llm.schema import shape_of
 from agents.llm.session import LLMRun, counter_lines
@@ -118,13 +118,15 @@ class LLMPolicy:
     def conversation(self, agent_id: str, observation: dict[str, Any], model: type[BaseModel]) -> list[dict[str, Any]]:
         """System prompt, the past turns that fit the context (``agents.llm.memory``), and the current observation.
 
-        In tools mode the world's ``last_result`` answers the previous turn's tool
-        calls and is left out of the observation shown.
+        In tools mode the world's ``last_result`` (or ``last_results``, one per
+        action) answers the previous turn's tool calls and is left out of the
+        observation shown. If the observation alone does not fit the context,
+        its longest lists are cut to their newest items (``shrink``).
         """
         s = self.settings
         if self.tools_mode:
-            self.memory.answer_calls(observation.get("last_result"))
-            shown = {k: v for k, v in observation.items() if k != "last_result"}
+            self.memory.answer_calls(observation.get("last_result"), observation.get("last_results"))
+            shown = {k: v for k, v in observation.items() if k not in ("last_result", "last_results")}
         else:
             shown = observation
         values = prompts.observation_variables(observation)
@@ -144,10 +146,18 @@ class LLMPolicy:
         system = prompts.fill(self.system_template, values, self.system_source)
         if values["persona"] and "persona" not in self.system_template.get_identifiers():
             system = values["persona"] + "\n\n" + system
-        current = [{"role": "user", "content": prompts.fill(self.user_template, values, self.user_source)}]
         tools_chars = len(orjson.dumps(tools_for(model, s.reason))) if self.tools_mode else 0
         budget = self.profile.context_tokens - s.max_tokens - MARGIN
-        return self.memory.messages({"role": "system", "content": system}, current, budget, self.profile.chars_per_token, tools_chars)
+        for _ in range(SHRINK_ROUNDS):
+            current = [{"role": "user", "content": prompts.fill(self.user_template, values, self.user_source)}]
+            try:
+                return self.memory.messages({"role": "system", "content": system}, current, budget, self.profile.chars_per_token, tools_chars)
+            except ContextOverflow:
+                shown = shrink(shown)
+                if shown is None:
+                    raise
+                values["observation"] = observation_json(shown)
+        raise ContextOverflow(f"the observation does not fit the context budget of {budget} tokens even with its lists cut")
 
     def parse(self, response: dict[str, Any], model: type[BaseModel]) -> tuple[BaseModel, str | None]:
         """The action in a reply and its stated reason; raises ``ParseFailure``."""
@@ -224,6 +234,67 @@ class LLMPolicy:
                 body["response_format"] = fmt
         body.update(s.extra_body)
         return body
+
+
+SHRINK_ROUNDS = 40
+
+
+OMITTED = "omitted_older"  # the marker a cut list (its first item) or dict (a key) carries
+
+
+def _cut(item: Any) -> tuple[int, Any] | None:
+    """``item`` cut to its newer half with the marker's count updated, and how many real items it had; None if < 2."""
+    if isinstance(item, list):
+        marked = bool(item) and isinstance(item[0], dict) and OMITTED in item[0]
+        real, omitted = (item[1:], item[0][OMITTED]) if marked else (item, 0)
+        if len(real) < 2:
+            return None
+        keep = len(real) // 2
+        return len(real), [{OMITTED: omitted + len(real) - keep}] + real[len(real) - keep:]
+    if isinstance(item, dict):  # only a keyed collection (every value a list or dict, e.g. threads per counterparty)
+        omitted = item.get(OMITTED, 0) if isinstance(item.get(OMITTED, 0), int) else 0
+        real = [k for k in item if k != OMITTED]
+        if len(real) < 2 or not all(isinstance(item[k], (list, dict)) for k in real):
+            return None
+        keep = len(real) // 2
+        return len(real), {OMITTED: omitted + len(real) - keep, **{k: item[k] for k in real[len(real) - keep:]}}
+    return None
+
+
+def shrink(observation: dict[str, Any]) -> dict[str, Any] | None:
+    """The observation with its largest list or keyed collection (at the top or one or two levels down) cut to its newer half.
+
+    Used only when the system prompt and the whole observation would not fit the
+    context: the newest items are kept (the end of a list, the last keys of a
+    dict: messages, threads, proposals are in arrival order) and a marker
+    (``omitted_older``) says how many older ones were left out. ``None`` when
+    nothing is left to cut.
+    """
+    best: tuple[int, tuple[Any, ...], Any] | None = None
+
+    def visit(path: tuple[Any, ...], item: Any, depth: int) -> None:
+        nonlocal best
+        cut = _cut(item)
+        if cut is not None:
+            size = len(orjson.dumps(item, default=str, option=orjson.OPT_NON_STR_KEYS))
+            if best is None or size > best[0]:
+                best = (size, path, cut[1])
+        if depth < 2 and isinstance(item, dict):
+            for key, inner in item.items():
+                visit((*path, key), inner, depth + 1)
+
+    for key, value in observation.items():
+        visit((key,), value, 0)
+    if best is None:
+        return None
+    _, path, replacement = best
+    out = dict(observation)
+    node = out
+    for key in path[:-1]:  # copy the parents on the way down: the world's own dicts stay untouched
+        node[key] = dict(node[key])
+        node = node[key]
+    node[path[-1]] = replacement
+    return out
 
 
 def tools_text(model: type[BaseModel]) -> str:

@@ -27,8 +27,19 @@ from agents.llm.structured import ParseFailure, describe_validation
 REASON = {"type": "string", "description": "optional: why (a sentence)"}
 
 
+def _optional(node: Any) -> Any:
+    """An optional parameter whose default is null, as its non-null type: leaving it out gives the null."""
+    if isinstance(node, dict) and node.get("default", 0) is None and isinstance(node.get("anyOf"), list):
+        options = [o for o in node["anyOf"] if not (isinstance(o, dict) and o.get("type") == "null")]
+        if len(options) == 1:
+            rest = {k: v for k, v in node.items() if k not in ("anyOf", "default")}
+            return {**rest, **options[0]}
+    return node
+
+
 def _parameters(shape: Shape, member_schema: dict[str, Any], reason: bool) -> dict[str, Any]:
-    props = {name: _lean(sub) for name, sub in (member_schema.get("properties") or {}).items()}
+    required_names = set(member_schema.get("required") or [])
+    props = {name: _lean(sub if name in required_names else _optional(sub)) for name, sub in (member_schema.get("properties") or {}).items()}
     required = list(member_schema.get("required") or [])
     if shape.mode != "plain" or "kind" in props:
         props.pop("kind", None)  # the tool's name is the kind
@@ -41,10 +52,15 @@ def _parameters(shape: Shape, member_schema: dict[str, Any], reason: bool) -> di
     return params
 
 
+HUGE = 1e5  # numeric bounds at or beyond this say nothing a model needs (they are still validated)
+
+
 def _lean(node: Any) -> Any:
-    """A parameter schema without ``default`` values (an optional parameter's default applies when it is left out)."""
+    """A parameter schema without ``default`` values (an optional parameter's default applies when it is left
+    out) and without huge numeric bounds."""
     if isinstance(node, dict):
-        return {k: (_lean(v) if k != "properties" else {n: _lean(s) for n, s in v.items()}) for k, v in node.items() if k != "default"}
+        return {k: (_lean(v) if k != "properties" else {n: _lean(s) for n, s in v.items()}) for k, v in node.items()
+                if k != "default" and not (k in ("maximum", "exclusiveMaximum") and isinstance(v, (int, float)) and abs(v) >= HUGE)}
     if isinstance(node, list):
         return [_lean(item) for item in node]
     return node
@@ -55,9 +71,7 @@ def _tools(model: type[BaseModel], reason: bool) -> tuple[str, ...]:
     shape = shape_of(model)
     out = []
     for member in shape.members:
-        description = member.description.replace("``", "")
-        if shape.mode == "several" and shape.max_items:
-            description = (description + " " if description else "") + f"(Up to {shape.max_items} calls per turn, applied in order.)"
+        description = member.description.replace("``", "")  # how many calls a turn may make is in the prompt (tools_text)
         out.append(json.dumps({"type": "function", "function": {
             "name": member.kind, "description": description, "parameters": _parameters(shape, member.schema, reason)}}))
     return tuple(out)

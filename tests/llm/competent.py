@@ -13,11 +13,14 @@ Strategies: in the marketplace a customer's assistant searches for the
 requested items, asks up to ``ASK`` businesses whose menu has every item and
 every required amenity for a proposal (several messages in one reply where the
 model takes several actions), fetches, and pays the cheapest proposal that
-covers the request once every business asked has answered (or after
-``PATIENCE``); a service proposes the items asked for at menu prices. In the
-matrix game it plays tit-for-tat (cooperate first); elsewhere it picks a valid
-value for every required field (the first allowed value), which is playable
-but not tuned to those worlds.
+covers the request and whose business said it has every required amenity,
+once every business asked has answered (or after ``PATIENCE``); a service
+proposes the items asked for at menu prices and states its amenities. In the
+matrix game it plays tit-for-tat, in social learning the Bayesian action
+(public belief and its own signal), in the off-switch game the robot defers
+and the human switches off a harmful action, in information design agents
+obey the recommendation and report truthfully, in public goods they
+contribute everything; any other field gets its first allowed value.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import Any
 
 ASK = 5
 MAX_PAGES = 3
-PATIENCE = 3.0  # simulated time to wait for the last proposals after asking
+PATIENCE = 1.5  # simulated time to wait for the last answers after asking
 
 
 def observation(body: dict[str, Any]) -> dict[str, Any]:
@@ -141,7 +144,12 @@ def answer(offer: Offer, actions: list[dict[str, Any]]) -> dict[str, Any]:
     if not offer.several():
         actions = actions[:1]
     if offer.tools:
-        calls = [{"name": a["kind"], "arguments": json.dumps({k: v for k, v in a.items() if k != "kind"})} for a in actions]
+        calls = []
+        for a in actions:
+            args = {k: v for k, v in a.items() if k != "kind"}
+            if "reason" in (offer.tools[a["kind"]].get("properties") or {}):
+                args = {"reason": f"{a['kind']} is the next step of the plan", **args}
+            calls.append({"name": a["kind"], "arguments": json.dumps(args)})
         return {"content": None, "tool_calls": calls}
     value = actions if offer.several() else actions[0]
     return {"content": json.dumps({offer.field(): value}), "tool_calls": None}
@@ -159,12 +167,12 @@ def _received(obs: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     seen: set[str] = set()
     for thread in (obs.get("threads") or {}).values():
-        for m in thread:
-            if m.get("from") != me and m.get("id") not in seen:
+        for m in thread if isinstance(thread, list) else []:  # a context-cut observation has markers among them
+            if "from" in m and m.get("from") != me and m.get("id") not in seen:
                 seen.add(m.get("id"))
                 out.setdefault(m["from"], []).append(m)
     for m in obs.get("messages") or []:
-        if m.get("id") not in seen:
+        if "from" in m and m.get("id") not in seen:
             seen.add(m.get("id"))
             out.setdefault(m["from"], []).append(m)
     return out
@@ -189,12 +197,12 @@ def marketplace_customer(obs: dict[str, Any], calls: list[dict[str, Any]]) -> li
         if "amenities" in hit:
             told.setdefault(hit["id"], set(hit["amenities"]))
     refused = {r.get("proposal_id") for r in (obs.get("last_results") or [obs.get("last_result")]) if isinstance(r, dict) and r.get("ok") is False}
-    live = [q for q in obs.get("proposals") or []
+    live = [q for q in obs.get("proposals") or [] if "proposal_id" in q
             if not q.get("paid") and (q.get("expires_at") is None or q["expires_at"] >= now) and q["proposal_id"] not in refused
             and wanted <= {i["name"] for i in q["items"]} and required <= told.get(q["from"], set())]
     contacted = list(obs.get("contacted") or [])
     pending = [b for b in contacted if b not in received]
-    patience_over = _waited(calls)
+    patience_over = _waited(obs)
     if live and (not pending or patience_over):
         best = min(live, key=lambda q: (q["total"], q["from"]))
         return [{"kind": "send_message", "to": best["from"], "message": {"kind": "payment", "proposal_id": best["proposal_id"]}}]
@@ -202,7 +210,7 @@ def marketplace_customer(obs: dict[str, Any], calls: list[dict[str, Any]]) -> li
         return [{"kind": "fetch_messages"}]
     if not search:
         return [{"kind": "search", "query": ", ".join(sorted(wanted))}]
-    fresh = [h["id"] for h in search.get("results") or [] if h["id"] not in contacted and (
+    fresh = [h["id"] for h in search.get("results") or [] if "id" in h and h["id"] not in contacted and (
         "menu" not in h or wanted <= set(h["menu"]))]
     if not live and (not pending or patience_over):
         if fresh:
@@ -215,12 +223,12 @@ def marketplace_customer(obs: dict[str, Any], calls: list[dict[str, Any]]) -> li
     return [{"kind": "wait", "timeout": 1.0}]
 
 
-def _waited(calls: list[dict[str, Any]]) -> bool:
-    """``PATIENCE`` waits since the last messages went out (the conversation says; without one, patience is over)."""
-    asked_at = max((i for i, c in enumerate(calls) if c["name"] == "send_message"), default=None)
-    if asked_at is None:
-        return True
-    return sum(1 for c in calls[asked_at:] if c["name"] == "wait") >= PATIENCE
+def _waited(obs: dict[str, Any]) -> bool:
+    """``PATIENCE`` simulated time has passed since this agent last sent a message (its threads say when)."""
+    me = obs.get("you")
+    sent = [m.get("sent_at", 0.0) for thread in (obs.get("threads") or {}).values() if isinstance(thread, list)
+            for m in thread if isinstance(m, dict) and m.get("from") == me]
+    return not sent or obs.get("time", 0.0) - max(sent) >= PATIENCE
 
 
 def marketplace_business(obs: dict[str, Any], calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -231,11 +239,12 @@ def marketplace_business(obs: dict[str, Any], calls: list[dict[str, Any]]) -> li
     menu, amenities = profile["menu"], profile.get("amenities") or []
     threads = obs.get("threads") or {}
     if threads:
-        waiting = [(who, thread[-1]) for who, thread in threads.items() if thread and thread[-1].get("from") != me]
+        waiting = [(who, thread[-1]) for who, thread in threads.items()
+                   if isinstance(thread, list) and thread and thread[-1].get("from") not in (me, None)]
     else:  # no threads: the latest fetch, less those answered since (the conversation's own calls)
         last_fetch = max((i for i, c in enumerate(calls) if c["name"] == "fetch_messages"), default=-1)
         served = {c["args"].get("to") for c in calls[last_fetch + 1:] if c["name"] == "send_message"}
-        waiting = [(m["from"], m) for m in obs.get("messages") or [] if m["from"] not in served]
+        waiting = [(m["from"], m) for m in obs.get("messages") or [] if "from" in m and m["from"] not in served]
     out = []
     for who, message in waiting:
         if message.get("kind") != "text":
@@ -253,15 +262,44 @@ def marketplace_business(obs: dict[str, Any], calls: list[dict[str, Any]]) -> li
     return out or [{"kind": "wait"}]
 
 
-def matrix_game(obs: dict[str, Any], options: list[str]) -> str:
-    """Tit-for-tat: cooperate first, then copy what the opponent last played (if the observation says)."""
-    history = obs.get("history") or []
-    nice = next((o for o in options if o.startswith("coop")), options[0])
-    if history and isinstance(history[-1], dict):
-        theirs = [v for k, v in history[-1].items() if k not in (obs.get("you"), "you", "round") and isinstance(v, str)]
-        if theirs and theirs[0] in options:
-            return theirs[0]
-    return nice
+def sound_choice(field: str, options: list[Any], obs: dict[str, Any]) -> Any:
+    """A sensible value of one enumerated field, by what the observation shows (the first option otherwise)."""
+    if field == "action" and "history" in obs and "player" in obs:  # matrix game: tit-for-tat
+        nice = next((o for o in options if str(o).startswith("coop")), options[0])
+        history, me = obs.get("history") or [], obs["player"]
+        if history and len(history[-1]) > 1:
+            theirs = history[-1][1 - me] if me in (0, 1) else history[-1][0]
+            return theirs if theirs in options else nice
+        return nice
+    if field == "action" and "signal" in obs:  # social learning: the public belief updated by one's own signal
+        belief, q, signal = obs.get("public_belief"), float(obs.get("precision") or 0.5), int(obs["signal"])
+        if belief is None:
+            return signal if signal in options else options[0]
+        like = q if signal == 1 else 1 - q
+        posterior = belief * like / (belief * like + (1 - belief) * (1 - like))
+        return signal if abs(posterior - 0.5) < 1e-12 else int(posterior > 0.5)
+    if field == "choice" and "wait" in options:  # off-switch robot: defer to the human
+        return "wait"
+    if field == "decision" and "utility" in obs:  # off-switch human: switch off a harmful action
+        return "switch_off" if float(obs["utility"]) < 0 else next(o for o in options if o != "switch_off")
+    if field == "effort" and obs.get("recommended") in options:  # information design: obey the recommendation
+        return obs["recommended"]
+    if field == "report" and obs.get("signal") in options:  # ... and report truthfully
+        return obs["signal"]
+    return options[0]
+
+
+def sound_value(schema: dict[str, Any], obs: dict[str, Any]) -> Any:
+    """A valid, sensible value for an object schema: enumerated fields by ``sound_choice``, numbers at their maximum."""
+    value = first_value(schema)
+    if not isinstance(value, dict):
+        return value
+    for name, sub in (schema.get("properties") or {}).items():
+        if "enum" in sub:
+            value[name] = sound_choice(name, sub["enum"], obs)
+        elif name == "contribution" and "maximum" in sub:  # public goods: contribute (cooperation pays the group)
+            value[name] = sub["maximum"]
+    return value
 
 
 def reply(body: dict[str, Any]) -> dict[str, Any]:
@@ -276,24 +314,16 @@ def reply(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def answer_plain(offer: Offer, obs: dict[str, Any]) -> dict[str, Any]:
-    """Any other world: a valid value for each required field (tit-for-tat where the choice is cooperate/defect)."""
+    """Any other world: a valid value for each required field, chosen by ``sound_value``."""
     if offer.tools:
         name, params = next(iter(offer.tools.items()))
-        args = first_value(params)
-        options = (params.get("properties", {}).get("action") or {}).get("enum")
-        if options:
-            args["action"] = matrix_game(obs, options)
+        args = sound_value(params, obs)
         return {"content": None, "tool_calls": [{"name": name, "arguments": json.dumps(args)}]}
     if offer.schema:
-        value = first_value(offer.schema)
-        options = (offer.schema.get("properties", {}).get("action") or {}).get("enum")
-        if options:
-            value["action"] = matrix_game(obs, options)
-        return {"content": json.dumps(value), "tool_calls": None}
-    # the readable spec: {"field": "a" | "b", ...} -> the first option of every field it lists
+        return {"content": json.dumps(sound_value(offer.schema, obs)), "tool_calls": None}
+    # the readable spec: {"field": "a" | "b", ...} -> a sensible option of every field it lists
     template = re.search(r"Reply with one JSON object: (\{.*\})", offer.spec)
     value: dict[str, Any] = {}
     for name, options in re.findall(r'"(\w+)": ((?:"[^"]*"(?: \| )?)+)', template.group(1) if template else ""):
-        choices = re.findall(r'"([^"]*)"', options)
-        value[name] = matrix_game(obs, choices) if name == "action" else choices[0]
+        value[name] = sound_choice(name, re.findall(r'"([^"]*)"', options), obs)
     return {"content": json.dumps(value), "tool_calls": None}

@@ -142,7 +142,7 @@ def _is_json(text: str) -> bool:
 
 def prompt_chars(body: dict[str, Any]) -> int:
     """Characters of what a model reads: message texts, earlier tool calls, and the tools offered."""
-    chars = len(json.dumps(body.get("tools"))) if body.get("tools") else 0
+    chars = len(json.dumps(body.get("tools"), separators=(",", ":"))) if body.get("tools") else 0
     for m in body.get("messages", []):
         chars += len(m.get("content") or "")
         chars += sum(len(c["function"].get("arguments") or "") + len(c["function"].get("name") or "") for c in m.get("tool_calls") or [])
