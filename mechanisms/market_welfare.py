@@ -231,13 +231,19 @@ def random_baselines_monte_carlo(
     for name, mask in (("random", np.ones(u.shape[0], dtype=bool)), ("random_with_amenities", qualifies)):
         order = np.argsort(customer[mask], kind="stable")
         c, uu = customer[mask][order], u[mask][order]
-        who, start, counts = np.unique(c, return_index=True, return_counts=True)
-        totals = np.empty(draws)
-        step = max(1, chunk // max(1, who.shape[0]))
-        for lo in range(0, draws, step):
-            n = min(step, draws - lo)
-            pick = start + np.floor(rng.random((n, who.shape[0])) * counts).astype(np.int64)
-            totals[lo:lo + n] = uu[pick].sum(axis=1) if who.shape[0] else 0.0
+        _, start, counts = np.unique(c, return_index=True, return_counts=True)
+        totals = np.zeros(draws)
+        # Customers with one candidate add a constant; the others are drawn by their number of candidates k
+        # (small integers, ``draws`` rows at a time within ``chunk``).
+        totals += uu[start[counts == 1]].sum()
+        for k in np.unique(counts[counts > 1]).tolist():
+            first = start[counts == k]
+            block = uu[first[:, None] + np.arange(k)]            # (customers with k candidates, k)
+            step = max(1, chunk // max(1, first.shape[0]))
+            for lo in range(0, draws, step):
+                n = min(step, draws - lo)
+                pick = rng.integers(0, k, size=(n, first.shape[0]), dtype=np.int32)
+                totals[lo:lo + n] += block[np.arange(first.shape[0]), pick].sum(axis=1)
         q1, median, q3 = np.percentile(totals, [25, 50, 75])
         out[name] = {"median": float(median), "q1": float(q1), "q3": float(q3),
                      "min": float(totals.min()), "max": float(totals.max())}

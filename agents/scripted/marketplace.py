@@ -152,8 +152,8 @@ class Assistant:
 
     def _pay(self, proposal: dict) -> CustomerAction:
         self._paying = proposal["proposal_id"]
-        return _customer_from({"action": {"kind": "send_message", "to": proposal["from"], "delay": 0.0,
-                                          "message": {"kind": "payment", "proposal_id": proposal["proposal_id"], "text": ""}}})
+        return _customer_from({"actions": [{"kind": "send_message", "to": proposal["from"], "delay": 0.0,
+                                           "message": {"kind": "payment", "proposal_id": proposal["proposal_id"], "text": ""}}]})
 
     def act(self, obs: dict[str, Any], action_model: type[BaseModel]) -> CustomerAction:
         p = self.p
@@ -221,7 +221,7 @@ class Assistant:
                 text = "Hello! I would like to order: " + ", ".join(f"{name} (1)" for name in wanted) + ". Please send an order proposal."
                 if menu is None and required:
                     text += " Do you offer: " + ", ".join(required) + "?"
-                return _customer_from({"action": {"kind": "send_message", "to": r["id"], "delay": 0.0, "message": {"kind": "text", "text": text}}})
+                return _customer_from({"actions": [{"kind": "send_message", "to": r["id"], "delay": 0.0, "message": {"kind": "text", "text": text}}]})
             total_pages = search["total_pages"]
             if search["results"] and search["page"] < p.max_pages and (total_pages is None or search["page"] < total_pages):
                 return _customer(Search(query=search["query"], page=search["page"] + 1, amenities=list(required)))
@@ -229,7 +229,7 @@ class Assistant:
         waiting_for = [b for b in contacted if b not in self.heard]
         left = p.patience - (now - self.last_contact)
         if waiting_for and left > 1e-9:
-            return _customer_from({"action": {"kind": "wait", "timeout": left}})
+            return _customer_from({"actions": [{"kind": "wait", "timeout": left}]})
         acceptable = self._acceptable(live if live is not None else self._live(obs["proposals"], now), wanted, required)
         if acceptable:
             value = 2.0 * sum(wanted.values())
@@ -312,7 +312,7 @@ class Service:
         if describe and inquiry["from"] not in self.described:   # customers who cannot see the menu are told it once
             self.described.add(inquiry["from"])
             return _business_from({"actions": [self._describe(profile, inquiry["from"]), send]})
-        return _business_from({"action": send})
+        return _business_from({"actions": [send]})
 
     def act(self, obs: dict[str, Any], action_model: type[BaseModel]) -> BusinessAction:
         for m in obs["messages"]:

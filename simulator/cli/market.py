@@ -1,7 +1,7 @@
 """``agora market``: marketplace data sets (Magentic Marketplace layout).
 
     agora market generate --domain restaurants|contractors --customers N --businesses M --seed S OUT_DIR
-    agora market baselines DIR [--json] [--ties lowest|all]
+    agora market baselines DIR [--json] [--ties lowest|all] [--monte-carlo]
     agora market analyze RUN [--json] [--no-customers] [--db STORE]
 
 Bad data files are reported as ``file: field: message`` on stderr with exit
@@ -59,6 +59,7 @@ def baselines(
     directory: Path = typer.Argument(..., help="data directory with customers/ and businesses/"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
     ties: str = typer.Option("lowest", "--ties", help="cheapest ties: 'lowest' id, or 'all' (add up every tied candidate, as Magentic's script)"),
+    monte_carlo: bool = typer.Option(False, "--monte-carlo", help="also Magentic's Monte-Carlo random baselines: median and quartiles of 1000 seeded draws"),
 ) -> None:
     """Welfare baselines of a market: optimal, cheapest, random, random_with_amenities."""
     from simulator.worlds.marketplace import data as market_data
@@ -70,6 +71,12 @@ def baselines(
     except market_data.MarketDataError as exc:
         fail(f"error: {exc}")
     result = market_data.baselines(data, ties=ties)
+    if monte_carlo:
+        from mechanisms.market_welfare import random_baselines_monte_carlo
+
+        a = market_data.compile_arrays(data)
+        mc = random_baselines_monte_carlo(a.value, a.cand_customer, a.cand_price, a.cand_qualifies)
+        result.update({f"{name}_{stat}": round(v, 2) for name, stats in mc.items() for stat, v in stats.items() if stat in ("median", "q1", "q3")})
     if as_json:
         print(json.dumps(result, indent=2))
         return

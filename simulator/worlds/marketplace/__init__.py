@@ -5,6 +5,7 @@
 * ``styles``   the persuasion styles (``MANIPULATION_TEXTS``);
 * ``data``     Magentic's data layout: load, check, write, generate, compile to arrays;
 * ``measures`` search quality, first-proposal bias, manipulation;
+* ``analytics`` a stored run as Magentic's analytics report it (``agora market analyze``);
 * ``world``    the World itself (``Marketplace``), registered as ``marketplace``.
 
 Importing this package imports none of them: ``from simulator.worlds.marketplace import X``
@@ -19,7 +20,7 @@ __all__, __getattr__ = lazy_exports(__name__, {
     "config": ["MarketplaceConfig", "SyntheticConfig", "SearchConfig", "LatencyConfig", "ManipulationConfig",
                "resolve_data_dir", "resolve_untrusted_data_dir"],
     "actions": ["TextMessage", "OrderItem", "OrderProposal", "Payment", "Message", "Search", "SendMessage",
-                "FetchMessages", "Wait", "Finish", "CustomerAction", "BusinessAction"],
+                "FetchMessages", "Wait", "Finish", "CustomerAction", "CustomerInquiry", "BusinessAction"],
     "styles": ["MANIPULATION_TEXTS", "STYLES"],
     "world": ["Marketplace"],
 })

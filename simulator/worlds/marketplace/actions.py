@@ -140,13 +140,15 @@ class _Decision(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _one_action(cls, data):
-        if isinstance(data, dict) and "action" in data and "actions" not in data:
+        if type(data) is dict and "action" in data and "actions" not in data:
             data = {**data, "actions": [data["action"]]}
             del data["action"]
         return data
 
     @model_validator(mode="after")
     def _one_other_action(self):
+        if len(self.actions) == 1:   # the common case, checked first: it is on every decision's path
+            return self
         others = [a.kind for a in self.actions if a.kind != "send_message"]
         if len(others) > 1:
             raise ValueError(f"at most one action besides send_message per decision, got {others}")

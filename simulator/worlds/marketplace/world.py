@@ -74,6 +74,7 @@ from simulator.worlds.marketplace.styles import MANIPULATION_TEXTS
 
 
 AUDIT_EXAMPLES = 5   # audit findings kept per business and kind (the counts are complete)
+MONTE_CARLO_CUSTOMERS = 2_000   # larger markets leave the Monte-Carlo baselines out of theory (about 0.2 s per 1,000 customers)
 
 
 class _Agent:
@@ -309,7 +310,8 @@ class Marketplace(WorldBase[MarketplaceConfig]):
         agent = self.agents[agent_id]
         if not agent.is_customer:
             return BusinessAction
-        now = self.host.engine.now
+        host = getattr(self, "host", None)   # asked before the run starts (e.g. to describe the tools): time 0
+        now = host.engine.now if host is not None else 0.0
         for q in self.proposals_seen[agent.index]:
             if not q["paid"] and (q["expires_at"] is None or now <= q["expires_at"]):
                 return CustomerAction
@@ -657,7 +659,7 @@ class Marketplace(WorldBase[MarketplaceConfig]):
     def _monte_carlo(self) -> dict[str, Any]:
         """Magentic's Monte-Carlo random baselines (1000 seeded draws): median and quartiles, beside the exact means."""
         a = self.arrays
-        if len(a.cand_customer) > 2_000_000:   # 1000 draws over millions of pairs: leave it to `agora market baselines`
+        if len(self.customers) > MONTE_CARLO_CUSTOMERS:   # 1000 draws of every customer: `agora market baselines --monte-carlo`
             return {}
         mc = welfare_theory.random_baselines_monte_carlo(a.value, a.cand_customer, a.cand_price, a.cand_qualifies)
         return {f"{name}_{stat}": round(stats[stat], 2) for name, stats in mc.items() for stat in ("median", "q1", "q3")}
