@@ -118,14 +118,18 @@ class Offer:
         if self.tools:
             return list(self.tools)
         if self.schema:
-            union = next(iter(self.schema.get("properties", {}).values()), {})
+            union = self._action_field()
             union = union.get("items", union)
             return [o["properties"]["kind"]["const"] for o in union.get("anyOf", []) if "kind" in o.get("properties", {})]
         return re.findall(r'\{"kind": "(\w+)"', self.spec)
 
+    def _action_field(self) -> dict[str, Any]:
+        """The schema's action field (the one property that is not the optional 'reason')."""
+        return next((sub for name, sub in self.schema.get("properties", {}).items() if name != "reason"), {})
+
     def field(self) -> str:
         if self.schema:
-            return next(iter(self.schema.get("properties", {})), "action")
+            return next((name for name in self.schema.get("properties", {}) if name != "reason"), "action")
         found = re.search(r'Reply with one JSON object \{(?:"reason"\?: [^,]+, )?"(\w+)"', self.spec)
         return found.group(1) if found else "action"
 
@@ -133,7 +137,7 @@ class Offer:
         if self.tools:
             return self.parallel
         if self.schema:
-            return next(iter(self.schema.get("properties", {}).values()), {}).get("type") == "array"
+            return self._action_field().get("type") == "array"
         return ": [A, ...]" in self.spec
 
 

