@@ -215,6 +215,13 @@ def world_names() -> list[str]:
     return sorted(world_registry.load_all())
 
 
+def one_of_groups(model: type) -> list[list[str]]:
+    """Groups of fields of which a block must give exactly one (``json_schema_extra={"one_of": [[...]]}`` on the
+    model's ``model_config``, declared beside the validator that enforces it)."""
+    extra = model.model_config.get("json_schema_extra")
+    return [list(group) for group in (extra.get("one_of", []) if isinstance(extra, dict) else [])]
+
+
 def schema(world: str) -> dict[str, Any]:
     """One world's reference: summary, roles, every ``Config`` field (nested included), built-in games, policies.
 
@@ -227,6 +234,7 @@ def schema(world: str) -> dict[str, Any]:
         "summary": _world_summary(cls),
         "roles": _roles(cls),
         "fields": fields,
+        "one_of": one_of_groups(cls.Config),
         "policies": [p["name"] for p in policies(world)],
     }
     games = getattr(cls, "reference_games", None)
@@ -272,6 +280,8 @@ def world_markdown(world: str, level: int = 2) -> str:
     lines = [f"{h} `{world}`", "", ref["summary"], ""]
     lines += ["Roles (default policy): " + ", ".join(f"{role_label(role)} (`{policy}`)" for role, policy in ref["roles"].items()), ""]
     lines += [f"{h}# Fields of `world:`", "", "`type: " + world + "` is required.", ""]
+    for group in ref["one_of"]:
+        lines += ["Give exactly one of " + " or ".join(f"`{name}`" for name in group) + ".", ""]
     lines += _fields_table(ref["fields"])
     if "games" in ref:
         lines += [f"{h}# Built-in games (`game:`)", "", "Payoffs are (row player, column player).", ""]

@@ -92,6 +92,8 @@ def schema(
     ref = reference.schema(world)
     roles = ", ".join(f"{reference.role_label(role)} -> {policy}" for role, policy in ref["roles"].items())
     print(f"{world}: {ref['summary']}\nroles (default policy): {roles}\n\nworld: fields (type: {world} is required)")
+    for group in ref["one_of"]:
+        print(f"give exactly one of: {', '.join(group)}")
     print("\n".join(_field_lines(ref["fields"])))
     for game in ref.get("games", []):
         print(f"\ngame: {game['name']}  (payoffs: row player, column player)")

@@ -69,7 +69,8 @@ class TournamentConfig(BaseModel):
 
 
 class MatrixGameConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # one_of: `agora schema` says which fields go in exclusive groups (the _consistent check below)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"one_of": [["game", "payoffs"]]})
     type: Literal["matrix_game"] = Field(description="the world type")
     game: Literal[tuple(NAMED_GAMES)] | None = Field(None, description="a named textbook game")
     payoffs: list | None = Field(None, description="nested lists, leaves = one payoff per player")

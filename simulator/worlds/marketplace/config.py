@@ -70,7 +70,8 @@ class ManipulationConfig(BaseModel):
 
 
 class MarketplaceConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # one_of: `agora schema` says which fields go in exclusive groups (the _source check below)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"one_of": [["data", "synthetic"]]})
     type: Literal["marketplace"] = Field(description="the world type")
     data: str | None = Field(None, description="Magentic-layout data directory (customers/, businesses/)")
     synthetic: SyntheticConfig | None = Field(None, description="generate a market instead of reading one")
