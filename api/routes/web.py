@@ -112,9 +112,11 @@ def run_details(run_id: RunId, store: StoreDep, settings: SettingsDep) -> dict[s
 
 @router.get("/ui/api/runs/{run_id}/series", dependencies=Auth)
 def run_series(run_id: RunId, store: StoreDep) -> dict[str, Any]:
+    from api import services
     from api.web.series import welfare_series
 
-    return welfare_series(store, store.get_run(run_id))
+    run = store.get_run(run_id)
+    return welfare_series(store, run, services.run_view(run, with_text=True).get("comparison"))
 
 
 MAX_COMPARED = 50

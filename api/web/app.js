@@ -1278,12 +1278,13 @@ function worldOf(text) {
 async function renderEditor() {
   setTitle("Scenario editor");
   const url = new URL(location.href);
-  const [scenarios, worlds] = await Promise.all([api.json("/scenarios"), api.json("/ui/api/worlds")]);
+  // GET /scenarios checks every shipped file (seconds on a loaded server): the list fills in when it arrives.
+  const worlds = await api.json("/ui/api/worlds");
   const startFrom = url.searchParams.get("from") || (worlds[0] ? `blank:${worlds[0].name}` : "");
   main().innerHTML = `<h1>Scenario editor</h1>
     <div class="filters"><label>Start from <select id="start-from">
         <optgroup label="Blank scenario">${worlds.map((w) => `<option value="blank:${esc(w.name)}">blank ${esc(w.name)}</option>`).join("")}</optgroup>
-        <optgroup label="Shipped scenario">${scenarios.map((s) => `<option value="file:${esc(s.name)}">${esc(s.name)} — ${esc(s.world || "?")}</option>`).join("")}</optgroup>
+        <optgroup label="Shipped scenario" id="shipped">${startFrom.startsWith("file:") ? `<option value="${esc(startFrom)}">${esc(startFrom.slice(5))}</option>` : ""}</optgroup>
       </select></label>
       <span id="validity" class="badge">not checked</span> <span class="muted" id="validity-detail"></span></div>
     <div class="editor-grid">
@@ -1421,6 +1422,11 @@ async function renderEditor() {
   const select = document.getElementById("start-from");
   select.value = startFrom;
   select.addEventListener("change", () => load(select.value));
+  api.json("/scenarios").then((scenarios) => {
+    const chosen = select.value;
+    document.getElementById("shipped").innerHTML = scenarios.map((s) => `<option value="file:${esc(s.name)}">${esc(s.name)} — ${esc(s.world || "?")}</option>`).join("");
+    select.value = chosen;
+  }, () => null);
 
   // Run it: POST /runs with the text; the run page then follows its progress to the end.
   document.getElementById("run-scenario").addEventListener("click", async () => {

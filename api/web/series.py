@@ -7,13 +7,15 @@ cumulative sum is thinned to at most ``MAX_POINTS`` points (every step kept when
 there are fewer; otherwise the last point of each of ``MAX_POINTS`` equal slices
 of the log, so the curve's end is exact).
 
-The theory line is the world's paired theory quantity for ``welfare``
-(``simulator.world.Pairing`` with ``simulated == "welfare"``) or, for a world that
-declares none, the theory keys that name an equilibrium or optimum welfare; a
-per-round quantity (``stage_*``, ``*_per_round``) is multiplied by the rounds
-played. It is drawn as accruing at a constant rate over the run (from 0 at the
-first event to its value at the last), which is what a total over a run
-predicts for its time path when nothing else is known.
+The theory lines come from the run's theory/simulation table (the run JSON's
+``comparison``): a row whose simulated value is the run's welfare predicts the
+total; a row whose simulated value is the welfare per payoff step (welfare / N,
+e.g. utility per episode, welfare per round) predicts N times its theory. A run
+without such rows falls back on the theory keys that name an equilibrium or
+optimum welfare (a per-round key, ``stage_*`` or ``*_per_round``, times the rounds
+played). It is drawn as accruing at a constant rate per payoff step (after k of
+the run's N payoff-reporting events, k/N of the predicted total): for a repeated
+game that is the per-round prediction times the rounds played so far.
 """
 
 from __future__ import annotations
@@ -36,15 +38,6 @@ def _gained(data: dict[str, Any]) -> float | None:
     return None
 
 
-def _path(metrics: dict[str, Any], path: str) -> Any:
-    value: Any = metrics
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
 def _number(value: Any) -> float | None:
     if isinstance(value, list) and len(value) == 1:
         value = value[0]
@@ -53,20 +46,29 @@ def _number(value: Any) -> float | None:
     return None
 
 
-def theory_lines(world: str, metrics: dict[str, Any]) -> list[dict[str, Any]]:
-    """``[{label, value}]``: total welfare that theory predicts for this run."""
-    from simulator.worlds import get_world
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-4 * max(1.0, abs(a), abs(b))  # the table's values are rounded for reading
 
-    rounds = _number((metrics.get("measures") or {}).get("rounds"))
-    cls = get_world(world)
+
+def theory_lines(metrics: dict[str, Any], comparison: list[dict[str, Any]] | None, steps: int) -> list[dict[str, Any]]:
+    """``[{label, value}]``: total welfare that theory predicts for this run."""
+    welfare = _number(metrics.get("welfare"))
     lines = []
-    for pairing in getattr(cls, "paired", ()) or ():
-        if pairing.simulated == "welfare":
-            value = _number(_path(metrics, pairing.theory))
-            if value is not None:
-                lines.append({"label": f"{pairing.quantity} ({pairing.theory})", "value": value})
+    for row in comparison or []:
+        theory, simulated = _number(row.get("theory")), _number(row.get("simulated"))
+        if welfare is None or theory is None or simulated is None:
+            continue
+        if _close(simulated, welfare):
+            lines.append({"label": row["quantity"], "value": theory})
+        elif steps and _close(simulated * steps, welfare):
+            lines.append({"label": f"{row['quantity']} x {steps} steps", "value": theory * steps})
     if lines:
-        return lines
+        merged: dict[float, list[str]] = {}  # several quantities with one prediction: one line
+        for line in lines:
+            merged.setdefault(round(line["value"], 9), []).append(line["label"])
+        return [{"label": labels[0] + (f" (and {len(labels) - 1} more alike)" if len(labels) > 1 else ""), "value": value}
+                for value, labels in merged.items()][:4]
+    rounds = _number((metrics.get("measures") or {}).get("rounds"))
     for key, raw in (metrics.get("theory") or {}).items():
         if "welfare" not in key or any(word in key for word in ("gap", "fraction", "ratio", "price_of", "step")):
             continue
@@ -84,9 +86,10 @@ def theory_lines(world: str, metrics: dict[str, Any]) -> list[dict[str, Any]]:
     return lines[:4]
 
 
-def welfare_series(store: Any, run: dict[str, Any]) -> dict[str, Any]:
-    """``{points: [[t, cumulative welfare]], events_read, final, theory: [{label, value}], note}``."""
-    steps: list[tuple[float, float]] = []
+def welfare_series(store: Any, run: dict[str, Any], comparison: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``{points: [[t, cumulative welfare, k]], steps: N, events_read, final, theory: [{label, value}], note}``
+    (``k``: payoff events up to that point, of ``N`` in the run)."""
+    steps: list[tuple[float, float, int]] = []
     total = 0.0
     read = 0
     for event in store.iter_events(run["id"], page=10_000):
@@ -94,15 +97,17 @@ def welfare_series(store: Any, run: dict[str, Any]) -> dict[str, Any]:
         gained = _gained(event["data"])
         if gained is not None:
             total += gained
-            steps.append((event["t"], total))
+            steps.append((event["t"], total, len(steps) + 1))
+    n_steps = len(steps)
     if len(steps) > MAX_POINTS:
         size = len(steps) / MAX_POINTS
         steps = [steps[min(len(steps) - 1, int((i + 1) * size) - 1)] for i in range(MAX_POINTS)]
     metrics = run.get("metrics") or {}
     return {
-        "points": [[t, w] for t, w in steps],
+        "points": [[t, w, k] for t, w, k in steps],
+        "steps": n_steps,
         "events_read": read,
         "final": _number(metrics.get("welfare")),
-        "theory": theory_lines(run["world"], metrics) if metrics else [],
+        "theory": theory_lines(metrics, comparison, n_steps) if metrics else [],
         "note": "" if steps else ("the run logged no events" if read == 0 else "no event of this run reports payoffs"),
     }
