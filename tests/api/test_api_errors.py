@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from api import services
 from api.app import create_app
 from api.settings import Settings
+from simulator.store import Store
 
 PROBLEM = "application/problem+json"
 
@@ -109,7 +109,7 @@ def test_server_fault_is_a_logged_500_without_traceback(tmp_path, monkeypatch, c
     def broken(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(services, "list_runs", broken)
+    monkeypatch.setattr(Store, "list_runs", broken)  # what GET /runs reads, with or without sweep cells
     with TestClient(create_app(Settings(db=tmp_path / "a.db"), start_pool=False), raise_server_exceptions=False) as c:
         body = assert_problem(c.get("/runs"), 500, "internal-error")
     assert "secret internals" not in body["detail"] and "incident" in body["detail"]
