@@ -122,6 +122,7 @@ def run(base_url: str, customers: int, businesses: int, concurrency: int, window
     overrides = [
         ("llm.base_url", base_url), ("llm.cache", "off"), ("llm.max_concurrency", concurrency),
         ("llm.mode", "json_schema"), ("llm.history_window", 4), ("llm.budget", {}),
+        ("llm.context_tokens", 32768),  # the scenario names SmolLM2 (2,048); the stub has no such limit
         ("llm.batch_window", window), ("llm.max_fallback_share", 1.0), ("world.arrival_spread", spread),
         ("world.synthetic", {"domain": "restaurants", "customers": customers, "businesses": businesses, "seed": 7}),
         ("world.search", {"mechanism": "lexical", "page_size": 5}),
