@@ -520,6 +520,16 @@ async function drawSeries(run) {
   } catch (error) {
     box.innerHTML = `<p class="field-error">Welfare over time is unavailable: ${esc(error.message)}</p>`;
     box.dataset.ready = "error";
+    return;
+  }
+  // The world's own per-round series (measures that are lists of numbers, e.g. contribution_by_round), beside it.
+  const lists = Object.entries(flatten(run.metrics?.measures)).filter(([, v]) => Array.isArray(v) && v.length >= 3 && v.length <= 20000
+    && v.every((x) => typeof x === "number" && Number.isFinite(x))).slice(0, 2);
+  for (const [key, values] of lists) {
+    const step = Math.max(1, Math.ceil(values.length / 400));
+    const points = values.map((v, i) => [i, v]).filter((_, i) => i % step === 0 || i === values.length - 1);
+    box.insertAdjacentHTML("beforeend", `<h3>${esc(key)} <span class="muted">by index (round)</span></h3>`
+      + lineChart({ series: [{ name: key, points }], xLabel: "round", yLabel: key, id: `measure-${key.replace(/[^A-Za-z0-9_-]/g, "_")}` }));
   }
 }
 

@@ -239,6 +239,12 @@ def test_every_worlds_run_page_shows_theory_simulated_and_gap(server, page, worl
     assert filled >= 1, f"{world}: no row with theory, simulated and gap: {page.inner_text('#comparison')}"
     if page.locator("#comparison").get_attribute("data-source") == "api":
         assert len(run["comparison"]) == rows.count()
+    if page.locator("#events-link").count():  # a logged run: welfare over time, and the world's per-round series
+        page.wait_for_selector("#series[data-ready]")
+        numeric = [k for k, v in run["metrics"].get("measures", {}).items()
+                   if isinstance(v, list) and len(v) >= 3 and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)]
+        if numeric and page.get_attribute("#series", "data-ready") == "chart":
+            assert page.locator("#series svg[id^=measure-]").count() >= 1
     _shot(page, f"theory-{world}.png")
 
 
