@@ -114,6 +114,12 @@ def counter_lines(counters: Mapping[str, Any]) -> list[str]:
             f"{counters.get('llm_retries', 0)} retries, {counters.get('llm_parse_errors', 0)} invalid replies, "
             f"{counters.get('llm_reasks', 0)} re-asks, {counters.get('fallbacks', 0)} fallbacks"
         )
+        lines.append(
+            f"llm prompt tokens per call: mean {counters.get('llm_prompt_tokens', 0) / counters['llm_calls']:,.0f}, "
+            f"max {counters.get('llm_prompt_tokens_max', 0):,}"
+            + (f" ({counters['llm_prompt_tokens_estimated']} calls estimated: the server sent no usage)"
+               if counters.get("llm_prompt_tokens_estimated") else "")
+        )
     if counters.get("llm_decisions"):  # the failure policy: whose decisions these were
         decisions, failed = counters["llm_decisions"], counters.get("llm_failed", 0)
         causes = failure_counts(dict(counters))

@@ -335,3 +335,21 @@ def test_personas_and_prompts_per_role_fill_variables_from_the_observation(stub)
     data["agents"]["customer"]["params"]["persona"] = "I am $nickname"
     with pytest.raises(LLMError, match=r"unknown variable\(s\) \$nickname.*\$request_text"):
         run_scenario(load_scenario_text(yaml.safe_dump(data)), seed=1)
+
+
+def test_the_cli_prints_prompt_tokens_per_call(stub, tmp_path):
+    from typer.testing import CliRunner
+
+    from simulator.cli import app
+
+    server = stub(responder=competent.reply)
+    path = tmp_path / "pd.yaml"
+    path.write_text(yaml.safe_dump({
+        "world": {"type": "matrix_game", "game": "prisoners_dilemma", "players": ["alice", "bob"], "rounds": 3},
+        "agents": {"default": "llm"},
+        "llm": {"base_url": server.base_url, "model": "stub", "cache": "off", "mode": "tools"},
+    }))
+    result = CliRunner().invoke(app, ["run", str(path), "--db", str(tmp_path / "runs.db")])
+    assert result.exit_code == 0, result.output
+    sizes = [competent_prompt_tokens(body) for body in server.requests]
+    assert f"llm prompt tokens per call: mean {sum(sizes) / len(sizes):,.0f}, max {max(sizes):,}" in result.output
