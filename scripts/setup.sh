@@ -38,10 +38,14 @@ if [ "$(cat .venv/.setup-stamp-run 2>/dev/null)" != "$stamp" ]; then
   # upgrade is a download on every fresh machine; Python 3.12's own pip is new enough).
   .venv/bin/python -c 'import sys, pip; sys.exit(tuple(map(int, pip.__version__.split(".")[:2])) < (21, 3))' || pip --upgrade pip
   started=$SECONDS
-  # --no-compile: pip byte-compiles every module of scipy, pandas, matplotlib, ... (CPU-bound; a clean clone's
-  # set-up + first run took 508 s with it, 229 s without, on a loaded 2-core machine); Python compiles a
-  # module the first time it is imported instead.
-  pip --no-compile -e .
+  # uv installs in parallel and does not byte-compile (Python compiles a module when it is first imported):
+  # a clean clone's set-up + first run took 130 s with uv, 229 s with pip --no-compile and 508 s with plain
+  # pip, all with PIP_NO_CACHE_DIR=1 on a 2-core machine at load average 6-9 (bench/startup.py). uv comes
+  # from PyPI like everything else; if it cannot be installed or fails, pip does the install.
+  if ! { pip --no-compile uv && .venv/bin/python -m uv pip install --quiet --python .venv/bin/python -e .; }; then
+    echo "uv could not install Agora; installing with pip" >&2
+    pip --no-compile -e .
+  fi
   echo "installed Agora and its run-time dependencies in $((SECONDS - started)) s"
   echo "$stamp" > .venv/.setup-stamp-run
 fi
