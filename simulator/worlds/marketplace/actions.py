@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 
 _STRICT = ConfigDict(extra="forbid")
@@ -76,7 +76,20 @@ class Search(BaseModel):
     kind: Literal["search"] = "search"
     query: str = Field(max_length=2_000)
     page: int = Field(1, ge=1)
-    amenities: list[str] = Field(default_factory=list, description="required amenities (used by the 'filtered' mechanism)")
+    amenities: list[str] = Field(default_factory=list, description="required amenities (constraint of the 'filtered' and 'lexical_filtered' mechanisms)")
+    rating_threshold: float | None = Field(None, ge=0, description="lowest rating a result may have (constraint of 'filtered' and 'lexical_filtered')")
+    menu_items: list[str] = Field(default_factory=list, description="items every result's menu must hold (constraint of 'filtered' and 'lexical_filtered')")
+
+    @model_serializer(mode="wrap")
+    def _without_unused_constraints(self, handler):
+        # A search without these constraints is logged as before they existed (same event logs, same fingerprints).
+        data = handler(self)
+        if isinstance(data, dict):
+            if data.get("rating_threshold") is None:
+                data.pop("rating_threshold", None)
+            if not data.get("menu_items"):
+                data.pop("menu_items", None)
+        return data
 
 
 class SendMessage(BaseModel):

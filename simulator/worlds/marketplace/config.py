@@ -38,9 +38,14 @@ class SyntheticConfig(BaseModel):
 
 class SearchConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    mechanism: Literal[tuple(sorted(search_mech.MECHANISMS))] = Field("lexical", description="search mechanism")
+    mechanism: Literal[tuple(sorted(search_mech.MECHANISMS))] = Field(
+        "lexical", description="search mechanism (docs/search.md): Magentic's simple, filtered, lexical, optimal; Agora's shuffled, "
+        "oracle, ranked (alias noisy), lexical_filtered, bm25")
     page_size: int = Field(10, ge=1, le=10_000, description="results per page (search bandwidth)")
     noise: float = Field(1.0, ge=0, description="noise of the 'ranked' mechanism")
+    ties: Literal["index", "seeded"] = Field(
+        "index", description="order of businesses that the ranking leaves tied (Magentic: registration order): 'index' = data-file "
+        "order, 'seeded' = a random registration order drawn once per run from the run's seed")
     consideration_limit: int | None = Field(None, ge=1, description="most businesses a customer may message")
 
 
