@@ -78,6 +78,10 @@ class LLMSettings(BaseModel):
         description="the model's context window in tokens; bounds the conversation kept (default from the model's profile, "
         "2048 for SmolLM2)",
     )
+    summary: bool = Field(
+        False, description="when old turns no longer fit the context, ask the same model to fold them into a running "
+        "summary sent with the system prompt (one extra call each time turns are dropped)",
+    )
     reason: bool = Field(False, description="offer a free-text 'reason' (tool argument / JSON field), kept in the transcript")
     persona: str | None = Field(
         None, description="who the agent is, put before the system prompt; $variables as in prompts (e.g. $request_text)",

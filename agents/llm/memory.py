@@ -11,6 +11,10 @@ tools' size and a margin; token counts are estimated from characters
 (``chars_per_token`` of the model's profile, conservative for JSON). If the
 system prompt and the current observation alone do not fit, ``ContextOverflow``
 is raised before anything is sent: a prompt never exceeds the context.
+
+With ``summary`` on, the turns a request had no room for are taken out after
+the decision and the same model is asked to fold them into its running summary
+(``summary_request``), which then goes with the system prompt.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ class Conversation:
         self.max_turns = max_turns
         self.turns: deque[list[dict[str, Any]]] = deque(maxlen=max_turns or None)
         self.dropped = 0  # turns left out of the last request for lack of room
+        self.summary: str | None = None  # the model's own running summary of turns taken out (``take_dropped``)
 
     def add(self, user: dict[str, Any], reply: dict[str, Any]) -> None:
         """Keep one decision: the observation and the reply (tool results come with the next observation)."""
@@ -107,6 +112,12 @@ class Conversation:
         history = [m for turn in reversed(kept) for m in self._complete(turn)]
         return [system, *history, *current]
 
+    def take_dropped(self) -> list[list[dict[str, Any]]]:
+        """Remove and return the turns the last request had no room for (oldest first), to be summarised."""
+        taken = [self.turns.popleft() for _ in range(min(self.dropped, len(self.turns)))]
+        self.dropped = 0
+        return [self._complete(turn) for turn in taken]
+
     @staticmethod
     def _complete(turn: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """A turn as sent: tool calls without a result yet get a neutral one (every call id must be answered)."""
@@ -114,3 +125,19 @@ class Conversation:
         if calls and len(turn) == 2:
             return turn + [{"role": "tool", "tool_call_id": c["id"], "content": '{"ok":true}'} for c in calls]
         return turn
+
+
+SUMMARY_SYSTEM = (
+    "You keep the running notes of an agent in a simulation. Merge the earlier notes and the turns below into new notes: "
+    "the facts, offers, promises and results that matter for later decisions. At most {words} words, plain text."
+)
+
+
+def summary_request(previous: str | None, turns: list[list[dict[str, Any]]], words: int) -> list[dict[str, Any]]:
+    """The messages asking the model to fold ``turns`` into its running summary."""
+    lines = [f"Earlier notes: {previous or '(none)'}", "Turns:"]
+    for turn in turns:
+        for m in turn:
+            calls = "; ".join(f"{c['function']['name']}({c['function'].get('arguments') or ''})" for c in m.get("tool_calls") or [])
+            lines.append(f"[{m['role']}] " + (str(m.get("content") or "") + (" " + calls if calls else "")).strip())
+    return [{"role": "system", "content": SUMMARY_SYSTEM.format(words=words)}, {"role": "user", "content": "\n".join(lines)}]

@@ -32,7 +32,7 @@ from pydantic import BaseModel
 
 from agents.llm import prompts
 from agents.llm.config import LLMRunSettings, LLMSettings
-from agents.llm.memory import MARGIN, ContextOverflow, Conversation
+from agents.llm.memory import MARGIN, ContextOverflow, Conversation, summary_request
 from agents.llm.profiles import profile_for
 from agents.llm.schema import shape_of
 from agents.llm.session import LLMRun, counter_lines
@@ -146,6 +146,8 @@ class LLMPolicy:
         system = prompts.fill(self.system_template, values, self.system_source)
         if values["persona"] and "persona" not in self.system_template.get_identifiers():
             system = values["persona"] + "\n\n" + system
+        if self.memory.summary:
+            system += "\n\nYour notes on earlier turns: " + self.memory.summary
         tools_chars = len(orjson.dumps(tools_for(model, s.reason))) if self.tools_mode else 0
         budget = self.profile.context_tokens - s.max_tokens - MARGIN
         for _ in range(SHRINK_ROUNDS):
@@ -203,7 +205,16 @@ class LLMPolicy:
             reply = {"role": "assistant", "content": "(no valid action: the world's default action was played)"}
         self.memory.add(messages[-1], reply)
 
-    def body(self, messages: list[dict[str, Any]], model: type[BaseModel], sampling_seed: int | None = None) -> dict[str, Any]:
+    def summary_body(self, sampling_seed: int) -> dict[str, Any] | None:
+        """A request folding the turns the last prompt had no room for into the running summary (None: nothing to do)."""
+        if not self.settings.summary or not self.memory.dropped:
+            return None
+        turns = self.memory.take_dropped()
+        messages = summary_request(self.memory.summary, turns, max(20, self.settings.max_tokens // 2))
+        body = self.body(messages, None, sampling_seed)
+        return body
+
+    def body(self, messages: list[dict[str, Any]], model: type[BaseModel] | None, sampling_seed: int | None = None) -> dict[str, Any]:
         """The chat-completions request body (everything but the API key).
 
         ``seed`` is the fixed ``llm.seed`` if one is set, else this call's
@@ -225,7 +236,9 @@ class LLMPolicy:
         seed = s.seed if s.seed is not None else sampling_seed
         if s.send_seed and seed is not None:
             body["seed"] = seed
-        if self.tools_mode:
+        if model is None:  # a plain text request (the running summary)
+            pass
+        elif self.tools_mode:
             body["tools"] = tools_for(model, s.reason)
             body.update(tool_choice_fields(model))
         else:

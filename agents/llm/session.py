@@ -74,8 +74,10 @@ COUNTERS = (
     "llm_parse_errors", "llm_reasks", "llm_prompt_tokens", "llm_completion_tokens", "llm_latency_ms",
     "llm_decisions", "llm_failed", *(f"llm_failed_{kind}" for kind in FAILURE_KINDS),
     "llm_cost_usd", "llm_unpriced_calls", "llm_batches", "llm_prompt_tokens_max", "llm_prompt_tokens_estimated",
+    "llm_summaries",
 )
 SEED_RANGE = 2**31 - 1  # llama.cpp and OpenAI take a 32-bit signed seed
+SUMMARY_ATTEMPT = 2  # the transcript's attempt number of a running-summary request
 RESOURCE_KEY = "agents.llm.run"  # the run's LLMRun in the seat's resource registry
 
 
@@ -90,7 +92,7 @@ class Job:
     seat: "LLMPolicy"
     agent_id: str
     decision: int
-    attempt: int  # 0: first ask, 1: the re-ask after an invalid reply
+    attempt: int  # 0: first ask, 1: the re-ask after an invalid reply, 2: a running-summary request
     body: dict[str, Any]
     sampling_seed: int
 
@@ -257,7 +259,25 @@ class LLMRun:
                 results[i] = self._outcome(job, requests[i][2], response)
         for i in asked:
             seats[i].remember(conversations[i], responses[i], results[i])
+        self._summarise([(seats[i], requests[i][0], numbers[i]) for i in asked])
         return results
+
+    def _summarise(self, asked: list[tuple["LLMPolicy", str, int]]) -> None:
+        """Fold the turns that no longer fit into each seat's running summary (seats with ``summary`` on)."""
+        jobs = []
+        for seat, agent_id, number in asked:
+            seed = int(seat.rng.integers(0, SEED_RANGE)) if seat.settings.summary and seat.memory.dropped else None
+            body = seat.summary_body(seed) if seed is not None else None
+            if body is not None:
+                jobs.append(Job(seat, agent_id, number, SUMMARY_ATTEMPT, body, seed))
+        if not jobs:
+            return
+        self.counters["llm_summaries"] += len(jobs)
+        for job, response in self._complete(jobs):
+            text = (response.get("content") or "").strip()
+            if text and not response.get("error"):
+                job.seat.memory.summary = text[: 8 * max(20, job.seat.settings.max_tokens)]
+            self._transcribe(job, response, None)
 
     def _job(self, seat: "LLMPolicy", agent_id: str, decision: int, attempt: int, messages: list, model: type[BaseModel]) -> Job:
         sampling_seed = int(seat.rng.integers(0, SEED_RANGE))  # the seat's stream comes from the run seed
@@ -295,6 +315,8 @@ class LLMRun:
         record = seat.record_exchange
         usage = response.get("usage") or {}
         failed = isinstance(outcome, Exception)
+        if outcome is None:  # a running-summary request: its text is the reply, there is no action
+            failed = False
         record({
             "agent": job.agent_id, "decision": job.decision, "attempt": job.attempt, "t": self.now(),
             "model": job.body.get("model"), "sampling_seed": job.sampling_seed,
@@ -305,8 +327,8 @@ class LLMRun:
             "reason": response.get("reason"),
             "reasoning": response.get("reasoning"),
             "tools": [t["function"]["name"] for t in job.body.get("tools") or []] or None,
-            "action": None if failed else outcome.model_dump(mode="json"),
-            "error": str(outcome)[:2000] if failed else None,
+            "action": None if failed or outcome is None else outcome.model_dump(mode="json"),
+            "error": str(outcome)[:2000] if failed else (response.get("error") if outcome is None else None),
             "error_kind": getattr(outcome, "kind", None) if failed else None,
             "prompt_tokens": int(usage.get("prompt_tokens") or 0),
             "completion_tokens": int(usage.get("completion_tokens") or 0),

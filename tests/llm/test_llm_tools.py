@@ -353,3 +353,27 @@ def test_the_cli_prints_prompt_tokens_per_call(stub, tmp_path):
     assert result.exit_code == 0, result.output
     sizes = [competent_prompt_tokens(body) for body in server.requests]
     assert f"llm prompt tokens per call: mean {sum(sizes) / len(sizes):,.0f}, max {max(sizes):,}" in result.output
+
+
+def test_a_running_summary_by_the_same_model_keeps_what_the_trim_drops(stub, monkeypatch, tmp_path):
+    def notes_or_play(body):
+        if body["messages"][0]["content"].startswith("You keep the running notes"):
+            turns = body["messages"][1]["content"].count("[assistant]")
+            return f"notes: {turns} earlier turns summarised"
+        return competent.reply(body)
+
+    monkeypatch.setattr(competent, "MAX_PAGES", 20)
+    server = stub(responder=notes_or_play, context_limit=2048)
+    scenario, text = market(server.base_url, customers=2, businesses=40, model="smollm2-135m-instruct", max_tokens=160,
+                            summary=True, max_fallback_share=1.0, world={"max_steps": 30, "deadline": 200.0})
+    with Store(tmp_path / "runs.db") as store:
+        run_id, result = stored_run(scenario, text, store, seed=1)
+        rows = store.transcript(run_id, agent="customer_0001", limit=1000)
+    c = result.counters
+    assert set(server.statuses) == {200} and c["llm_failed_context_length"] == 0 and c["fallbacks"] == 0
+    assert c["llm_summaries"] > 0 and c["llm_calls"] == c["llm_decisions"] + c["llm_summaries"]
+    summaries = [r for r in rows if r["attempt"] == 2]
+    assert summaries and all(r["reply"].startswith("notes: ") and r["action"] is None for r in summaries)
+    later = [r for r in rows if r["attempt"] == 0 and r["decision"] > summaries[0]["decision"]]
+    assert later and all("Your notes on earlier turns: notes: " in r["messages"][0]["content"] for r in later)
+    assert max(competent_prompt_tokens(b) for b in server.requests) <= 2048 - 160
