@@ -285,6 +285,18 @@ def test_several_messages_in_one_decision_then_one_other_action():
     assert answered == {"business_0001", "business_0002", "business_0003"}
 
 
+def test_the_other_action_may_come_first_and_results_keep_the_decisions_order():
+    texts = [{"kind": "send_message", "to": f"business_000{k}", "message": ASK} for k in (1, 2)]
+    bad = {"kind": "send_message", "to": "nobody", "message": ASK}
+    customer = Script([{"actions": [{"kind": "wait", "timeout": 5}, texts[0], bad, texts[1]]}, {"action": {"kind": "finish"}}])
+    sim, world = market({"customer_0001": customer})
+    sim.run()
+    results = customer.seen[1][0]["last_results"]
+    assert [(r["ok"], r["action"]) for r in results] == [(True, "wait"), (True, "send_message"), (False, "send_message"), (True, "send_message")]
+    assert results[2]["reason"].startswith("unknown recipient")
+    assert world.contacted[0] == ["business_0001", "business_0002"]   # the messages went out before the wait began
+
+
 def test_a_customer_past_max_steps_is_finished_and_counted():
     waiter = Script([{"action": {"kind": "wait", "timeout": 1}}] * 50)
     sim, world = market({"customer_0001": waiter}, max_steps=5)

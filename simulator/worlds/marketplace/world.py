@@ -331,19 +331,19 @@ class Marketplace(WorldBase[MarketplaceConfig]):
                 self._do(agent, steps[0], True)
                 agent.last_results = (agent.last_result,)
             else:
-                results = []
-                busy, other = 0.0, None
-                for action in steps:
+                results: list = []   # one per action, in the decision's order (the other action's is filled in last)
+                busy, other, at = 0.0, None, 0
+                for k, action in enumerate(steps):
                     if action.kind == "send_message":
                         busy = max(busy, self._send(agent, action, wake=False))
                         results.append(agent.last_result)
                     else:
-                        other = action
+                        other, at = action, k
                 if other is None:
                     self._schedule_wake(agent, busy)
                 else:
                     self._do(agent, other, True)
-                    results.append(agent.last_result)
+                    results.insert(at, agent.last_result)
                 agent.last_results = results
             if agent.is_customer:
                 agent.steps += 1
