@@ -1565,6 +1565,7 @@ async function renderBusinesses(id, businessId) {
 // ---------------------------------------------------------------- routing
 
 async function route() {
+  window.agoraStartAt = performance.now(); // the page's own work starts here (bench/web.py: ready - start)
   showForget();
   document.getElementById("forget-key")?.addEventListener("click", () => { forgetKey(); location.reload(); });
   const path = location.pathname.replace(/\/+$/, "") || "/";

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+from functools import lru_cache
 from typing import Any
 
 from simulator.parsing import parse_document
@@ -33,14 +34,19 @@ def flatten(value: Any, prefix: str = "", out: dict[str, Any] | None = None, dep
 
 
 def parameters(run: dict[str, Any]) -> dict[str, Any]:
+    return dict(_parameters(run["id"], run["scenario_text"], json.dumps(run.get("overrides") or []), run["seed"]))
+
+
+@lru_cache(maxsize=1024)  # a stored run's text and overrides never change; parsing YAML is most of a comparison's time
+def _parameters(run_id: str, text: str, overrides: str, seed: int) -> tuple[tuple[str, Any], ...]:
     try:
-        data, _ = parse_document(run["scenario_text"], f"run {run['id']}")
-        data = apply_overrides(data, [tuple(item) for item in run.get("overrides") or []])
+        data, _ = parse_document(text, f"run {run_id}")
+        data = apply_overrides(data, [tuple(item) for item in json.loads(overrides)])
     except Exception as exc:  # a run stored by an older version: show why instead of its parameters
-        return {"(scenario)": f"unreadable: {exc}"}
+        return (("(scenario)", f"unreadable: {exc}"),)
     flat = flatten({k: v for k, v in data.items() if k not in ("description", "name")} if isinstance(data, dict) else {})
-    flat["seed"] = run["seed"]
-    return flat
+    flat["seed"] = seed
+    return tuple(flat.items())
 
 
 def _scalar(value: Any) -> float | None:
