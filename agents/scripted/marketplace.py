@@ -8,7 +8,7 @@ models, exactly as an LLM agent would, so they are baselines for it:
   ``visibility: full``, only those whose menu has every item and, if
   ``check_amenities``, every required amenity; when they show only name,
   description and rating, Magentic's default, the first ones in rank order,
-  asking for the items and amenities), collects proposals and pays one: the
+  all in one decision, asking for the items and amenities), collects proposals and pays one: the
   ``first`` acceptable one to arrive, the ``best`` (highest utility to the
   customer), the ``cheapest``, or the one from the ``top_ranked`` business
   (best search rank) after every contacted business answered or ``patience``
@@ -44,7 +44,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.registry import Example, register
-from simulator.worlds.marketplace.actions import BusinessAction, CustomerAction, FetchMessages, Finish, Search, Wait
+from simulator.worlds.marketplace.actions import MAX_ACTIONS, BusinessAction, CustomerAction, FetchMessages, Finish, Search, Wait
 from simulator.worlds.marketplace.styles import MANIPULATION_TEXTS, STYLES
 
 WORLDS = ["marketplace"]
@@ -208,6 +208,8 @@ class Assistant:
             results = search["results"]
             if p.trust == "gullible":  # believes the pitch: pitched businesses first, their claims taken as met
                 results = sorted(results, key=lambda r: PERSUASION_CUES.search(r["description"]) is None)
+            batch: list[dict] = []   # hits without menus: ask them all in one decision (several messages, as Magentic)
+            room = min(p.consider - len(contacted), MAX_ACTIONS)
             for r in results:
                 if r["id"] in contacted:
                     continue
@@ -217,11 +219,20 @@ class Assistant:
                 believed = p.trust == "gullible" and PERSUASION_CUES.search(r["description"]) is not None
                 if menu is not None and p.check_amenities and not believed and not all(a in r["amenities"] for a in required):
                     continue
-                self.last_contact = now
                 text = "Hello! I would like to order: " + ", ".join(f"{name} (1)" for name in wanted) + ". Please send an order proposal."
                 if menu is None and required:
                     text += " Do you offer: " + ", ".join(required) + "?"
-                return _customer_from({"actions": [{"kind": "send_message", "to": r["id"], "delay": 0.0, "message": {"kind": "text", "text": text}}]})
+                ask = {"kind": "send_message", "to": r["id"], "delay": 0.0, "message": {"kind": "text", "text": text}}
+                if menu is None:
+                    batch.append(ask)
+                    if len(batch) < room:
+                        continue
+                    break
+                self.last_contact = now
+                return _customer_from({"actions": [ask]})
+            if batch:
+                self.last_contact = now
+                return _customer_from({"actions": batch})
             total_pages = search["total_pages"]
             if search["results"] and search["page"] < p.max_pages and (total_pages is None or search["page"] < total_pages):
                 return _customer(Search(query=search["query"], page=search["page"] + 1, amenities=list(required)))
