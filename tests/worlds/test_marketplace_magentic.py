@@ -376,3 +376,25 @@ def test_monte_carlo_random_baselines_match_magentics_published_distribution(fol
             assert abs(g[stat] - t[stat]) < 0.25 * spread, (ours, stat, g[stat], t[stat])
         assert g["q1"] <= mean <= g["q3"]
         assert floor - 1e-9 <= g["min"] <= g["max"] <= exact.optimal + 1e-9   # no draw beats every customer's worst/best pick
+
+
+def test_theory_carries_the_monte_carlo_baselines_and_every_pairing_resolves():
+    scenario, _ = load_scenario(ROOT / "scenarios" / "marketplace_small.yaml")
+    sim = build_simulation(scenario, scenario.seed)
+    sim.run()
+    metrics = sim.world.metrics().to_dict()
+    arrays = sim.world.arrays
+    mc = market_welfare.random_baselines_monte_carlo(arrays.value, arrays.cand_customer, arrays.cand_price, arrays.cand_qualifies)
+    assert metrics["theory"]["random_median"] == round(mc["random"]["median"], 2)
+    assert metrics["theory"]["random_with_amenities_q3"] == round(mc["random_with_amenities"]["q3"], 2)
+    assert metrics["theory"]["random_q1"] <= metrics["theory"]["random"] <= metrics["theory"]["random_q3"]
+
+    def get(path: str):
+        value = metrics
+        for key in path.split("."):
+            value = value[key]
+        return value
+
+    rows = sim.world.pairings()
+    assert rows and all(isinstance(get(p.theory), float) and isinstance(get(p.simulated), float) for p in rows)
+    assert get(rows[0].theory) == 185.61 and get(rows[0].simulated) == pytest.approx(185.61)
