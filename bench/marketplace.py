@@ -20,13 +20,19 @@ business for every query in a Python loop over shingle sets
 (``lexical_algo.lexical_rank``); we score a batch with one sparse product.
 Both rank the same queries over the same 3,000 businesses, side by side.
 
-    python bench/marketplace.py [--sizes 100x300,10000x3000] [--queries 200]
+Issue 22: ``--sizes 10000x3000,100000x30000,1000000x100000`` also prints the
+fitted exponent of simulation (run) time in market size between consecutive
+sizes, ``log(t2 / t1) / log(c2 / c1)`` on wall and on CPU time (target: at most
+1.15 between 10k and 100k customers; 100,000 x 30,000 under 120 s and 4 GB).
+
+    python bench/marketplace.py [--sizes 100x300,10000x3000] [--queries 200] [--no-peer]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import resource
 import subprocess
@@ -123,6 +129,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="100x300,10000x3000")
     parser.add_argument("--mechanism", default="lexical")
     parser.add_argument("--queries", type=int, default=20, help="queries in the search peer comparison")
+    parser.add_argument("--no-peer", action="store_true", help="skip the comparison with Magentic's search loop")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
@@ -132,15 +139,27 @@ def main() -> None:
 
     print(f"{'market':>12} {'import s':>9} {'build s':>8} {'run s':>7} {'total s':>8} {'events':>9} {'events/s':>9} {'decisions/s':>11} "
           f"{'welfare/opt':>11} {'peak MB':>8} {'run CPU s':>9} {'engine ev/CPU s':>15} {'world/engine':>12}")
+    rows = []
     for size in args.sizes.split(","):
         out = subprocess.run([sys.executable, __file__, "--case", size, "--mechanism", args.mechanism], capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append(r)
         print(
             f"{size:>12} {r['import_s']:9.2f} {r['build_s']:8.2f} {r['run_s']:7.2f} {r['total_s']:8.2f} {r['events']:9,d} "
             f"{r['events'] / r['run_s']:9,.0f} {r['decisions'] / r['run_s']:11,.0f} {r['fraction']:11.4f} {r['peak_mb']:8.0f} "
             f"{r['run_cpu_s']:9.2f} {r['engine_events_per_cpu_s']:15,.0f} {r['world_over_engine']:12.4f}"
         )
     print("world/engine: the world's events per CPU second over the bare engine's, same process (target >= 0.05)")
+    if len(rows) >= 2:
+        for a, b in zip(rows, rows[1:]):
+            size = math.log(b["customers"] / a["customers"])
+            print(
+                f"exponent of simulation time in market size, {a['customers']:,} -> {b['customers']:,} customers: "
+                f"{math.log(b['run_s'] / a['run_s']) / size:.3f} (wall), {math.log(b['run_cpu_s'] / a['run_cpu_s']) / size:.3f} (CPU) "
+                "(target <= 1.15 between 10k and 100k)"
+            )
+    if args.no_peer:
+        return
     p = search_peer(args.queries, 3000)
     print(
         f"\nlexical search, {p['queries']} queries x {p['businesses']} businesses: vectorised {p['ours_s']:.3f} s "
