@@ -235,6 +235,17 @@ def test_tool_calls_and_their_results_are_in_the_conversation(stub, tmp_path):
     assert "last_result" not in second[-1]["content"]  # the result went into the tool message
     assert rows[0]["reason"] == "search is the next step of the plan" and rows[0]["tool_calls"][0]["name"] == "search"
     assert "reason" not in json.dumps(rows[0]["action"])
+    # only what the role may do now: payment only once a payable proposal is held; businesses never search or finish
+    def message_kinds(body):
+        send = next(t for t in body["tools"] if t["function"]["name"] == "send_message")["function"]["parameters"]
+        message = send["properties"]["message"]
+        return sorted(o["properties"]["kind"]["const"] for o in message.get("anyOf", [message]))
+
+    customers = [b for b in server.requests if '"role":"customer"' in b["messages"][-1]["content"]]
+    businesses = [b for b in server.requests if '"role":"business"' in b["messages"][-1]["content"]]
+    assert message_kinds(customers[0]) == ["text"] and ["payment", "text"] in [message_kinds(b) for b in customers]
+    assert {tuple(message_kinds(b)) for b in businesses} == {("order_proposal", "text")}
+    assert not {"search", "finish"} & {t["function"]["name"] for b in businesses for t in b["tools"]}
 
 
 # --------------------------------------------------------------------------- memory
