@@ -12,9 +12,10 @@ The index holds, per shingle of the vocabulary, which businesses contain it:
 as postings (``postings``, CSR, for sparse products) and as one byte per
 business (``holders``, ``(V, B)`` uint8). A page is found in three steps per
 query: the counts of all businesses are the sum of the query's shingle rows
-of ``holders`` (byte arithmetic); the page's threshold (the largest count
-that at least ``depth`` businesses reach) comes from a histogram of the
-counts; only the businesses at or above it are sorted by (count, tie-break).
+of ``holders`` (a sparse x dense product in bytes for a block of queries);
+the page's threshold (the largest count that at least ``depth`` businesses
+reach) is found by scanning down from the top count; only the businesses at
+or above it are sorted by (count, tie-break).
 
 Why not only postings: pruning by postings (prefix filtering: a business
 that lacks at most ``L`` of ``n`` query shingles holds at least ``m - L`` of the
@@ -26,7 +27,8 @@ hundreds to thousands of candidates per query (measured on the 100,000 x
 30,000 market: 2.9 to 22 ms per query over the settings tried, against 3.2 to
 4.6 ms for the sparse brute force). Counting in bytes costs a fixed, small
 amount per (query shingle, business): linear in the number of businesses,
-with a constant several times below the sparse product's.
+with a constant about ten times below the sparse product's (357 us against
+4,163 us per query at 30,000 businesses).
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ def postings_of(docs: sparse.csr_matrix) -> sparse.csr_matrix:
     postings = sparse.csr_matrix(docs.T)
     postings.sort_indices()
     return postings
+
+
+BLOCK = 64   # queries whose byte counts are computed in one sparse x dense product
 
 
 class LexicalIndex:
@@ -63,17 +68,25 @@ class LexicalIndex:
 
     def top(self, query: sparse.csr_matrix, depth: int) -> list[np.ndarray]:
         """Per row of the 0/1 ``(Q, V)`` query matrix, its ``depth`` best businesses in order."""
+        nq = query.shape[0]
         depth = min(int(depth), self.n_docs)
+        if depth <= 0:
+            return [np.empty(0, dtype=np.int64) for _ in range(nq)]
+        n = np.diff(query.indptr)
+        # Byte counts straight from a sparse x dense product (no copy of the shingle rows); a query
+        # with 256 or more known shingles would overflow a byte and is summed in 16 bits instead.
+        as_bytes = sparse.csr_matrix((np.ones(query.nnz, dtype=np.uint8), query.indices, query.indptr), shape=query.shape)
         out: list[np.ndarray] = []
-        for r in range(query.shape[0]):
-            if depth <= 0:
-                out.append(np.empty(0, dtype=np.int64))
-                continue
-            counts = self.counts(query, r)
-            # The page's threshold: the largest count t with at least `depth` businesses at t or above.
-            at_least = np.cumsum(np.bincount(counts)[::-1])[::-1]
-            threshold = int(np.flatnonzero(at_least >= depth)[-1])
-            cand = np.flatnonzero(counts >= threshold)
-            order = np.lexsort((-self.tiebreak[cand], -counts[cand].astype(np.int64)))
-            out.append(cand[order[:depth]])
+        for lo in range(0, nq, BLOCK):
+            hi = min(nq, lo + BLOCK)
+            block = as_bytes[lo:hi] @ self.holders
+            for r in range(lo, hi):
+                counts = block[r - lo] if n[r] < 256 else self.counts(query, r)
+                # The page's threshold: the largest count that at least `depth` businesses reach.
+                threshold = int(counts.max())
+                while threshold > 0 and np.count_nonzero(counts >= threshold) < depth:
+                    threshold -= 1
+                cand = np.flatnonzero(counts >= threshold)
+                order = np.lexsort((-self.tiebreak[cand], -counts[cand].astype(np.int64)))
+                out.append(cand[order[:depth]])
         return out

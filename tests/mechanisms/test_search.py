@@ -310,6 +310,17 @@ def test_lexical_index_equals_the_brute_force_ranking_on_random_markets(seed):
         assert [g.tolist() for g in got] == [e.tolist() for e in expected], depth
 
 
+def test_lexical_index_counts_queries_of_more_than_255_shingles():
+    rng = np.random.default_rng(11)
+    long_texts = ["".join(rng.choice(list("abcdefghij "), size=1500)) for _ in range(5)]
+    texts = long_texts + [t[: 300 * (j + 1)] for j, t in enumerate(long_texts)] + ["abc def", ""]
+    index = S.build_index(texts, np.arange(len(texts)) % 3, np.zeros((len(texts), 0), dtype=bool))
+    q, _ = S.query_matrix(long_texts, index)
+    assert np.diff(q.indptr).min() > 255   # past a byte: the 16-bit path
+    got = S.MECHANISMS["lexical"].rank(index, long_texts, 8).rows
+    assert [g.tolist() for g in got] == [e.tolist() for e in S.rank_lexical_brute(index, long_texts, 8).rows]
+
+
 def test_lexical_index_equals_the_brute_force_ranking_on_magentic_and_generated_markets():
     for root in (MEXICAN_10_30, MEXICAN_33_99):
         data, _, _, _, index, _ = _magentic_index(root, True, None)
