@@ -26,6 +26,7 @@ INTERNAL = {
     "simulator.engine.EmptySchedule": "fire_next() on an empty engine: a bug in the caller",
     "simulator.engine.StopSimulation": "the engine's own stop signal, never leaves Engine._run",
     "agents.llm.structured.ParseFailure": "a model answer that does not parse: counted as a fallback, never raised out of a run",
+    "agents.remote.wire.InvalidReply": "a remote agent's reply that is not a valid action: counted as a fallback, never raised out of a run",
     "api.errors.ProblemException": "the API's own answer, already an HTTP problem",
     "api.middleware.BodyTooLarge": "an HTTPException (413) from the body-size middleware",
     "api.worker.QueueFull": "answered 503 with Retry-After by the routes that submit",

@@ -290,7 +290,8 @@ class ChatClient:
             if self.limiter is not None:
                 await self.limiter.acquire(tokens)
             try:
-                async with session.post(self.url, data=payload, headers=JSON_HEADERS) as response:
+                # Redirects are never followed: an allowed endpoint must not send the server (and its key) elsewhere.
+                async with session.post(self.url, data=payload, headers=JSON_HEADERS, allow_redirects=False) as response:
                     status, headers, raw = response.status, response.headers, await response.read()
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:  # timeouts, refused or dropped connections
                 errors.append(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
@@ -302,6 +303,8 @@ class ChatClient:
                 if status == 200:
                     return self._result(raw, started, attempt + 1, errors)
                 message, code = _error_message(raw, status)
+                if 300 <= status < 400:
+                    message = f"a redirect to {headers.get('Location')!r}, not followed"
                 if status != 429 and status < 500:
                     kind = "context_length" if is_context_length(status, message, code) else "http_4xx"
                     raise LLMCallError(f"{self.url} answered HTTP {status}: {message}", status, attempt + 1, kind=kind)

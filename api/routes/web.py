@@ -153,11 +153,10 @@ def world_help(world: Annotated[str, PathParam(pattern=r"^[a-z0-9_]{1,64}$")], s
     from api.web.templates import blank
     from simulator import reference
 
-    try:
-        schema = reference.schema(world)
-    except KeyError:
+    if world not in reference.world_names():
         raise ProblemException(404, "world-not-found", f"no world {world!r}; allowed: {', '.join(reference.world_names())}",
-                               title="World not found") from None
+                               title="World not found")
+    schema = reference.schema(world)
     from api.schemas import ScenarioInput
 
     def valid(text: str) -> bool:

@@ -285,6 +285,9 @@ def test_several_messages_in_one_decision_then_one_other_action():
     assert answered == {"business_0001", "business_0002", "business_0003"}
 
 
+ASK_ONE = {"kind": "send_message", "to": "business_0001", "message": {"kind": "text", "text": "menu please"}}
+
+
 def test_the_other_action_may_come_first_and_results_keep_the_decisions_order():
     texts = [{"kind": "send_message", "to": f"business_000{k}", "message": ASK} for k in (1, 2)]
     bad = {"kind": "send_message", "to": "nobody", "message": ASK}
@@ -295,6 +298,19 @@ def test_the_other_action_may_come_first_and_results_keep_the_decisions_order():
     assert [(r["ok"], r["action"]) for r in results] == [(True, "wait"), (True, "send_message"), (False, "send_message"), (True, "send_message")]
     assert results[2]["reason"].startswith("unknown recipient")
     assert world.contacted[0] == ["business_0001", "business_0002"]   # the messages went out before the wait began
+
+
+def test_a_second_other_action_is_rejected_by_the_world_not_by_validation():
+    customer = Script([{"actions": [{"kind": "wait", "timeout": 1}, {"kind": "finish"}, ASK_ONE]}, {"action": {"kind": "finish"}}])
+    sim, world = market({"customer_0001": customer})
+    sim.run()
+    assert sim.counters["fallbacks"] == 0   # the decision validated: the protocol rule is the world's
+    results = customer.seen[1][0]["last_results"]
+    assert [(r["ok"], r["action"]) for r in results] == [(True, "wait"), (False, "finish"), (True, "send_message")]
+    assert results[1]["reason"].startswith("one action besides send_message per decision")
+    rejected = [e for e in sim.events if e[3] == "rejected" and e[2] == "customer_0001"]
+    assert [e[4]["action"] for e in rejected] == ["finish"]
+    assert world.contacted[0] == ["business_0001"]
 
 
 def test_a_customer_past_max_steps_is_finished_and_counted():

@@ -149,7 +149,10 @@ class Marketplace(WorldBase[MarketplaceConfig]):
         self.hits = self.profiles if config.visibility == "full" else [
             {key: p[key] for key in ("id", "name", "description", "rating")} for p in self.profiles]
         self.menus = [b.menu_features for b in self.businesses]
-        self.search = MarketSearch(config.search, [self._search_text(j) for j in range(nb)], self.arrays)
+        self.search = MarketSearch(
+            config.search, [self._search_text(j) for j in range(nb)], self.arrays,
+            names=[b.name for b in self.businesses], descriptions=[p["description"] for p in self.profiles],
+        )  # 'filtered' matches name or shown description, as Magentic's
         self.requests = [
             {"text": c.request, "items": dict(c.menu_features), "amenities": list(c.amenity_features)} for c in self.customers
         ]
@@ -337,8 +340,11 @@ class Marketplace(WorldBase[MarketplaceConfig]):
                     if action.kind == "send_message":
                         busy = max(busy, self._send(agent, action, wake=False))
                         results.append(agent.last_result)
-                    else:
+                    elif other is None:
                         other, at = action, k
+                    else:   # a protocol rule, so the schema cannot say it: later ones are rejected, not done
+                        self._reject(agent, action.kind, f"one action besides send_message per decision: {other.kind} is done, this {action.kind} is not", wake=False)
+                        results.append(agent.last_result)
                 if other is None:
                     self._schedule_wake(agent, busy)
                 else:
