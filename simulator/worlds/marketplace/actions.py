@@ -70,15 +70,15 @@ BusinessMessage = Annotated[Union[TextMessage, OrderProposal], Field(discriminat
 
 
 class Search(BaseModel):
-    """Search businesses; results arrive after the search latency."""
+    """Search businesses; hits arrive after the search latency (filters: the filtered mechanisms only)."""
 
     model_config = _STRICT
     kind: Literal["search"] = "search"
     query: str = Field(max_length=2_000)
     page: int = Field(1, ge=1)
-    amenities: list[str] = Field(default_factory=list, description="required amenities (constraint of the 'filtered' and 'lexical_filtered' mechanisms)")
-    rating_threshold: float | None = Field(None, ge=0, description="lowest rating a result may have (constraint of 'filtered' and 'lexical_filtered')")
-    menu_items: list[str] = Field(default_factory=list, description="items every result's menu must hold (constraint of 'filtered' and 'lexical_filtered')")
+    amenities: list[str] = Field(default_factory=list, description="required amenities (a filter)")
+    rating_threshold: float | None = Field(None, ge=0, description="lowest rating (a filter)")
+    menu_items: list[str] = Field(default_factory=list, description="items every hit's menu must hold (a filter)")
 
     @model_serializer(mode="wrap")
     def _without_unused_constraints(self, handler):

@@ -213,36 +213,32 @@ class Marketplace(WorldBase[MarketplaceConfig]):
         return "customer" if self.agents[agent_id].is_customer else "business"
 
     def rules(self, agent_id: str) -> str:
-        s = self.config.search
-        common = (
-            f"Actions take simulated time: search {self.config.latency.search}, message delivery {self.config.latency.message} "
-            f"(plus any delay you add), fetching messages {self.config.latency.fetch}. The market closes at t={self.config.deadline}."
-        )
+        # Kept short on purpose: it is in every LLM prompt (issue 16: a customer's first call within ~600 tokens).
+        s, lat = self.config.search, self.config.latency
+        common = (f"Latency: search {lat.search}, message {lat.message} (+ your delay), fetch {lat.fetch}. "
+                  f"The market closes at t={self.config.deadline}.")
         if self.agents[agent_id].is_customer:
+            shown = ("name, id, description, rating: ask for menu, prices, amenities" if self.config.visibility == "magentic"
+                     else "full profile: menu, prices, amenities")
+            steps = f", {self.config.max_steps} decisions in all" if self.config.max_steps else ""
             return (
-                "You are a shopping assistant acting for the customer described in 'request'. Find ONE business that offers "
-                "every requested item and has every required amenity, get an order proposal from it and pay it. "
-                f"Search returns {s.page_size} businesses per page ({s.mechanism} search)"
-                + (", each with its name, id, description and rating: ask businesses for their menu, prices and amenities"
-                   if self.config.visibility == "magentic" else ", each with its full profile (menu, prices, amenities)")
-                + ". Message businesses (kind 'text') to ask for a proposal; proposals arrive as messages of kind "
-                "'order_proposal'; pay one with a 'payment' message carrying its proposal_id. The customer gains 2 x their "
-                "willingness to pay if the paid business meets all needs (every requested item on its menu and on the paid "
-                "proposal, every required amenity), minus everything paid. Use fetch_messages to read new messages, wait to "
-                "let time pass, finish when done. One decision may send several messages and do one other action after them"
-                + (f"; you have {self.config.max_steps} decisions" if self.config.max_steps else "") + ". " + common
+                "You shop for the customer in 'request': find ONE business with every requested item and every required "
+                f"amenity, get its order proposal and pay it. Search shows {s.page_size} hits a page ({s.mechanism}; {shown}). "
+                "Ask businesses with 'text' messages; proposals arrive as 'order_proposal' messages; pay one with a 'payment' "
+                "message naming its proposal_id. The customer gains 2 x willingness to pay if the paid business meets every "
+                "need (items on its menu and on the proposal, amenities), minus all it paid. fetch_messages reads new "
+                f"messages, wait lets time pass, finish ends. Per decision: several messages, then at most one other action{steps}. "
+                + common
             )
+        audit = ("Proposals with items off your menu, other prices or a wrong total are refused. "
+                 if self.config.proposals == "enforce" else "Proposals are audited against your menu: items off it never meet a need. ")
         return (
-            "You are the service agent of the business in 'profile'. Customers' assistants message you; answer their "
-            "questions (menu, prices, amenities) with 'text' messages and their orders with 'order_proposal' messages listing "
-            "the items they asked for from your menu, with your unit prices and the total (sum of quantity x unit price). "
-            "Your menu prices are your list prices; min_price_factor is the lowest share of a menu price you may accept if a "
-            "customer negotiates (0.8: at most 20% off). "
-            + ("Proposals with items not on your menu, prices other than the menu's or a wrong total are refused. "
-               if self.config.proposals == "enforce" else
-               "Proposals are audited against your menu: items not on it never meet a customer's needs. ")
-            + "You earn the total of every proposal a customer pays. Use fetch_messages to read messages and wait when idle. "
-            "One decision may send several messages. " + common
+            "You are the service agent of the business in 'profile'. Answer customers' questions (menu, prices, amenities) "
+            "with 'text' messages and their orders with 'order_proposal' messages: items from your menu, unit prices, total "
+            "(sum of quantity x unit price). Menu prices are list prices; min_price_factor is the lowest share of a menu "
+            "price you may accept when a customer negotiates (0.8: at most 20% off). " + audit
+            + "You earn the total of every paid proposal. fetch_messages reads messages; wait when idle; several messages "
+            "per decision. " + common
         )
 
     def start(self, host: Host) -> None:
