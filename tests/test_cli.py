@@ -127,3 +127,17 @@ def test_the_cli_loads_neither_the_api_nor_fastapi_unless_serving():
     done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "ok: scenarios/prisoners_dilemma.yaml" in done.stdout
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
+    """`agora runs list | head`: the pipe closes before the table is written; no 'Broken pipe' error, status 0."""
+    script = shutil.which("agora", path=str(Path(sys.executable).parent))
+    db = tmp_path / "a.db"
+    env = {**os.environ, "AGORA_DB": str(db)}
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run([script, "run", "scenarios/prisoners_dilemma.yaml"], env=env, cwd=root, capture_output=True, timeout=300, check=True)
+    reader_gone = subprocess.Popen([script, "runs", "list"], env=env, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader_gone.stdout.close()   # before the process has started up, so its first write meets a closed pipe
+    _, err = reader_gone.communicate(timeout=300)
+    assert reader_gone.returncode == 0, err
+    assert b"Broken pipe" not in err and b"Traceback" not in err, err

@@ -63,6 +63,10 @@ class AgoraGroup(TyperGroup):
         except AgoraError as exc:  # not found, invalid input, stopped, limit exceeded
             print(f"error: {one_line(str(exc))}", file=sys.stderr)
             raise typer.Exit(exit_code(exc)) from None
+        except BrokenPipeError:  # the reader went away (`agora runs list | head`): stop quietly, as cat does
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not fail again
+            raise typer.Exit(0) from None
         except OSError as exc:  # a path the user gave: missing, a directory, not writable
             name = f"{exc.filename}: " if exc.filename else ""
             print(f"error: {name}{exc.strerror or exc}", file=sys.stderr)
