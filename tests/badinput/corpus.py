@@ -195,7 +195,7 @@ SCENARIO_FILES = {
     "llm_unknown_field.yaml": "llm.modle: unknown field",
     "llm_temperature_nan.yaml": "llm.temperature:",
     "llm_cache_bad.yaml": "llm.cache: Input should be 'record', 'replay' or 'off'",
-    "llm_not_mapping.yaml": "llm: expected a mapping; allowed keys: base_url (string, default \"http://127.0.0.1:8080/v1\"), model (string",
+    "llm_not_mapping.yaml": "llm: expected a mapping; allowed keys: base_url (string, default \"http://127.0.0.1:8080/v1\"), provider (string, default \"openai\"), model (string",
     "public_goods_bad_multiplier.yaml": "world.multiplier:",
     "social_learning_unknown.yaml": "world.agentz: unknown field",
     "off_switch_unknown.yaml": "world.bogus_field: unknown field",
