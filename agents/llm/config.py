@@ -51,6 +51,19 @@ def endpoint_timeout(base_url: str, timeout: float | None) -> float:
     return LOCAL_TIMEOUT if host in LOOPBACK_HOSTS or host.startswith("127.") else REMOTE_TIMEOUT
 
 
+def http_url(value: str, example: str) -> str:
+    """``value`` if it is an http(s) URL with a host (an endpoint's typo would otherwise "finish" a run on
+    fallback moves), else a ``ValueError`` naming what is allowed, with ``example``."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL ({exc}); allowed: http:// or https:// URLs such as {example}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+        raise ValueError(f"not an http(s) URL; allowed: http:// or https:// URLs such as {example}")
+    return value
+
+
 class LLMSettings(BaseModel):
     """What one LLM seat uses: endpoint, model, output mode, sampling, prompts, retries."""
 
@@ -93,15 +106,7 @@ class LLMSettings(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        """An http(s) URL with a host: a typo would otherwise "finish" the run on fallback moves."""
-        try:
-            parts = urlsplit(value)
-            parts.port  # noqa: B018  (raises ValueError on a bad port)
-        except ValueError as exc:
-            raise ValueError(f"not a valid URL ({exc}); allowed: http:// or https:// URLs such as http://127.0.0.1:8080/v1") from None
-        if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
-            raise ValueError("not an http(s) URL; allowed: http:// or https:// URLs such as http://127.0.0.1:8080/v1")
-        return value
+        return http_url(value, "http://127.0.0.1:8080/v1")
     seed: int | None = Field(
         None, description="a fixed sampling seed sent with every call; by default each call's seed is drawn from the run seed"
     )

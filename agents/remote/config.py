@@ -16,9 +16,10 @@ LLM policy's, ``agents/llm/README.md``)::
 from __future__ import annotations
 
 from typing import Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from agents.llm.config import http_url
 
 OnError = Literal["fail", "fallback"]
 
@@ -42,15 +43,7 @@ class RemoteSettings(BaseModel):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        """An http(s) URL with a host: a typo would otherwise "finish" the run on fallback moves."""
-        try:
-            parts = urlsplit(value)
-            parts.port  # noqa: B018  (raises ValueError on a bad port)
-        except ValueError as exc:
-            raise ValueError(f"not a valid URL ({exc}); allowed: http:// or https:// URLs such as http://127.0.0.1:9000/act") from None
-        if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
-            raise ValueError("not an http(s) URL; allowed: http:// or https:// URLs such as http://127.0.0.1:9000/act")
-        return value
+        return http_url(value, "http://127.0.0.1:9000/act")
 
 
 class RemoteRunSettings(BaseModel):
