@@ -25,6 +25,16 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def stored_run_or_fail(store: Any, run_id: str) -> dict[str, Any]:
+    """The stored run ``run_id``, or an ``error: no run ...`` line naming the store and exit status 2."""
+    from simulator.store import RunNotFound
+
+    try:
+        return store.get_run(run_id)
+    except RunNotFound:
+        fail(f"error: no run {run_id!r} in {store.path} (see `agora runs list`)")
+
+
 def print_problems(exc: ScenarioError) -> None:
     for problem in exc.problems:
         print(f"error: {problem}", file=sys.stderr)

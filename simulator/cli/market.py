@@ -18,7 +18,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from simulator.cli.console import DbOption, fail, out
+from simulator.cli.console import DbOption, fail, out, stored_run_or_fail
 from simulator.parsing import MAX_SEED
 
 MAX_PARTICIPANTS = 10_000  # per side: the baselines compare every customer with every business
@@ -94,14 +94,11 @@ def analyze(
     db: Optional[Path] = DbOption,
 ) -> None:
     """A stored marketplace run as Magentic's analytics report it: per customer, the proposal audit, the summary."""
-    from simulator.store import RunNotFound, Store
+    from simulator.store import Store
     from simulator.worlds.marketplace.analytics import analyze as analyze_run
 
     with Store(db) as store:
-        try:
-            stored = store.get_run(run_id)
-        except RunNotFound:
-            fail(f"error: no run {run_id!r} in {store.path} (see `agora runs list`)")
+        stored = stored_run_or_fail(store, run_id)
         if stored.get("world") != "marketplace":
             fail(f"error: run {run_id!r} is a {stored.get('world')!r} run; allowed: a marketplace run")
         kinds = ["search", "message", "payment", "max_steps"]

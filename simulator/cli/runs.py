@@ -11,7 +11,7 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from simulator.cli.console import DbOption, fail, fmt, out, print_metrics
+from simulator.cli.console import DbOption, fail, fmt, out, print_metrics, stored_run_or_fail
 
 runs_app = typer.Typer(help="Browse stored runs.", no_args_is_help=True)
 
@@ -73,13 +73,10 @@ def runs_show(
     db: Optional[Path] = DbOption,
 ) -> None:
     """Show one stored run: status, timings, metrics."""
-    from simulator.store import RunNotFound, Store
+    from simulator.store import Store
 
     with Store(db) as store:
-        try:
-            stored = store.get_run(run_id)
-        except RunNotFound:
-            fail(f"error: no run {run_id!r} in {store.path} (see `agora runs list`)")
+        stored = stored_run_or_fail(store, run_id)
         log = store.events(run_id, limit=events) if events else []
     if as_json:
         data = run_json(stored)
@@ -101,13 +98,10 @@ def runs_transcript(
     db: Optional[Path] = DbOption,
 ) -> None:
     """Every LLM exchange of a stored run: messages sent, reply, action or error, tokens, latency, retries."""
-    from simulator.store import RunNotFound, Store
+    from simulator.store import Store
 
     with Store(db) as store:
-        try:
-            store.get_run(run_id)
-        except RunNotFound:
-            fail(f"error: no run {run_id!r} in {store.path} (see `agora runs list`)")
+        stored_run_or_fail(store, run_id)
         agents = store.transcript_agents(run_id)
         if agent is not None and agent not in agents:
             known = ", ".join(list(agents)[:20]) or "none (this run made no LLM calls)"
