@@ -151,6 +151,11 @@ def _snake(name: str) -> str:
     return "".join(c if c.isalnum() or c == "_" else "_" for c in out)[:64] or "act"
 
 
+def missing_kind(schema: dict[str, Any], data: Any) -> str | None:
+    """One line naming every place ``data`` lacks a ``kind`` that ``schema`` (compact) requires, or None."""
+    return "; ".join(f"{where}: the field 'kind' is required" for where in missing_tags(schema, data)) or None
+
+
 def missing_tags(schema: dict[str, Any], data: Any, where: str = "") -> list[str]:
     """Where ``data`` lacks a discriminator that ``schema`` (compact) requires: ``["action.message", ...]``.
 

@@ -17,7 +17,7 @@ The schema sent is ``agents.llm.schema.compact_schema``: references inlined,
 titles dropped, and the discriminator ``kind`` required (pydantic leaves a
 ``Literal`` with a default optional, and llama.cpp's grammar would let a model
 omit it). A reply without a ``kind`` the schema requires is rejected too
-(``missing_tags``), even though pydantic would fill it in. With ``reason`` on,
+(``missing_kind``), even though pydantic would fill it in. With ``reason`` on,
 the top-level object also takes an optional ``reason`` string, kept in the
 transcript and dropped before validation.
 
@@ -36,7 +36,7 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ValidationError
 
-from agents.llm.schema import compact_schema, missing_tags, schema_view
+from agents.llm.schema import compact_schema, missing_kind, schema_view
 
 _FENCE = re.compile(r"```[a-zA-Z0-9_-]*\s*\n?(.*?)```", re.DOTALL)
 
@@ -174,9 +174,9 @@ def parse_reply(text: str | None, model: type[BaseModel], reason: bool = False) 
     if reason and "reason" not in model.model_fields:
         given = data.pop("reason", None)
         given = str(given) if given not in (None, "") else None
-    missing = missing_tags(schema_view(model), data)
+    missing = missing_kind(schema_view(model), data)
     if missing:
-        raise ParseFailure("; ".join(f"{where}: the field 'kind' is required" for where in missing), kind="schema")
+        raise ParseFailure(missing, kind="schema")
     try:
         return model.model_validate(data), given
     except ValidationError as exc:

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from agents.llm.schema import Shape, missing_tags, shape_of
+from agents.llm.schema import Shape, missing_kind, shape_of
 from agents.llm.structured import ParseFailure, describe_validation
 
 REASON = {"type": "string", "description": "optional: why (a sentence)"}
@@ -131,9 +131,9 @@ def parse_tool_calls(calls: list[dict[str, Any]] | None, model: type[BaseModel])
             args.pop("kind", None)
             actions.append({"kind": name, **args})
     data: Any = actions[0] if shape.mode == "plain" else {shape.field: actions if shape.mode == "several" else actions[0]}
-    missing = missing_tags(shape.schema or {}, data)
+    missing = missing_kind(shape.schema or {}, data)
     if missing:
-        raise ParseFailure("; ".join(f"{where}: the field 'kind' is required" for where in missing), kind="schema")
+        raise ParseFailure(missing, kind="schema")
     try:
         return model.model_validate(data), reasons
     except ValidationError as exc:

@@ -40,6 +40,7 @@ import orjson
 from annotated_types import MaxLen
 from pydantic import BaseModel, ValidationError
 
+from agents.llm.schema import missing_kind, schema_view
 from agents.llm.structured import describe_validation
 
 VERSION = 1
@@ -140,17 +141,6 @@ def encode(payload: dict[str, Any]) -> bytes:
         return json.dumps(payload, separators=(",", ":"), default=str).encode()
 
 
-def _missing_kind(data: Any, shape: ActionShape) -> str | None:
-    """Where a choice/several action leaves out its ``kind`` (pydantic would fill a single member's default)."""
-    if shape.shape == "choice" and isinstance(data.get("action"), dict) and "kind" not in data["action"]:
-        return "action.kind: Field required"
-    if shape.shape == "several" and isinstance(data.get("actions"), list):
-        for i, item in enumerate(data["actions"]):
-            if isinstance(item, dict) and "kind" not in item:
-                return f"actions.{i}.kind: Field required"
-    return None
-
-
 def parse_reply(body: bytes, model: type[BaseModel]) -> tuple[BaseModel, str | None]:
     """A reply's action, validated against ``model``, and its ``reason``; raises ``InvalidReply`` saying why not."""
     try:
@@ -165,7 +155,7 @@ def parse_reply(body: bytes, model: type[BaseModel]) -> tuple[BaseModel, str | N
         raise InvalidReply("the reply has no 'action' object; allowed: {\"v\": 1, \"action\": {...}}")
     action = data["action"]
     reason = data.get("reason")
-    missing = _missing_kind(action, action_shape(model))
+    missing = missing_kind(schema_view(model), action)   # pydantic would fill a single member's default kind
     if missing:
         raise InvalidReply(missing, kind="schema")
     try:
