@@ -60,11 +60,22 @@ def test_checking_a_matrix_game_imports_no_heavy_library():
     assert HEAVY & modules == set()
 
 
+def test_validate_imports_neither_the_engine_nor_rich_nor_click():
+    modules = imported_by(
+        "import sys\nfrom simulator.cli import main\n"
+        "sys.argv = ['agora', 'validate', 'scenarios/prisoners_dilemma.yaml']\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert exc.code == 0, exc.code\n")
+    assert "simulator.worlds.matrix_game" in modules
+    # typer runs on its own copy of click (typer._click); rich is for tables and progress bars only
+    assert (HEAVY | {"click", "rich.console", "rich.table", "simulator.run", "simulator.engine"}) & modules == set()
+
+
 def test_running_a_matrix_game_imports_only_what_it_uses(tmp_path):
     modules = imported_by(
         "import sys\nfrom simulator.cli import main\n"
         f"sys.argv = ['agora', 'run', 'scenarios/prisoners_dilemma.yaml', '--db', {str(tmp_path / 'a.db')!r}]\n"
         "try:\n    main()\nexcept SystemExit as exc:\n    assert exc.code == 0, exc.code\n")
-    assert "mesa" in modules  # the engine is a mesa.Model (mesa imports pandas; the stage-game solver scipy.optimize)
-    assert {"matplotlib", "aiohttp", "httpx", "scipy.stats", "simulator.worlds.marketplace.world",
+    assert "mesa" in modules  # the engine is a mesa.Model (mesa imports pandas, scipy.spatial and networkx)
+    # the stage game's equilibria need no LP (support and vertex enumeration): scipy.optimize stays unloaded
+    assert {"matplotlib", "aiohttp", "httpx", "scipy.stats", "scipy.optimize", "click", "simulator.worlds.marketplace.world",
             "simulator.worlds.information", "agents.llm.policy"} & modules == set()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from scipy.optimize import linprog
 
 from mechanisms.normal_form.result import Equilibrium, NashResult
 
@@ -23,6 +22,8 @@ def correlated_equilibrium(payoffs: np.ndarray, objective: str | Sequence[float]
     ``sum_i E_p u_i``), ``"egalitarian"`` (maximise ``min_i E_p u_i``),
     ``"feasible"`` (any CE), or a weight vector ``w`` (maximise ``sum_i w_i E_p u_i``).
     """
+    from scipy.optimize import linprog  # here, not at the top: importing scipy.optimize costs start-up time that runs without an LP should not pay
+
     u = np.asarray(payoffs, dtype=float)
     n, shape = u.shape[0], u.shape[1:]
     size = int(np.prod(shape))

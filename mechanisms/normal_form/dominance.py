@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linprog
 
 
 def iterated_elimination(
@@ -55,6 +54,8 @@ def iterated_elimination(
 
 
 def _mixed_dominated(others: np.ndarray, target: np.ndarray, strict: bool, tol: float) -> bool:
+    from scipy.optimize import linprog  # here, not at the top: importing scipy.optimize costs start-up time that runs without an LP should not pay
+
     k, cols = others.shape
     # variables p (k), eps; maximise eps s.t. -(p @ others) + eps <= -target, sum p = 1.
     c = np.zeros(k + 1)

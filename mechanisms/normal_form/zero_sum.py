@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linprog
 
 from mechanisms.normal_form.profiles import bimatrix_equilibrium
 from mechanisms.normal_form.result import NashResult
@@ -17,6 +16,8 @@ def zero_sum_value(A: np.ndarray) -> NashResult:
     ``min_{y, w} w  s.t.  A y <= w 1, 1^T y = 1, y >= 0``; ``v = w`` is the
     value (``NashResult.value``). Solved with ``scipy.optimize.linprog`` (HiGHS).
     """
+    from scipy.optimize import linprog  # here, not at the top: importing scipy.optimize costs start-up time that runs without an LP should not pay
+
     A = np.asarray(A, dtype=float)
     m, n = A.shape
     # Row player: variables (x, v); minimise -v; -A^T x + v <= 0.

@@ -26,15 +26,17 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
 from simulator.cli import market, reference, run, runs, serve, solve, store, sweep
 from simulator.cli.console import one_line, print_problems
 from simulator.errors import EXIT_DEGRADED, EXIT_INVALID
+
+if TYPE_CHECKING:  # typer runs on its own copy of click (typer._click): importing click itself costs start-up time
+    import click
 
 __all__ = ["EXIT_DEGRADED", "app", "main"]
 

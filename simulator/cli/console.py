@@ -7,14 +7,36 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from simulator.parsing import ScenarioError
 
+
+class LazyConsole:
+    """A rich ``Console`` made on first use: importing rich.console costs start-up time that
+    ``agora validate`` (which prints plain lines) should not pay. ``real`` is the Console itself."""
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+        self.made: Console | None = None
+
+    @property
+    def real(self) -> Console:
+        if self.made is None:
+            from rich.console import Console
+
+            self.made = Console(**self.options)
+        return self.made
+
+    def __getattr__(self, name: str) -> Any:  # only for names LazyConsole lacks: print, width, ...
+        return getattr(self.real, name)
+
+
 # Outside a terminal (pipes, CI) rich would wrap at 80 columns; keep lines whole.
-out = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True)
+out = LazyConsole(width=None if sys.stdout.isatty() else 200)
+err = LazyConsole(stderr=True)
 
 DbOption = typer.Option(None, "--db", help="the store: an SQLite file or a postgresql://user@host/db URL (default: $AGORA_DB or ./agora.db)")
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 
 from simulator.cli.console import DbOption, fail, out, stored_run_or_fail
 from simulator.parsing import MAX_SEED
@@ -80,6 +79,8 @@ def baselines(
     if as_json:
         print(json.dumps(result, indent=2))
         return
+    from rich.table import Table
+
     table = Table("baseline", "welfare")
     for key, value in result.items():
         table.add_row(key, f"{value:,.2f}" if isinstance(value, float) else str(value))

@@ -39,7 +39,7 @@ class LiveProgress:
             self.bar = Progress(
                 TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
                 TextColumn("{task.fields[events]:,} events"), TimeElapsedColumn(), TimeRemainingColumn(),
-                console=err, transient=True,
+                console=err.real, transient=True,
             )
             self.bar.start()
             self.task = self.bar.add_task(self.label, total=1.0, events=0)

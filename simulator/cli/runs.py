@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.table import Table
 
 from simulator.cli.console import DbOption, fail, fmt, out, print_metrics, stored_run_or_fail
 
@@ -25,6 +24,8 @@ def print_listing(columns: list[str], rows: list[list[str]]) -> None:
         for line in [columns, *rows]:
             print("\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in line))
         return
+    from rich.table import Table
+
     table = Table(show_header=True)
     width = max([len(columns[0]), *(len(row[0]) for row in rows)])
     table.add_column(columns[0], no_wrap=True, min_width=width)
