@@ -46,25 +46,45 @@ def postings_of(docs: sparse.csr_matrix) -> sparse.csr_matrix:
 BLOCK = 64   # queries whose byte counts are computed in one sparse x dense product
 
 
+def distinct_rows(postings: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """``(row_of, representatives)``: shingle ``v``'s holders equal those of shingle ``representatives[row_of[v]]``.
+
+    Exact grouping of identical postings (dictionary keys are the full sorted
+    business lists, so two shingles share a row only if every holder is the same).
+    """
+    groups: dict[bytes, int] = {}
+    row_of = np.empty(postings.shape[0], dtype=np.int64)
+    representatives: list[int] = []
+    indptr, indices = postings.indptr, postings.indices
+    for v in range(postings.shape[0]):
+        key = indices[indptr[v] : indptr[v + 1]].tobytes()
+        row = groups.setdefault(key, len(groups))
+        if row == len(representatives):
+            representatives.append(v)
+        row_of[v] = row
+    return row_of, np.asarray(representatives, dtype=np.int64)
+
+
 class LexicalIndex:
-    """Which businesses hold each shingle, as bytes, and the tie-break keys ``(B,)`` (larger first)."""
+    """Which businesses hold each shingle, as bytes (one row per distinct holder set), and the tie-break keys ``(B,)`` (larger first)."""
 
     def __init__(self, docs: sparse.csr_matrix, tiebreak: np.ndarray, postings: sparse.csr_matrix | None = None) -> None:
         self.n_docs = docs.shape[0]
         self.tiebreak = np.asarray(tiebreak, dtype=np.int64)
         postings = postings_of(docs) if postings is None else postings
-        holders = np.zeros(postings.shape, dtype=np.uint8)
-        rows = np.repeat(np.arange(postings.shape[0]), np.diff(postings.indptr))
-        holders[rows, postings.indices] = 1
+        self.row_of, representatives = distinct_rows(postings)
+        kept = postings[representatives]
+        holders = np.zeros((representatives.shape[0], self.n_docs), dtype=np.uint8)
+        holders[np.repeat(np.arange(kept.shape[0]), np.diff(kept.indptr)), kept.indices] = 1
         self.holders = holders
 
-    def counts(self, query: sparse.csr_matrix, r: int) -> np.ndarray:
-        """``(B,)`` shingle-overlap counts of query row ``r`` with every business (a sum of byte rows)."""
-        cols = query.indices[query.indptr[r] : query.indptr[r + 1]]
-        dtype = np.uint8 if cols.shape[0] < 256 else np.uint16
-        if not cols.shape[0]:
-            return np.zeros(self.n_docs, dtype=dtype)
-        return self.holders[cols].sum(axis=0, dtype=dtype)
+    def weights(self, query: sparse.csr_matrix, dtype: type) -> sparse.csr_matrix:
+        """The query matrix over distinct holder rows: entry = how many of the query's shingles have that row."""
+        owner = np.repeat(np.arange(query.shape[0]), np.diff(query.indptr))
+        w = sparse.csr_matrix((np.ones(query.nnz, dtype=dtype), (owner, self.row_of[query.indices])),
+                              shape=(query.shape[0], self.holders.shape[0]))
+        w.sum_duplicates()
+        return w
 
     def top(self, query: sparse.csr_matrix, depth: int) -> list[np.ndarray]:
         """Per row of the 0/1 ``(Q, V)`` query matrix, its ``depth`` best businesses in order."""
@@ -73,20 +93,37 @@ class LexicalIndex:
         if depth <= 0:
             return [np.empty(0, dtype=np.int64) for _ in range(nq)]
         n = np.diff(query.indptr)
-        # Byte counts straight from a sparse x dense product (no copy of the shingle rows); a query
-        # with 256 or more known shingles would overflow a byte and is summed in 16 bits instead.
-        as_bytes = sparse.csr_matrix((np.ones(query.nnz, dtype=np.uint8), query.indices, query.indptr), shape=query.shape)
-        out: list[np.ndarray] = []
-        for lo in range(0, nq, BLOCK):
-            hi = min(nq, lo + BLOCK)
-            block = as_bytes[lo:hi] @ self.holders
-            for r in range(lo, hi):
-                counts = block[r - lo] if n[r] < 256 else self.counts(query, r)
-                # The page's threshold: the largest count that at least `depth` businesses reach.
-                threshold = int(counts.max())
-                while threshold > 0 and np.count_nonzero(counts >= threshold) < depth:
-                    threshold -= 1
-                cand = np.flatnonzero(counts >= threshold)
-                order = np.lexsort((-self.tiebreak[cand], -counts[cand].astype(np.int64)))
-                out.append(cand[order[:depth]])
+        # Byte counts straight from a sparse x dense product (no copy of the shingle rows); queries with 256 or more
+        # known shingles would overflow a byte and are counted in 16 bits instead.
+        wide = n >= 256
+        out: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * nq
+        for rows, dtype in ((np.flatnonzero(~wide), np.uint8), (np.flatnonzero(wide), np.uint16)):
+            if not rows.shape[0]:
+                continue
+            w = self.weights(query[rows], dtype)
+            holders = self.holders if dtype is np.uint8 else self.holders.astype(np.uint16)
+            for lo in range(0, rows.shape[0], BLOCK):
+                pages = self.best(w[lo : lo + BLOCK] @ holders, depth)
+                for r, page in zip(rows[lo : lo + BLOCK].tolist(), pages):
+                    out[r] = page
         return out
+
+    def best(self, counts: np.ndarray, depth: int) -> list[np.ndarray]:
+        """Per row of ``(Q, B)`` counts, the ``depth`` best businesses by (count, tie-break), for the whole block at once.
+
+        Each row's threshold is its ``depth``-th largest count (one ``np.partition``); only the businesses at or above
+        it are sorted, in one ``lexsort`` keyed by (row, count, tie-break).
+        """
+        if counts.dtype == np.uint8:   # a histogram per row (one bincount for the block) gives the threshold
+            hist = np.bincount((counts + (np.arange(counts.shape[0], dtype=np.int64) * 256)[:, None]).ravel(),
+                               minlength=counts.shape[0] * 256).reshape(-1, 256)
+            at_least = np.cumsum(hist[:, ::-1], axis=1)[:, ::-1]
+            threshold = 255 - np.argmax((at_least >= depth)[:, ::-1], axis=1)
+        else:
+            kth = self.n_docs - depth
+            threshold = np.partition(counts, kth, axis=1)[:, kth]
+        rows, cand = np.nonzero(counts >= threshold[:, None])
+        order = np.lexsort((-self.tiebreak[cand], -counts[rows, cand].astype(np.int64), rows))
+        cand = cand[order]
+        starts = np.searchsorted(rows[order], np.arange(counts.shape[0]))
+        return [cand[a : a + depth] for a in starts.tolist()]

@@ -59,6 +59,7 @@ import numpy as np
 from scipy import sparse
 
 from mechanisms.lexical_index import LexicalIndex, postings_of
+from mechanisms.shingle_matrix import shingle_matrix
 from mechanisms.shingles import batch_codes, normalize_text, shingle_codes, shingle_overlap_score, shingles
 from mechanisms.text_match import SubstringIndex
 
@@ -141,28 +142,24 @@ class SearchIndex:
 def build_index(
     texts: list[str], rating: np.ndarray, amenities: np.ndarray, k: int = 4, **extra: Any
 ) -> SearchIndex:
-    """Shingle the business texts into a sparse 0/1 matrix and wrap the arrays in a ``SearchIndex``."""
-    rows, codes = batch_codes(texts, k)
-    vocab, columns = np.unique(codes, return_inverse=True)
-    indptr = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=len(texts)), out=indptr[1:])
-    docs = sparse.csr_matrix(
-        (np.ones(codes.shape[0], dtype=np.float32), columns.astype(np.int32).ravel(), indptr), shape=(len(texts), max(1, vocab.shape[0]))
-    )
+    """Shingle the business texts into a sparse 0/1 matrix (``mechanisms.shingle_matrix``) and wrap the arrays in a ``SearchIndex``."""
+    docs, vocab = shingle_matrix(list(texts), k)
     return SearchIndex(docs=docs, vocab=vocab, rating=np.asarray(rating, dtype=float), amenities=np.asarray(amenities, dtype=bool), k=k,
                        texts=list(texts), **extra)
 
 
 def query_matrix(queries: list[str], index: SearchIndex) -> tuple[sparse.csr_matrix, np.ndarray]:
     """``(Q, V)``: the 0/1 matrix of each query's known shingles, and each query's total shingle count."""
-    rows, codes = batch_codes(queries, index.k)
-    sizes = np.bincount(rows, minlength=len(queries))
+    own, codes = shingle_matrix(list(queries), index.k)   # the queries' own vocabulary, mapped onto the index's
+    sizes = np.diff(own.indptr)
     vocab = index.vocab
     pos = np.searchsorted(vocab, codes)
     pos_clipped = np.minimum(pos, max(0, vocab.shape[0] - 1))
     known = (pos < vocab.shape[0]) & (vocab[pos_clipped] == codes) if vocab.shape[0] else np.zeros(codes.shape[0], dtype=bool)
+    keep = known[own.indices]
+    rows = np.repeat(np.arange(len(queries)), sizes)[keep]
     q = sparse.csr_matrix(
-        (np.ones(int(known.sum()), dtype=np.float32), (rows[known], pos_clipped[known])), shape=(len(queries), index.docs.shape[1])
+        (np.ones(rows.shape[0], dtype=np.float32), (rows, pos_clipped[own.indices[keep]])), shape=(len(queries), index.docs.shape[1])
     )
     return q, sizes
 
