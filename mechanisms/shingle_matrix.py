@@ -14,8 +14,9 @@ thousands of long business texts:
   the order of ``batch_codes``' 16-bit codes; the vocabulary is found with one
   presence table over ``A^k`` codes (a sort of the codes when that table
   would be large);
-* duplicate shingles within a text are merged by scipy's CSR construction
-  (``sum_duplicates``: a per-row sort of short rows), not by a global sort.
+* duplicate shingles within a text are merged with a presence table of
+  (text, shingle) per block of texts, whose nonzero positions are already in
+  CSR order (no sort).
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ _ASCII_PUNCTUATION = bytes(c for c in range(128) if not re.match(r"[\w\s]", chr(
 _OTHER_SPACES = bytes(c for c in range(128) if re.match(r"\s", chr(c)) and c not in b" \t\n\r\x0b\x0c")
 _ASCII_SPACES = bytes.maketrans(_OTHER_SPACES, b" " * len(_OTHER_SPACES))
 TABLE_LIMIT = 1 << 26      # the largest presence table (codes A^k) used instead of a sort
-BLOCK_CHARS = 32_000_000   # characters shingled per pass (bounds the int64 working arrays to a few hundred MB)
 
 
 def normalize_many(texts: list[str]) -> list[str]:
@@ -69,33 +69,25 @@ def shingle_matrix(texts: list[str], k: int = 4) -> tuple[sparse.csr_matrix, np.
     chars = np.minimum(np.frombuffer("".join(strings).encode("utf-32-le"), dtype=np.uint32), 0xFFFF).astype(np.uint16)
     present_chars = np.bincount(chars, minlength=1 << 16) > 0
     alphabet = np.flatnonzero(present_chars).astype(np.uint16)
-    ranks = (np.cumsum(present_chars, dtype=np.int64) - 1)[chars]
     size = max(1, alphabet.shape[0])
-    starts = np.zeros(len(strings) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=starts[1:])
+    dtype = np.int32 if size**k < 2**31 else np.int64
+    ranks = (np.cumsum(present_chars, dtype=np.int64) - 1).astype(dtype)[chars]
+    del chars
     windows = lengths - k + 1                          # every padded text has at least one window
+    ends = np.cumsum(lengths)
 
-    # Pass 1: each window's small code; texts are taken in blocks so the working arrays stay bounded.
-    blocks: list[tuple[int, int]] = []
-    lo = 0
-    while lo < len(strings):
-        hi = int(np.searchsorted(starts, starts[lo] + BLOCK_CHARS, side="right")) - 1
-        hi = max(hi, lo + 1)
-        blocks.append((lo, min(hi, len(strings))))
-        lo = blocks[-1][1]
-    small_codes = []
-    for lo, hi in blocks:
-        seg = ranks[starts[lo] : starts[hi]]
-        n = seg.shape[0] - k + 1
-        code = np.zeros(max(n, 0), dtype=np.int64)
-        for offset in range(k):
-            code = code * size + seg[offset : offset + n]
-        # Keep the windows that start inside one text: position p of text r for p <= length_r - k.
-        w = windows[lo:hi]
-        first = starts[lo:hi] - starts[lo]
-        keep = np.repeat(first - np.concatenate(([0], np.cumsum(w)[:-1])), w) + np.arange(int(w.sum()), dtype=np.int64)
-        small_codes.append(code[keep])
-    codes = np.concatenate(small_codes) if small_codes else np.empty(0, dtype=np.int64)
+    # Each window's small code; a window starting in the last k - 1 characters of a text crosses into the next one.
+    n = ranks.shape[0] - k + 1
+    codes = ranks[:n].copy() if n > 0 else np.empty(0, dtype=dtype)
+    for offset in range(1, k):
+        codes *= size
+        codes += ranks[offset : offset + n]
+    del ranks
+    valid = np.ones(max(n, 0), dtype=bool)
+    crossing = (ends[:-1, None] - np.arange(1, k)[None, :]).ravel()
+    valid[crossing[(crossing >= 0) & (crossing < n)]] = False
+    codes = codes[valid]
+    del valid
 
     # The vocabulary (sorted small codes = sorted 16-bit codes) and each window's column.
     if size**k <= TABLE_LIMIT:
@@ -109,17 +101,29 @@ def shingle_matrix(texts: list[str], k: int = 4) -> tuple[sparse.csr_matrix, np.
         del column_of
     else:
         small_vocab, columns = np.unique(codes, return_inverse=True)
-        columns = columns.ravel()
-    digits = [(small_vocab // size ** (k - 1 - d)) % size for d in range(k)]
+        columns = columns.ravel().astype(np.int32)
+    del codes
     vocab = np.zeros(small_vocab.shape[0], dtype=np.uint64)
-    for d in digits:
-        vocab = (vocab << np.uint64(16)) | alphabet[d].astype(np.uint64)
+    for d in range(k):
+        vocab = (vocab << np.uint64(16)) | alphabet[(small_vocab // size ** (k - 1 - d)) % size].astype(np.uint64)
+    width = max(1, vocab.shape[0])
 
+    # Distinct (text, shingle) pairs, already in CSR order: a presence table of (text, column) per block of texts.
+    per_block = max(1, TABLE_LIMIT // width)
+    first_window = np.concatenate(([0], np.cumsum(windows)))
+    pair_rows, pair_cols = [], []
+    for lo in range(0, len(strings), per_block):
+        hi = min(len(strings), lo + per_block)
+        local = np.repeat(np.arange(hi - lo, dtype=np.int64), windows[lo:hi]) * width
+        seen = np.zeros((hi - lo) * width, dtype=bool)
+        seen[local + columns[first_window[lo] : first_window[hi]]] = True
+        keys = np.flatnonzero(seen)
+        pair_rows.append(keys // width + lo)
+        pair_cols.append((keys % width).astype(np.int32))
+    rows = np.concatenate(pair_rows) if pair_rows else np.empty(0, dtype=np.int64)
     indptr = np.zeros(len(strings) + 1, dtype=np.int64)
-    np.cumsum(windows, out=indptr[1:])
-    docs = sparse.csr_matrix(
-        (np.ones(columns.shape[0], dtype=np.float32), columns.astype(np.int32), indptr), shape=(len(strings), max(1, vocab.shape[0]))
-    )
-    docs.sum_duplicates()            # sorts each row and merges repeated shingles
-    docs.data[:] = 1.0
+    np.cumsum(np.bincount(rows, minlength=len(strings)), out=indptr[1:])
+    cols = np.concatenate(pair_cols) if pair_cols else np.empty(0, dtype=np.int32)
+    docs = sparse.csr_matrix((np.ones(cols.shape[0], dtype=np.float32), cols, indptr), shape=(len(strings), width))
+    docs.has_sorted_indices = True
     return docs, vocab
