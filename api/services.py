@@ -10,6 +10,7 @@ same SQLite store as ``agora run``.
 from __future__ import annotations
 
 import base64
+import copy
 import threading
 import time
 from pathlib import Path
@@ -145,9 +146,35 @@ def validate(body: ScenarioInput, settings: Settings) -> dict[str, Any]:
     return {"valid": True, "name": scenario.name, "world": scenario.world_type, "problems": [], "warnings": warnings}
 
 
+# Checked shipped files by (path, mtime in ns, size): validating every file imports every world and
+# builds each one's settings (seconds), and GET /scenarios lists them all on each call.
+# One entry per path (an edited file replaces its entry).
+_checked: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
+_checked_lock = threading.Lock()
+
+
 def scenario_info(path: Path, with_text: bool = False) -> dict[str, Any]:
-    """A shipped scenario's name, description and world (read even from an invalid file) and its problems."""
-    text = path.read_text()
+    """A shipped scenario's name, description and world (read even from an invalid file) and its problems.
+
+    Cached by the file's path, modification time and size, so an edited file is checked again; a file the
+    scenario names (a game or data file) is not watched: its change shows after the server restarts.
+    """
+    stat = path.stat()
+    where, version = str(path.absolute()), (stat.st_mtime_ns, stat.st_size)
+    with _checked_lock:
+        seen, known = _checked.get(where, (None, None))
+    if known is None or seen != version:
+        known = check_scenario_file(path, path.read_text())
+        with _checked_lock:
+            _checked[where] = (version, known)
+    info = copy.deepcopy(known)  # the caller may change its copy
+    if with_text:
+        info["text"] = path.read_text()
+    return info
+
+
+def check_scenario_file(path: Path, text: str) -> dict[str, Any]:
+    """``scenario_info`` without the cache and the text."""
     info: dict[str, Any] = {"name": path.stem, "file": path.name, "valid": True, "problems": []}
     try:
         data, positions = parse_document(text, path.name)
@@ -158,8 +185,6 @@ def scenario_info(path: Path, with_text: bool = False) -> dict[str, Any]:
         LoadedScenario.from_document(text, path.name, data, positions)
     except ScenarioError as exc:
         info["valid"], info["problems"] = False, scenario_errors(exc)
-    if with_text:
-        info["text"] = text
     return info
 
 

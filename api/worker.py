@@ -210,6 +210,33 @@ def execute_run(store: Any, run_id: str, conn: Connection | None = None, parent_
     return store.get_run(run_id)["status"]
 
 
+DRAW_AHEAD_EVENTS = 10_000  # logged events from which a run's figures are drawn when it ends, not when first asked for
+
+
+def draw_ahead(store: Any, run_id: str) -> bool:
+    """Draw a big ended run's figures and welfare chart into the cache beside the store (``simulator.figure_cache``).
+
+    Drawing them reads the whole event log (seconds for tens of thousands of events), so the worker does
+    it as the run ends and the run page's first load only reads bytes. Small runs draw on demand in a
+    fraction of a second; a PostgreSQL store has no figure file. Whether it worked; a failure is logged,
+    never the run's.
+    """
+    try:
+        from api.web.series import cached_welfare_series
+        from simulator import figure_cache, plots
+
+        run = store.get_run(run_id)
+        if (figure_cache.for_store(store) is None or figure_cache.version_of(run) is None or not run.get("metrics")
+                or (run.get("summary") or {}).get("events", 0) < DRAW_AHEAD_EVENTS):
+            return False
+        plots.draw_run_figures(store, run_id)
+        cached_welfare_series(store, run)
+        return True
+    except Exception as exc:  # e.g. the worker's memory cap: the page draws them when asked
+        log.warning("figures of run %s not drawn ahead: %s: %s", run_id, type(exc).__name__, exc)
+        return False
+
+
 def _call(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any], limits: Limits | None) -> Any:
     """A sweep cell (``simulator.sweep.run_cell``) under the worker's trust check and limits."""
     from functools import partial
@@ -262,6 +289,7 @@ def _worker_main(db_path: str, conn: Connection, parent_pid: int, limits: Limits
             except Exception:
                 pass
             status = "failed"
+        draw_ahead(store, run_id)  # before "done": the pool's time for this job includes it
         try:
             conn.send(("done", run_id, status))
         except (BrokenPipeError, OSError):

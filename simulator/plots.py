@@ -24,19 +24,24 @@ from __future__ import annotations
 import io
 import json
 import math
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
-import matplotlib
 import numpy as np
-import pandas as pd
-from matplotlib.figure import Figure
 
+from simulator import figure_cache
 from simulator.errors import InvalidInput, NotFound
-from simulator.evolution_plot import draw_shares
-from simulator.stats import Method, summarize
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from simulator.stats import Method
+
+# pandas, matplotlib and scipy.stats (simulator.stats) are imported by the functions that draw: listing a
+# run's figures or serving them from the cache (simulator.figure_cache) must not pay seconds for their import.
 
 FORMATS = ("png", "svg")
 
@@ -80,6 +85,13 @@ WELFARE_THEORY: dict[str, tuple[str, ...]] = {
 }
 
 
+def _numeric(values: Any) -> pd.Series:
+    """``pandas.to_numeric(values, errors="coerce")``: non-numbers become NaN."""
+    import pandas as pd
+
+    return pd.to_numeric(values, errors="coerce")
+
+
 def incentive_to_defer(frame: pd.DataFrame) -> pd.Series:
     """Simulated Δ = E[value of deferring] − max(E[U], 0) (Hadfield-Menell et al. 2017, the off-switch game).
 
@@ -87,8 +99,8 @@ def incentive_to_defer(frame: pd.DataFrame) -> pd.Series:
     value of waiting and ``measures.mean_draw`` the value of acting (E[U]);
     switching off is worth 0. Compare with ``theory.delta``.
     """
-    act = pd.to_numeric(frame["measures.mean_draw"], errors="coerce")
-    return pd.to_numeric(frame["measures.mean_utility"], errors="coerce") - act.clip(lower=0.0)
+    act = _numeric(frame["measures.mean_draw"])
+    return _numeric(frame["measures.mean_utility"]) - act.clip(lower=0.0)
 
 
 # Standard figures per world; each is made when the columns it needs are in the sweep's table.
@@ -125,9 +137,9 @@ STANDARD: dict[str, list[FigureSpec]] = {
     ],
     "social_learning": [
         FigureSpec("cascade_vs_precision", metric="cascade_frequency", candidates_x=("world.precision",),
-                   derive=lambda f: 1.0 - pd.to_numeric(f["measures.cascade_none"], errors="coerce"),
+                   derive=lambda f: 1.0 - _numeric(f["measures.cascade_none"]),
                    theory=("theory.cascade_frequency",),
-                   derive_theory=(("cascade_frequency", lambda f: 1.0 - pd.to_numeric(f["theory.cascade_none"], errors="coerce")),),
+                   derive_theory=(("cascade_frequency", lambda f: 1.0 - _numeric(f["theory.cascade_none"])),),
                    title="Cascade frequency vs. signal precision (BHW 1992)", xlabel="signal precision q",
                    ylabel="share of sequences ending in a cascade"),
         FigureSpec("wrong_cascade_vs_precision", metric="measures.cascade_wrong", candidates_x=("world.precision",),
@@ -162,16 +174,16 @@ def metric_values(frame: pd.DataFrame, metric: str, spec: FigureSpec | None = No
     """A column, or ``a/b`` (per-run ratio of two columns), or the spec's ``derive``, as floats."""
     if spec is not None and spec.derive is not None:
         try:
-            return pd.to_numeric(spec.derive(frame), errors="coerce")
+            return _numeric(spec.derive(frame))
         except KeyError as exc:
             raise PlotError(f"{spec.name}: needs column {exc.args[0]!r}, not in the table") from None
     if metric in frame.columns:
-        return pd.to_numeric(frame[metric], errors="coerce")
+        return _numeric(frame[metric])
     if "/" in metric:
         a, b = metric.split("/", 1)
         if a in frame.columns and b in frame.columns:
-            den = pd.to_numeric(frame[b], errors="coerce").replace(0, np.nan)
-            return pd.to_numeric(frame[a], errors="coerce") / den
+            den = _numeric(frame[b]).replace(0, np.nan)
+            return _numeric(frame[a]) / den
     raise PlotError(f"no column {metric!r} in the table; metric columns: {', '.join(metric_columns(frame))}")
 
 
@@ -243,7 +255,7 @@ def resolve(frame: pd.DataFrame, spec: FigureSpec) -> FigureSpec:
             if x is None:
                 if not moving:
                     raise PlotError(f"{spec.name}: no parameter varies in this sweep; nothing to put on the x axis")
-                numeric = [c for c in moving if pd.to_numeric(frame[c], errors="coerce").notna().all()]
+                numeric = [c for c in moving if _numeric(frame[c]).notna().all()]
                 x = (numeric or moving)[0]  # a number axis if any parameter is numeric; categories go to hue
         if hue is None:  # a preferred hue if it varies, else the next varied parameter
             hue = next((c for c in spec.candidates_hue if c in moving and c != x), None) or next(
@@ -269,6 +281,9 @@ def _same_parent(a: str, b: str | None) -> bool:
 
 def summary(frame: pd.DataFrame, spec: FigureSpec, level: float = 0.95, method: Method = "t") -> pd.DataFrame:
     """What the figure draws: per (hue, x): n, mean, sd, ci_low, ci_high, and the theory columns' means."""
+    import pandas as pd
+
+    from simulator.stats import summarize
     from simulator.sweep import DONE  # the runs whose results count, as a resumed sweep sees them
 
     frame = frame[frame["status"].isin(DONE)] if "status" in frame.columns else frame
@@ -276,7 +291,7 @@ def summary(frame: pd.DataFrame, spec: FigureSpec, level: float = 0.95, method: 
         frame = frame.copy()
         for name, compute in spec.derive_theory:
             try:
-                frame[f"theory.{name}"] = pd.to_numeric(compute(frame), errors="coerce")
+                frame[f"theory.{name}"] = _numeric(compute(frame))
             except KeyError:
                 pass  # the world did not report what this theory line needs
     hue = [spec.hue] if spec.hue else []
@@ -321,12 +336,16 @@ def _with_theory(table: pd.DataFrame, frame: pd.DataFrame, spec: FigureSpec, by:
 
 
 def _sort_key(values: pd.Series) -> tuple[bool, list]:
-    numeric = pd.to_numeric(values, errors="coerce")
+    numeric = _numeric(values)
     return bool(numeric.notna().all()), sorted(values.unique(), key=lambda v: (float(v) if numeric.notna().all() else str(v)))
 
 
 def draw(table: pd.DataFrame, spec: FigureSpec, level: float = 0.95):
     """A matplotlib Figure from a ``summary`` table."""
+    import matplotlib
+    import pandas as pd
+    from matplotlib.figure import Figure
+
     x = "round" if spec.kind == "series" else spec.x
     fig = Figure(figsize=(8.4, 4.2), layout="constrained")
     ax = fig.subplots()
@@ -379,6 +398,8 @@ def draw(table: pd.DataFrame, spec: FigureSpec, level: float = 0.95):
 
 
 def to_bytes(fig, fmt: str) -> bytes:
+    import matplotlib
+
     if fmt not in FORMATS:
         raise ValueError(f"unknown image format {fmt!r}; allowed: {', '.join(FORMATS)}")
     buffer = io.BytesIO()
@@ -496,6 +517,11 @@ def run_figure(store, run_id: str, name: str):
     run = store.get_run(run_id)
     if name not in available_plots(run):
         raise PlotNotFound(name)
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from simulator.evolution_plot import draw_shares
+
     metrics = run["metrics"]
     fig = Figure(figsize=(6.4, 4.2), layout="constrained")
     title = f"run {run_id} ({run['scenario_name']}, seed {run['seed']})"
@@ -572,9 +598,11 @@ def welfare_theory(world: str, metrics: dict[str, Any]) -> tuple[str, str, float
 def _draw_welfare(ax, store, run: dict[str, Any]) -> pd.DataFrame:
     """Cumulative welfare over simulated time with the world's theory line (``welfare_theory``), or, for a run
     that logged no payoffs, bars of the simulated and the theoretical total."""
+    import pandas as pd
+
     metrics = run["metrics"]
     theory = welfare_theory(run["world"], metrics)
-    data = _welfare_over_time(store, run["id"])
+    data = _welfare_over_time(store, run)
     if data is not None:
         ax.plot(data["t"], data["welfare"], drawstyle="steps-post", label="simulated")
         if theory is not None:
@@ -600,28 +628,53 @@ def _draw_welfare(ax, store, run: dict[str, Any]) -> pd.DataFrame:
     return data
 
 
-def _welfare_over_time(store, run_id: str, limit: int = 200_000) -> pd.DataFrame | None:
-    """Cumulative welfare from events whose data carry ``payoffs`` (a list or a dict), a ``payoff`` or a
-    ``realised`` utility; ``steps`` counts those events (rounds or episodes that paid)."""
-    total, points = 0.0, []
-    for event in store.iter_events(run_id, page=10_000):
-        if event["seq"] >= limit:
-            break
-        data = event["data"]
-        gained = None
-        payoffs = data.get("payoffs")
-        if isinstance(payoffs, (list, dict)):
-            gained = _total(payoffs.values() if isinstance(payoffs, dict) else payoffs)
-        elif isinstance(data.get("payoff"), (int, float)):
-            gained = float(data["payoff"])
-        elif isinstance(data.get("realised"), (int, float)):  # off-switch episodes: realised utility
-            gained = float(data["realised"])
-        if gained is not None:
-            total += gained
-            points.append((event["t"], total, len(points) + 1))
-    if not points:
-        return None
-    return pd.DataFrame(points, columns=["t", "welfare", "steps"])
+def _welfare_over_time(store, run: dict[str, Any]) -> pd.DataFrame | None:
+    """Cumulative welfare over simulated time (``welfare_steps``) as a table; ``None`` when no event paid."""
+    import pandas as pd
+
+    points, _ = welfare_steps(store, run)
+    return pd.DataFrame(points, columns=["t", "welfare", "steps"]) if points else None
+
+
+def gained(data: dict[str, Any]) -> float | None:
+    """The welfare an event's data report: the sum of ``payoffs`` (a list or a mapping), a ``payoff`` or a
+    ``realised`` utility (off-switch episodes); ``None`` for an event that reports none."""
+    payoffs = data.get("payoffs")
+    if isinstance(payoffs, (list, dict)):
+        return _total(payoffs.values() if isinstance(payoffs, dict) else payoffs)
+    for key in ("payoff", "realised"):
+        value = data.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    return None
+
+
+_STEPS: "OrderedDict[tuple, tuple[list[tuple[float, float, int]], int]]" = OrderedDict()
+_steps_lock = threading.Lock()
+
+
+def welfare_steps(store, run: dict[str, Any]) -> tuple[list[tuple[float, float, int]], int]:
+    """``([(t, cumulative welfare, k)], events read)`` over a run's whole event log, one point per event that
+    reports welfare (``gained``; ``k`` counts them). The welfare figure and the run page's chart
+    (``api/web/series.py``) read it; an ended run's is kept (a few runs), so the two read the log once."""
+    version = figure_cache.version_of(run)
+    key = (str(getattr(store, "path", id(store))), run["id"], version)
+    with _steps_lock:  # concurrent requests for one run's figure and chart: the second waits for the first's reading
+        if version is not None and key in _STEPS:
+            _STEPS.move_to_end(key)
+            return _STEPS[key]
+        total, points, read = 0.0, [], 0
+        for event in store.iter_events(run["id"], page=10_000):
+            read += 1
+            value = gained(event["data"])
+            if value is not None:
+                total += value
+                points.append((event["t"], total, len(points) + 1))
+        if version is not None:
+            _STEPS[key] = (points, read)
+            while len(_STEPS) > 8:
+                _STEPS.popitem(last=False)
+        return points, read
 
 
 def _total(values) -> float:
@@ -634,11 +687,12 @@ def _total(values) -> float:
 
 
 # A run's figures are immutable once it has ended: cache their bytes by store, run, name and format, keyed
-# also on the row's end time and status so that a run stored again under the same id (a resumed sweep's
-# cell) is drawn again. Runs still going are never cached.
+# also on the row's end time and status (``figure_cache.version_of``) so that a run stored again under the
+# same id (a resumed sweep's cell) is drawn again. Runs still going are never cached. In this process's
+# memory, and on disk beside an SQLite store (``simulator.figure_cache``), where the API's run workers put
+# them as each run ends.
 _CACHE: "OrderedDict[tuple, bytes]" = OrderedDict()
 CACHE_SIZE = 256
-ENDED = ("finished", "failed", "interrupted", "cancelled", "budget_exhausted", "limit_exceeded", "degraded")
 
 
 def plot_run(store, run_id: str, name: str, fmt: str = "png") -> bytes:
@@ -646,17 +700,31 @@ def plot_run(store, run_id: str, name: str, fmt: str = "png") -> bytes:
     if fmt not in FORMATS:
         raise ValueError(f"unknown image format {fmt!r}; allowed: {', '.join(FORMATS)}")
     row = store.get_run(run_id)
-    key = (str(getattr(store, "path", id(store))), run_id, name, fmt, row.get("status"), row.get("finished_at"))
-    if key in _CACHE:
+    version = figure_cache.version_of(row)
+    key = (str(getattr(store, "path", id(store))), run_id, name, fmt, version)
+    if version is not None and key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
-    fig, _ = run_figure(store, run_id, name)
-    image = to_bytes(fig, fmt)
-    if row.get("status") in ENDED and row.get("finished_at"):
+    disk = figure_cache.for_store(store) if version is not None else None
+    image = disk.get(run_id, name, fmt, version) if disk is not None else None
+    if image is None:
+        fig, _ = run_figure(store, run_id, name)
+        image = to_bytes(fig, fmt)
+        if disk is not None:
+            disk.put(run_id, name, fmt, version, image)
+    if version is not None:
         _CACHE[key] = image
         while len(_CACHE) > CACHE_SIZE:
             _CACHE.popitem(last=False)
     return image
+
+
+def draw_run_figures(store, run_id: str, fmt: str = "png") -> list[str]:
+    """Draw every figure of an ended run into the caches (``plot_run``); the names drawn."""
+    names = available_plots(store.get_run(run_id))
+    for name in names:
+        plot_run(store, run_id, name, fmt)
+    return names
 
 
 def write_run_figures(store, run_id: str, out: str | Path) -> list[Path]:

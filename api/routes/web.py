@@ -112,11 +112,9 @@ def run_details(run_id: RunId, store: StoreDep, settings: SettingsDep) -> dict[s
 
 @router.get("/ui/api/runs/{run_id}/series", dependencies=Auth)
 def run_series(run_id: RunId, store: StoreDep) -> dict[str, Any]:
-    from api import services
-    from api.web.series import welfare_series
+    from api.web.series import cached_welfare_series
 
-    run = store.get_run(run_id)
-    return welfare_series(store, run, services.run_view(run, with_text=True).get("comparison"))
+    return cached_welfare_series(store, store.get_run(run_id))
 
 
 MAX_COMPARED = 50

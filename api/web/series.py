@@ -2,7 +2,7 @@
 
 Welfare accrues as events report payoffs: an event whose data carry ``payoffs``
 (a list or a mapping), a ``payoff`` or a ``realised`` utility adds their sum at
-its time ``t`` (the same reading as ``simulator.plots``' welfare figure). The
+its time ``t`` (``simulator.plots.welfare_steps``, the reading of the welfare figure). The
 cumulative sum is thinned to at most ``MAX_POINTS`` points (every step kept when
 there are fewer; otherwise the last point of each of ``MAX_POINTS`` equal slices
 of the log, so the curve's end is exact).
@@ -20,22 +20,14 @@ game that is the per-round prediction times the rounds played so far.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from simulator import figure_cache
+from simulator.comparison import comparison_for
+from simulator.plots import welfare_steps
+
 MAX_POINTS = 400
-
-
-def _gained(data: dict[str, Any]) -> float | None:
-    payoffs = data.get("payoffs")
-    if isinstance(payoffs, list):
-        return sum(float(v) for v in payoffs if isinstance(v, (int, float)) and not isinstance(v, bool))
-    if isinstance(payoffs, dict):
-        return sum(float(v) for v in payoffs.values() if isinstance(v, (int, float)) and not isinstance(v, bool))
-    for key in ("payoff", "realised"):
-        value = data.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    return None
 
 
 def _number(value: Any) -> float | None:
@@ -86,18 +78,25 @@ def theory_lines(metrics: dict[str, Any], comparison: list[dict[str, Any]] | Non
     return lines[:4]
 
 
+def cached_welfare_series(store: Any, run: dict[str, Any]) -> dict[str, Any]:
+    """``welfare_series`` with the run's theory/simulation table, kept beside the store once the run has ended
+    (``simulator.figure_cache``, as its figures: the API's run workers write it when the run ends)."""
+    version = figure_cache.version_of(run)
+    disk = figure_cache.for_store(store) if version is not None else None
+    known = disk.get(run["id"], "series", "json", version) if disk is not None else None
+    if known is not None:
+        return json.loads(known)
+    comparison = [row.to_dict() for row in comparison_for(run["world"], run.get("metrics") or {})]
+    series = welfare_series(store, run, comparison)
+    if disk is not None:
+        disk.put(run["id"], "series", "json", version, json.dumps(series).encode())
+    return series
+
+
 def welfare_series(store: Any, run: dict[str, Any], comparison: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """``{points: [[t, cumulative welfare, k]], steps: N, events_read, final, theory: [{label, value}], note}``
     (``k``: payoff events up to that point, of ``N`` in the run)."""
-    steps: list[tuple[float, float, int]] = []
-    total = 0.0
-    read = 0
-    for event in store.iter_events(run["id"], page=10_000):
-        read += 1
-        gained = _gained(event["data"])
-        if gained is not None:
-            total += gained
-            steps.append((event["t"], total, len(steps) + 1))
+    steps, read = welfare_steps(store, run)
     n_steps = len(steps)
     if len(steps) > MAX_POINTS:
         size = len(steps) / MAX_POINTS

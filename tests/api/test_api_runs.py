@@ -6,6 +6,10 @@ import os
 import signal
 import time
 
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import SHIPPED_SCENARIOS, Settings
 from tests.api.conftest import read_sse, wait_until_ended
 from tests.serve import silent_listener
 
@@ -158,6 +162,33 @@ def test_scenarios_listing_and_validation(client):
     assert bad["valid"] is False
     (problem,) = bad["problems"]
     assert problem["path"] == "world.rounds" and problem["line"] == 10
+
+
+def test_scenario_listing_checks_a_file_again_only_when_it_changes(tmp_path, monkeypatch):
+    """GET /scenarios validates each shipped file once, then answers from the cache until the file changes."""
+    from api import services
+
+    shipped = SHIPPED_SCENARIOS / "prisoners_dilemma.yaml"
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.yaml").write_text(shipped.read_text())
+    checked: list[str] = []
+    check = services.check_scenario_file
+    monkeypatch.setattr(services, "check_scenario_file", lambda path, text: checked.append(path.name) or check(path, text))
+    app = create_app(Settings(db=tmp_path / "agora.db", scenarios=tmp_path), start_pool=False)
+    with TestClient(app) as c:
+        first = c.get("/scenarios").json()
+        assert sorted(checked) == ["a.yaml", "b.yaml"] and all(s["valid"] for s in first)
+        assert c.get("/scenarios").json() == first and len(checked) == 2  # answered from the cache
+        assert "tit_for_tat" in c.get("/scenarios/a").json()["text"] and len(checked) == 2
+        edited = tmp_path / "b.yaml"
+        edited.write_text(shipped.read_text().replace("rounds: 50", "rounds: many"))
+        stat = edited.stat()  # a later modification time even on a coarse clock
+        os.utime(edited, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+        listed = {s["name"]: s for s in c.get("/scenarios").json()}
+        assert checked[2:] == ["b.yaml"]
+        assert listed["a"]["valid"] and not listed["b"]["valid"]
+        assert [p["path"] for p in listed["b"]["problems"]] == ["world.rounds"]
+        assert "rounds: many" in c.get("/scenarios/b").json()["text"]
 
 
 def test_plots_are_drawn_by_simulator_plots(client, db_path):
