@@ -24,7 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 class SyntheticConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     domain: Literal["restaurants", "contractors"] = "restaurants"
-    customers: int = Field(10, ge=1, le=100_000)
+    customers: int = Field(10, ge=1, le=1_000_000)
     businesses: int = Field(30, ge=1, le=100_000)
     seed: int = Field(0, ge=0)
 

@@ -254,16 +254,21 @@ def compile_arrays(data: MarketData) -> MarketArrays:
     cc, bb = hits.row[full].astype(np.int64), hits.col[full].astype(np.int64)
     order = np.lexsort((bb, cc))
     cc, bb = cc[order], bb[order]
-    # Price of c's order at b: sum of menu prices of the requested items (exact, in item order).
-    cand_price = np.empty(cc.shape[0])
-    menus = [b.menu_features for b in businesses]
-    wanted = [list(c.menu_features) for c in customers]
-    for n, (ci, bi) in enumerate(zip(cc.tolist(), bb.tolist())):
-        total = 0.0
-        m = menus[bi]
-        for item in wanted[ci]:
-            total += m[item]
-        cand_price[n] = total
+    # Price of c's order at b: sum of menu prices of the requested items, added in the customer's item order
+    # (the same float additions as a loop; a missing position adds 0.0, which changes nothing).
+    rrows_a, rcols_a = np.asarray(rrows, dtype=np.int64), np.asarray(rcols, dtype=np.int64)
+    first = np.searchsorted(rrows_a, rrows_a)                   # rrows is sorted: each entry's row start
+    longest = int((np.arange(rrows_a.shape[0]) - first).max(initial=-1)) + 1
+    wanted = np.full((n_c, max(longest, 1)), -1, dtype=np.int64)
+    wanted[rrows_a, np.arange(rrows_a.shape[0]) - first] = rcols_a
+    cand_price = np.zeros(cc.shape[0])
+    for t in range(longest):
+        item = wanted[cc, t]
+        has = item >= 0
+        price = np.zeros(cc.shape[0])
+        if has.any():
+            price[has] = np.asarray(menu[bb[has], item[has]]).ravel()
+        cand_price = cand_price + price
     missing = required[cc].astype(np.int32) * (~has_amenity[bb]).astype(np.int32)
     qualifies = missing.sum(axis=1) == 0 if n_a else np.ones(cc.shape[0], dtype=bool)
     indptr = np.zeros(n_c + 1, dtype=np.int64)
@@ -328,9 +333,9 @@ _PREFIX = "Classic Signature Family Mini Double Royal Street Rustic Festival Gra
 
 
 def max_customers(domain: str) -> int:
-    """The most customers ``generate`` can give distinct orders to in ``domain``."""
+    """The most customers ``generate`` can give distinct orders to in ``domain`` (above ``VECTORISED_ABOVE``: two prefix words)."""
     w = _WORDS[domain]
-    return (len(_PREFIX) * len(w["a"]) * len(w["b"]) * len(w["c"]) - 60) // 7 * 3
+    return (len(_PREFIX) * len(_PREFIX_2) * len(w["a"]) * len(w["b"]) * len(w["c"]) - 60) // 7 * 3
 
 
 def customer_id(i: int) -> str:
@@ -355,7 +360,14 @@ def generate(domain: str, customers: int, businesses: int, seed: int) -> MarketD
     mean; all but the last have the required amenities, the last lacks the
     first one (unless another customer it serves needs it). Businesses add a
     few distractor items and amenities.
+
+    Above ``VECTORISED_ABOVE`` customers the market is drawn by
+    ``generate_vectorised`` (the same structure and distribution, drawn with
+    array operations: a different market for the same seed); up to it, by the
+    loop below, whose markets the shipped scenarios and golden data use.
     """
+    if customers > VECTORISED_ABOVE:
+        return generate_vectorised(domain, customers, businesses, seed)
     if domain not in _WORDS:
         raise ValueError(f"unknown domain {domain!r}; allowed: {', '.join(_WORDS)}")
     if customers < 1 or businesses < 1:
@@ -372,8 +384,6 @@ def generate(domain: str, customers: int, businesses: int, seed: int) -> MarketD
     prefixes = [""]
     if need > total:  # large markets: add a prefix word ("Classic", "Signature", ...)
         prefixes = [p + " " for p in _PREFIX]
-        if need > total * len(prefixes):
-            raise ValueError(f"at most {max_customers(domain)} customers for domain {domain!r}")
     codes = rng.choice(total * len(prefixes), size=need, replace=False)
     names = [
         f"{prefixes[k // total]}{a[(k % total) // (len(b) * len(c))]} {b[(k // len(c)) % len(b)]} {c[k % len(c)]}".replace("-", " ")
@@ -459,3 +469,157 @@ def generate(domain: str, customers: int, businesses: int, seed: int) -> MarketD
             min_price_factor=float(round(rng.uniform(0.6, 0.95), 2)),
         ))
     return MarketData(cust, biz, f"<generated {domain} {customers}x{businesses} seed {seed}>")
+
+
+# --------------------------------------------------------------------------- vectorised synthetic generator
+
+VECTORISED_ABOVE = 10_000   # generate() switches to generate_vectorised for more customers than this
+_PREFIX_2 = "Spicy-Style Mild Loaded Light Smothered Stuffed Baked Fried Glazed Toasted Chilled Hot".split()
+
+
+def _distinct_choices(rng: np.random.Generator, population: int, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row ``j`` a uniform random subset of ``sizes[j]`` distinct values of ``range(population)`` (Floyd's algorithm, all rows at once).
+
+    Returns ``(row, value)`` pairs. R. W. Floyd's sampling (Bentley & Floyd, "Programming pearls: a sample of
+    brilliance", CACM 30(9), 1987): for ``t`` from ``population - size`` to ``population - 1`` draw ``r`` in
+    ``[0, t]`` and take ``r``, or ``t`` if ``r`` was taken already.
+    """
+    sizes = np.minimum(np.asarray(sizes, dtype=np.int64), population)
+    most = int(sizes.max(initial=0))
+    chosen = np.full((sizes.shape[0], max(most, 1)), -1, dtype=np.int64)
+    for step in range(most):
+        active = step < sizes
+        t = population - sizes + step
+        r = np.floor(rng.random(sizes.shape[0]) * (t + 1)).astype(np.int64)
+        taken = (chosen[:, :step] == r[:, None]).any(axis=1)
+        chosen[:, step] = np.where(active, np.where(taken, t, r), -1)
+    rows, cols = np.nonzero(chosen >= 0)
+    return rows, chosen[rows, cols]
+
+
+def generate_vectorised(domain: str, customers: int, businesses: int, seed: int) -> MarketData:
+    """``generate``'s market structure drawn with array operations (a different random stream, the same distribution).
+
+    The same construction as ``generate``: item names over a seeded shuffle of word combinations (with one or two
+    prefix words in large markets), thirds of one-, two- and three-item orders over sliding windows, one or two
+    required amenities, ``min(3, businesses)`` distinct businesses per customer in round-robin over shuffles (the
+    last lacks the first required amenity unless another customer it serves needs it), prices around the item's
+    mean, 3-6 distractor items and 2-4 extra amenities per business. Draws are made for all participants at once,
+    so for the same seed it is a different market than ``generate``'s; the shipped scenarios (at most 10,000
+    customers) keep the loop generator and their golden data.
+    """
+    if domain not in _WORDS:
+        raise ValueError(f"unknown domain {domain!r}; allowed: {', '.join(_WORDS)}")
+    if customers < 1 or businesses < 1:
+        raise ValueError("need at least one customer and one business")
+    words = _WORDS[domain]
+    rng = np.random.default_rng(seed)
+    lo, hi = words["price"]
+    set_size = math.ceil(customers / 3)
+    need = set_size * 7 + 60
+    a, b, c = words["a"], words["b"], words["c"]
+    total = len(a) * len(b) * len(c)
+    prefixes = [""]
+    if need > total:
+        prefixes = [p + " " for p in _PREFIX]
+    if need > total * len(prefixes):
+        prefixes = [p + " " + q + " " for p in _PREFIX for q in _PREFIX_2]
+        if need > total * len(prefixes):
+            raise ValueError(f"at most {max_customers(domain)} customers for domain {domain!r}")
+    codes = rng.choice(total * len(prefixes), size=need, replace=False)
+    k = codes % total
+    pa, pb, pc = k // (len(b) * len(c)), (k // len(c)) % len(b), k % len(c)
+    names = [f"{prefixes[p]}{a[x]} {b[y]} {c[z]}".replace("-", " ") for p, x, y, z in
+             zip((codes // total).tolist(), pa.tolist(), pb.tolist(), pc.tolist())]
+    means = np.round(rng.uniform(lo, hi, size=need), 2) - 0.01
+    sds = means * rng.uniform(0.1, 0.3, size=need)
+
+    # Orders: (customer, up to 3 items) with -1 padding, over sliding windows, then shuffled.
+    pair_start = set_size + np.concatenate(([0], np.cumsum(rng.integers(1, 3, size=set_size))))
+    triple_base = int(pair_start[-1]) + 1
+    triple_start = triple_base + np.concatenate(([0], np.cumsum(rng.integers(1, 4, size=set_size))))
+    first_distractor = int(triple_start[-1]) + 2
+    orders = np.full((3 * set_size, 3), -1, dtype=np.int64)
+    orders[:set_size, 0] = np.arange(set_size)
+    orders[set_size : 2 * set_size, :2] = pair_start[:-1, None] + np.arange(2)
+    orders[2 * set_size :, :] = triple_start[:-1, None] + np.arange(3)
+    orders = orders[:customers][rng.permutation(customers)]
+    order_size = (orders >= 0).sum(axis=1)
+
+    amenities = words["amenities"]
+    n_amen = len(amenities)
+    need_count = rng.integers(1, 3, size=customers)
+    need_order = np.argsort(rng.random((customers, n_amen)), axis=1)[:, :2]   # a random ordered pair of amenities
+    people = [f"{_FIRST[i % len(_FIRST)]} {_LAST[(i // len(_FIRST)) % len(_LAST)]}" + (f" {i // (len(_FIRST) * len(_LAST)) + 1}" if i >= len(_FIRST) * len(_LAST) else "") for i in range(customers)]
+    wtp = np.round(means, 2)
+    cust: list[Customer] = []
+    for i, (order, size, n_need, pick) in enumerate(zip(orders.tolist(), order_size.tolist(), need_count.tolist(), need_order.tolist())):
+        menu = {names[x]: float(wtp[x]) for x in order[:size]}
+        need_a = [amenities[x] for x in pick[:n_need]]
+        request = (f"Please find a {words['kind']} that offers " + ", ".join(f"{n} (1)" for n in menu)
+                   + " and has " + " and ".join(need_a) + ". I intend to place an order.")
+        cust.append(Customer.model_construct(type="customer", id=customer_id(i), name=people[i], request=request, menu_features=menu, amenity_features=need_a))
+
+    # Businesses per customer: consecutive slots of concatenated shuffles; a rare repeat at a shuffle's seam is redrawn.
+    per = min(BUSINESSES_PER_CUSTOMER, businesses)
+    rounds = math.ceil(customers * per / businesses) + 1
+    slots = np.argsort(rng.random((rounds, businesses)), axis=1).ravel()[: customers * per]
+    chosen = slots.reshape(customers, per)
+    repeated = np.flatnonzero((np.sort(chosen, axis=1)[:, 1:] == np.sort(chosen, axis=1)[:, :-1]).any(axis=1)) if per > 1 else []
+    for i in repeated:
+        chosen[i] = rng.choice(businesses, size=per, replace=False)
+    pair_business = chosen.ravel()
+    pair_customer = np.repeat(np.arange(customers), per)
+    pair_lacks = np.tile(np.arange(per) == per - 1, customers) & (per > 1)
+
+    # Menus: the served customers' items (a repeated item keeps its last price, as dict assignment) and distractors.
+    item_business = np.repeat(pair_business, order_size[pair_customer])
+    item = orders[pair_customer][orders[pair_customer] >= 0]
+    price = np.round(np.maximum(0.01, rng.normal(means[item], sds[item])), 2)
+    key = item_business * need + item
+    last = np.unique(key[::-1], return_index=True)[1]
+    last = key.shape[0] - 1 - last
+    item_business, item, price = item_business[last], item[last], price[last]
+    d_rows, d_values = _distinct_choices(rng, need - first_distractor, rng.integers(*DISTRACTOR_ITEMS, size=businesses, endpoint=True))
+    d_item = first_distractor + d_values
+    d_price = np.round(np.maximum(0.01, rng.normal(means[d_item], sds[d_item])), 2)
+    item_business = np.concatenate([item_business, d_rows])
+    item = np.concatenate([item, d_item])
+    price = np.concatenate([price, d_price])
+    shuffle = np.lexsort((rng.random(item.shape[0]), item_business))   # each menu in a random order
+    item_business, item, price = item_business[shuffle], item[shuffle], price[shuffle]
+    menu_ptr = np.searchsorted(item_business, np.arange(businesses + 1))
+
+    # Amenities: forced on / off by the served customers, extra ones at random (not the forced-off ones).
+    forced_on = np.zeros((businesses, n_amen), dtype=bool)
+    forced_off = np.zeros((businesses, n_amen), dtype=bool)
+    first_need = need_order[pair_customer, 0]
+    second = need_count[pair_customer] > 1
+    forced_off[pair_business[pair_lacks], first_need[pair_lacks]] = True
+    forced_on[pair_business[~pair_lacks], first_need[~pair_lacks]] = True
+    forced_on[pair_business[second], need_order[pair_customer[second], 1]] = True
+    extra = np.zeros((businesses, n_amen), dtype=bool)
+    e_rows, e_values = _distinct_choices(rng, n_amen, rng.integers(*DISTRACTOR_AMENITIES, size=businesses, endpoint=True))
+    extra[e_rows, e_values] = True
+    on = forced_on | (extra & ~forced_off)
+    rating = np.round(rng.uniform(3.0, 5.0, size=businesses), 1)
+    factor = np.round(rng.uniform(0.6, 0.95, size=businesses), 2)
+    first_served = np.full(businesses, -1, dtype=np.int64)
+    first_served[pair_business[::-1]] = pair_customer[::-1]   # the last write wins: the lowest customer index
+
+    biz: list[Business] = []
+    item_names = [names[x] for x in item.tolist()]
+    prices = price.tolist()
+    for j in range(businesses):
+        s, e = int(menu_ptr[j]), int(menu_ptr[j + 1])
+        menu = dict(zip(item_names[s:e], prices[s:e]))
+        name = f"{_NAME_A[j % len(_NAME_A)]} {_NAME_B[(j // len(_NAME_A)) % len(_NAME_B)]}" + (f" {j // (len(_NAME_A) * len(_NAME_B)) + 1}" if j >= len(_NAME_A) * len(_NAME_B) else "")
+        highlights = ", ".join(item_names[s : min(e, s + 2)])
+        biz.append(Business.model_construct(
+            type="business", id=business_id(j), name=name,
+            description=f"{name} is a friendly local {words['kind']}; customers love our {highlights}.",
+            rating=float(rating[j]), progenitor_customer=customer_id(int(first_served[j])) if first_served[j] >= 0 else "",
+            menu_features=menu, amenity_features={a_: bool(on[j, x]) for x, a_ in enumerate(amenities)},
+            min_price_factor=float(factor[j]),
+        ))
+    return MarketData(cust, biz, f"<generated {domain} {customers}x{businesses} seed {seed} vectorised>")
