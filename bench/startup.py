@@ -5,7 +5,9 @@
 * ``agora --help``, ``agora validate scenarios/prisoners_dilemma.yaml`` and
   ``agora run scenarios/prisoners_dilemma.yaml`` as fresh processes (wall seconds,
   median and min of ``--repeat``; the run writes to a throw-away store). Targets:
-  validate < 1 s, run < 2 s.
+  validate < 1 s, run < 2 s. Beside them ``python -c "import mesa"``, the floor of a run (the
+  engine is a ``mesa.Model``; mesa's own ``__init__`` imports pandas, scipy.spatial and networkx),
+  and the machine's load average before and after (``os.getloadavg``).
 * the run plots of a stored run with 2,000 agents, 20,000 decision events and 50 rounds' payoffs
   (welfare over time with its theory line, payoffs as a distribution): the first
   draw and a cached one, in this process (target: < 1 s).
@@ -21,6 +23,7 @@ Wall times on a shared, loaded machine are noisy: read them as orders of magnitu
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import resource
 import statistics
@@ -95,7 +98,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         db = str(Path(folder) / "bench.db")
         scenario = "scenarios/prisoners_dilemma.yaml"
+        print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
         rows = {
+            "python -c 'import mesa' (the floor of a run)": wall([sys.executable, "-c", "import mesa"], args.repeat),
             "agora --help": wall(AGORA + ["--help"], args.repeat),
             f"agora validate {scenario}": wall(AGORA + ["validate", scenario], args.repeat),
             f"agora run {scenario}": wall(AGORA + ["run", scenario, "--db", db], args.repeat),
@@ -113,6 +118,7 @@ def main() -> None:
         for name, (first, cpu, cached) in plot_times(Path(folder)).items():
             print(f"{'plot ' + name + ' (2,000 agents, 20,050 events)':55s} first {first:5.2f} s   CPU {cpu:5.2f} s   "
                   f"cached {cached * 1000:6.2f} ms")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.setup_log is not None:
         found = re.search(r"SETUP_AND_RUN_WALL ([0-9.]+) s", args.setup_log.read_text())
         print(f"{'clean clone: scripts/setup.sh + first agora run':55s} " + (f"{float(found.group(1)):5.0f} s" if found else "not in the log"))
