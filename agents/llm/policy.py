@@ -126,16 +126,14 @@ class LLMPolicy:
         s = self.settings
         if self.tools_mode:
             self.memory.answer_calls(observation.get("last_result"), observation.get("last_results"))
-            shown = {k: v for k, v in observation.items() if k not in ("last_result", "last_results")}
-        else:
-            shown = observation
+        shown = prompts.shown_observation(self.world_type, observation, results_answered=self.tools_mode)
         values = prompts.observation_variables(observation)
         values.update({
             "world": self.world_type or "game",
             "agent_id": agent_id,
             "role": self.seat.role if self.seat is not None else "agent",
             "rules": (self.seat.rules() if self.seat is not None else None) or "(not stated)",
-            "format": tools_text(model) if self.tools_mode else format_text(model, s.reason),
+            "format": tools_text(model, s.reason) if self.tools_mode else format_text(model, s.reason),
             "schema": schema_text(model),
             "observation": observation_json(shown),
             "time": f"{self.run.now() if self.run is not None else 0.0:g}",
@@ -310,13 +308,15 @@ def shrink(observation: dict[str, Any]) -> dict[str, Any] | None:
     return out
 
 
-def tools_text(model: type[BaseModel]) -> str:
-    """The ``$format`` text of tools mode: how to act (the tools themselves are sent beside the messages)."""
+def tools_text(model: type[BaseModel], reason: bool = False) -> str:
+    """The ``$format`` text of tools mode: how to act (the tools themselves are sent beside the messages); with
+    ``reason`` what every tool's ``reason`` argument is for (said once here, not in each tool)."""
     shape = shape_of(model)
+    why = " 'reason': why (optional)." if reason else ""
     if shape.mode == "several":
-        limit = f" (at most {shape.max_items})" if shape.max_items else ""
-        return f"Act by calling the tools offered; you may make several calls in one turn{limit}, applied in order."
-    return "Act by calling exactly one of the tools offered."
+        limit = f"up to {shape.max_items}" if shape.max_items else "several"
+        return f"Act by tool calls, {limit} a turn, in order.{why}"
+    return "Act by calling exactly one of the tools offered." + why
 
 
 def reask_tools_text(error: str) -> str:

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 from agents.llm.schema import Shape, missing_kind, shape_of
 from agents.llm.structured import ParseFailure, describe_validation
 
-REASON = {"type": "string", "description": "optional: why (a sentence)"}
+REASON = {"type": "string"}  # what it is for is said once, in the prompt (agents.llm.policy.tools_text)
 
 
 def _optional(node: Any) -> Any:

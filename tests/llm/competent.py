@@ -183,8 +183,14 @@ def _received(obs: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 
 def marketplace_customer(obs: dict[str, Any], calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Search, ask the top results (several at once), pay the cheapest proposal that meets every need, finish."""
-    if obs.get("paid"):
+    """Search, ask the top results (several at once), pay the cheapest proposal that meets every need, finish.
+
+    The prompt's observation holds the conversation once, in ``threads`` (``agents.llm.prompts.REPEATED_KEYS``):
+    what was paid, the proposals received and the businesses contacted are read from there.
+    """
+    me = obs.get("you")
+    threads = {who: thread for who, thread in (obs.get("threads") or {}).items() if isinstance(thread, list)}
+    if obs.get("paid") or any(m.get("kind") == "payment" and m.get("from") == me for thread in threads.values() for m in thread):
         return [{"kind": "finish"}]
     request = obs["request"]
     wanted, required = set(request["items"]), set(request.get("amenities") or [])
@@ -201,10 +207,11 @@ def marketplace_customer(obs: dict[str, Any], calls: list[dict[str, Any]]) -> li
         if "amenities" in hit:
             told.setdefault(hit["id"], set(hit["amenities"]))
     refused = {r.get("proposal_id") for r in (obs.get("last_results") or [obs.get("last_result")]) if isinstance(r, dict) and r.get("ok") is False}
-    live = [q for q in obs.get("proposals") or [] if "proposal_id" in q
+    proposals = obs.get("proposals") or [m for ms in received.values() for m in ms if m.get("kind") == "order_proposal"]
+    live = [q for q in proposals if "proposal_id" in q
             if not q.get("paid") and (q.get("expires_at") is None or q["expires_at"] >= now) and q["proposal_id"] not in refused
             and wanted <= {i["name"] for i in q["items"]} and required <= told.get(q["from"], set())]
-    contacted = list(obs.get("contacted") or [])
+    contacted = list(obs.get("contacted") or threads)
     pending = [b for b in contacted if b not in received]
     patience_over = _waited(obs)
     if live and (not pending or patience_over):

@@ -22,7 +22,7 @@ from simulator.run import Simulation, build_simulation
 from simulator.scenario import load_scenario, load_scenario_text
 from simulator.worlds.marketplace import Marketplace, MarketplaceConfig
 from simulator.worlds.marketplace import data as market_data
-from simulator.worlds.marketplace.actions import BusinessAction, CustomerAction, CustomerInquiry
+from simulator.worlds.marketplace.actions import BusinessAction, CustomerAction, CustomerInquiry, CustomerPaymentAction
 from simulator.worlds.marketplace.styles import MANIPULATION_TEXTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -345,7 +345,7 @@ def test_payment_is_offered_only_while_a_payable_proposal_is_held_and_threads_ke
     sim, world = market({"customer_0001": customer, "business_0001": business})
     sim.run()
     models = [model for _, model in customer.seen]
-    assert models[0] is CustomerInquiry and CustomerAction in models
+    assert models[0] is CustomerInquiry and CustomerPaymentAction in models   # lexical search: no filter fields offered
     assert all(model is BusinessAction for _, model in business.seen)
     last_obs = business.seen[-1][0]
     (sent,) = last_obs["proposals_sent"]

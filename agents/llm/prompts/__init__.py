@@ -6,7 +6,8 @@ Templates are ``string.Template`` text (``$name``). Variables:
 - ``$rules``: ``world.rules(agent_id)``, the rules as this agent knows them;
 - ``$format``: the output instructions with the action's JSON Schema;
 - ``$schema``: the JSON Schema alone;
-- ``$observation``: the observation as JSON; ``$time``: the simulated time;
+- ``$observation``: the observation as JSON (less the keys that repeat others,
+  ``shown_observation``); ``$time``: the simulated time;
 - ``$persona``: the seat's ``persona`` text (also put before the system prompt
   when the template does not use it);
 - any key of the agent's observation, and one level below it joined by ``_``:
@@ -54,6 +55,42 @@ def load(world: str | None, part: str, path: str | None, inline: str | None) -> 
         except OSError as exc:
             raise TemplateError(f"llm.{part}_template: cannot read {path}: {exc.strerror}") from None
     return builtin(world, part)
+
+
+# Keys of a world's observation that other keys already hold, left out of its prompts (issue 16: no content twice;
+# "a.b" is key b of the dict under a). The marketplace keeps every message and proposal in ``threads`` (per
+# counterparty, in order; a proposal carries its ``paid`` flag, a customer's payments are in its threads), so
+# ``messages`` (the latest fetch), ``proposals`` (those received), ``contacted`` (the threads' counterparties), ``paid``
+# and ``proposals_sent`` would repeat them; a request's ``text`` says in words what its ``items`` (with the willingness
+# to pay) and ``amenities`` say. Policies that read those keys (the scripted ones) still get the whole observation, and
+# the prompt variables ($request_text) are taken from it.
+REPEATED_KEYS: dict[str, tuple[str, ...]] = {
+    "marketplace": ("messages", "proposals", "contacted", "paid", "proposals_sent", "request.text"),
+}
+RESULT_KEYS = ("last_result", "last_results")  # in tools mode they answer the previous turn's tool calls
+
+
+def shown_observation(world: str | None, observation: dict, results_answered: bool = False) -> dict:
+    """The observation as a prompt shows it: without the world's ``REPEATED_KEYS`` and, when the previous turn's tool
+    calls were answered with them (tools mode), without ``last_result`` / ``last_results`` (a copy; the world's own
+    dicts are never edited)."""
+    hidden = REPEATED_KEYS.get(world or "", ()) + (RESULT_KEYS if results_answered else ())
+    if not hidden:
+        return observation
+    top = {key for key in hidden if "." not in key}
+    inner: dict[str, set[str]] = {}
+    for key in hidden:
+        if "." in key:
+            outer, sub = key.split(".", 1)
+            inner.setdefault(outer, set()).add(sub)
+    shown = {}
+    for key, value in observation.items():
+        if key in top:
+            continue
+        if key in inner and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k not in inner[key]}
+        shown[key] = value
+    return shown
 
 
 def observation_variables(observation: dict) -> dict[str, str]:

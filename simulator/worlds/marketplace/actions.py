@@ -9,10 +9,16 @@ several messages per step) and at most ONE other action (``search``,
 ``fetch_messages``, ``wait``, ``finish``); the world sends the messages in
 order, then does the other action, which decides when the agent acts again.
 Messages are role-specific: a customer sends ``text`` or ``payment``, a
-business ``text`` or ``order_proposal``. ``CustomerInquiry`` is the customer's
-model while it holds no payable proposal (no ``payment`` kind offered);
-``CustomerAction`` (a subclass, so its instances pass where the narrower model
-is asked for) adds it; the world still checks every payment.
+business ``text`` or ``order_proposal``. The world asks for the customer model
+of the moment (issue 16: a prompt offers only what can be done now):
+``CustomerInquiry`` while it holds no payable proposal (no ``payment`` kind),
+``CustomerPaymentAction`` while it holds one; under the search mechanisms that
+read a search's constraints (``filtered``, ``lexical_filtered``)
+``FilteredCustomerInquiry`` and ``CustomerAction`` instead, whose ``Search``
+adds the filters (``amenities``, ``rating_threshold``, ``menu_items``) that
+``QuerySearch`` (``query``, ``page``) leaves out, so no ignored field is offered. ``CustomerAction``, every kind and
+field, subclasses all four, so a scripted policy's decision passes wherever any
+of them is asked for; the world still checks every payment.
 
 ``CustomerAction(action=X)`` and ``{"action": {...}}`` are still accepted (one
 action), and ``.action`` is the first action, so one-action policies keep working.
@@ -29,7 +35,7 @@ _STRICT = ConfigDict(extra="forbid")
 
 
 class TextMessage(BaseModel):
-    """A free-text message."""
+    """Free text."""
 
     model_config = _STRICT
     kind: Literal["text"] = "text"
@@ -69,13 +75,18 @@ InquiryMessage = TextMessage
 BusinessMessage = Annotated[Union[TextMessage, OrderProposal], Field(discriminator="kind")]
 
 
-class Search(BaseModel):
-    """Search businesses; hits arrive after the search latency (filters: the filtered mechanisms only)."""
+class QuerySearch(BaseModel):
+    """Search businesses."""
 
     model_config = _STRICT
     kind: Literal["search"] = "search"
     query: str = Field(max_length=2_000)
     page: int = Field(1, ge=1)
+
+
+class Search(QuerySearch):
+    """Search businesses (results after the search latency); the filters are read by the filtered mechanisms."""
+
     amenities: list[str] = Field(default_factory=list, description="required amenities (a filter)")
     rating_threshold: float | None = Field(None, ge=0, description="lowest rating (a filter)")
     menu_items: list[str] = Field(default_factory=list, description="items every hit's menu must hold (a filter)")
@@ -99,18 +110,18 @@ class SendMessage(BaseModel):
     kind: Literal["send_message"] = "send_message"
     to: str
     message: Message
-    delay: float = Field(0.0, ge=0, le=1e6, description="think time before the message leaves")
+    delay: float = Field(0.0, ge=0, le=1e6, description="think time before sending")
 
 
 class FetchMessages(BaseModel):
-    """Move the mailbox into the next observation's ``messages``."""
+    """Read new messages."""
 
     model_config = _STRICT
     kind: Literal["fetch_messages"] = "fetch_messages"
 
 
 class Wait(BaseModel):
-    """Sleep until a new message arrives or ``timeout`` passes (None: no timeout)."""
+    """Sleep until a message arrives or ``timeout`` passes (none: no timeout)."""
 
     model_config = _STRICT
     kind: Literal["wait"] = "wait"
@@ -118,7 +129,7 @@ class Wait(BaseModel):
 
 
 class Finish(BaseModel):
-    """Stop shopping (customers)."""
+    """Stop shopping."""
 
     model_config = _STRICT
     kind: Literal["finish"] = "finish"
@@ -131,7 +142,7 @@ class CustomerSendMessage(SendMessage):
 
 
 class CustomerInquiryMessage(SendMessage):
-    """Send a customer's text message (no proposal to pay yet)."""
+    """Send a text message (nothing to pay yet)."""
 
     message: InquiryMessage
 
@@ -173,11 +184,25 @@ class _Decision(BaseModel):
 class CustomerInquiry(_Decision):
     """A customer's (assistant's) decision while it holds no payable proposal: messages are text only."""
 
+    actions: list[Annotated[Union[QuerySearch, CustomerInquiryMessage, FetchMessages, Wait, Finish], Field(discriminator="kind")]] = Field(
+        min_length=1, max_length=MAX_ACTIONS, description="send_message actions, then at most one other action")
+
+
+class CustomerPaymentAction(CustomerInquiry):
+    """A customer's (assistant's) decision: search, messages (text or payment), fetch, wait or finish."""
+
+    actions: list[Annotated[Union[QuerySearch, CustomerSendMessage, FetchMessages, Wait, Finish], Field(discriminator="kind")]] = Field(
+        min_length=1, max_length=MAX_ACTIONS, description="send_message actions, then at most one other action")
+
+
+class FilteredCustomerInquiry(CustomerInquiry):
+    """A customer's (assistant's) decision while it holds no payable proposal: messages are text only."""
+
     actions: list[Annotated[Union[Search, CustomerInquiryMessage, FetchMessages, Wait, Finish], Field(discriminator="kind")]] = Field(
         min_length=1, max_length=MAX_ACTIONS, description="send_message actions, then at most one other action")
 
 
-class CustomerAction(CustomerInquiry):
+class CustomerAction(FilteredCustomerInquiry, CustomerPaymentAction):
     """A customer's (assistant's) decision: search, messages (text or payment), fetch, wait or finish."""
 
     actions: list[Annotated[Union[Search, CustomerSendMessage, FetchMessages, Wait, Finish], Field(discriminator="kind")]] = Field(

@@ -66,10 +66,11 @@ from simulator.worlds import register_world
 from simulator.worlds.marketplace import data as market_data
 from simulator.worlds.marketplace import measures as measures_of
 from simulator.worlds.marketplace.actions import (
-    BusinessAction, CustomerAction, CustomerInquiry, OrderProposal, Payment, Search, SendMessage, Wait,
+    BusinessAction, CustomerAction, CustomerInquiry, CustomerPaymentAction, FilteredCustomerInquiry, OrderProposal, Payment,
+    Search, SendMessage, Wait,
 )
 from simulator.worlds.marketplace.config import MarketplaceConfig
-from simulator.worlds.marketplace.search import MarketSearch
+from simulator.worlds.marketplace.search import CONSTRAINED, MarketSearch
 from simulator.worlds.marketplace.styles import MANIPULATION_TEXTS
 
 
@@ -213,32 +214,29 @@ class Marketplace(WorldBase[MarketplaceConfig]):
         return "customer" if self.agents[agent_id].is_customer else "business"
 
     def rules(self, agent_id: str) -> str:
-        # Kept short on purpose: it is in every LLM prompt (issue 16: a customer's first call within ~600 tokens).
+        # Kept short on purpose: it is in every LLM prompt (issue 16: a customer's first call within 600 tokens). What each
+        # action does is in the tools' / spec's own descriptions, so it is not repeated here.
         s, lat = self.config.search, self.config.latency
-        common = (f"Latency: search {lat.search}, message {lat.message} (+ your delay), fetch {lat.fetch}. "
-                  f"The market closes at t={self.config.deadline}.")
+        common = (f"Latency: search {lat.search}, message {lat.message}, fetch {lat.fetch}; "
+                  f"the market closes at t={self.config.deadline:g}.")
         if self.agents[agent_id].is_customer:
-            shown = ("name, id, description, rating: ask for menu, prices, amenities" if self.config.visibility == "magentic"
-                     else "full profile: menu, prices, amenities")
-            steps = f", {self.config.max_steps} decisions in all" if self.config.max_steps else ""
-            return (
-                "You shop for the customer in 'request': find ONE business with every requested item and every required "
-                f"amenity, get its order proposal and pay it. Search shows {s.page_size} hits a page ({s.mechanism}; {shown}). "
-                "Ask businesses with 'text' messages; proposals arrive as 'order_proposal' messages; pay one with a 'payment' "
-                "message naming its proposal_id. The customer gains 2 x willingness to pay if the paid business meets every "
-                "need (items on its menu and on the proposal, amenities), minus all it paid. fetch_messages reads new "
-                f"messages, wait lets time pass, finish ends. Per decision: several messages, then at most one other action{steps}. "
-                + common
+            shown = ("; ask businesses for menus, prices, amenities" if self.config.visibility == "magentic"
+                     else " with full profiles; ask businesses")
+            return (   # the decisions left are the observation's steps_left
+                "Buy for the customer in 'request' from ONE business. Search shows "
+                f"{s.page_size} hits a page{shown} in 'text' messages; pay an 'order_proposal' by a 'payment' naming "
+                "its proposal_id. Gain: 2 x the willingness to pay if a paid business meets every need (each item on its "
+                "menu and the proposal, each amenity), less all paid. Per decision: several messages, then at most one "
+                "other action. " + common
             )
         audit = ("Proposals with items off your menu, other prices or a wrong total are refused. "
-                 if self.config.proposals == "enforce" else "Proposals are audited against your menu: items off it never meet a need. ")
+                 if self.config.proposals == "enforce" else "Proposals are audited: items off your menu never meet a need. ")
         return (
-            "You are the service agent of the business in 'profile'. Answer customers' questions (menu, prices, amenities) "
-            "with 'text' messages and their orders with 'order_proposal' messages: items from your menu, unit prices, total "
-            "(sum of quantity x unit price). Menu prices are list prices; min_price_factor is the lowest share of a menu "
-            "price you may accept when a customer negotiates (0.8: at most 20% off). " + audit
-            + "You earn the total of every paid proposal. fetch_messages reads messages; wait when idle; several messages "
-            "per decision. " + common
+            "You serve the business in 'profile'. Answer customers in 'text' messages (menu, prices, amenities) and "
+            "their orders by 'order_proposal's: menu items, unit prices, total (sum of quantity x unit price). Menu prices "
+            "are list prices; min_price_factor is the lowest share of one you may accept when a customer haggles (0.8: at "
+            "most 20% off). " + audit + "You earn the total of each paid proposal. Per decision: several messages, then at "
+            "most one other action. " + common
         )
 
     def start(self, host: Host) -> None:
@@ -305,16 +303,19 @@ class Marketplace(WorldBase[MarketplaceConfig]):
         }
 
     def action_model(self, agent_id: str) -> type[BaseModel]:
-        """A business's model, a customer's with ``payment`` only while it holds a payable proposal (``CustomerInquiry`` else)."""
+        """A business's model; a customer's with ``payment`` only while it holds a payable proposal (``CustomerInquiry``
+        else), with the search filters only under a mechanism that reads them (``actions``' module docstring)."""
         agent = self.agents[agent_id]
         if not agent.is_customer:
             return BusinessAction
+        inquiry, action = ((FilteredCustomerInquiry, CustomerAction) if self.config.search.mechanism in CONSTRAINED
+                           else (CustomerInquiry, CustomerPaymentAction))
         host = getattr(self, "host", None)   # asked before the run starts (e.g. to describe the tools): time 0
         now = host.engine.now if host is not None else 0.0
         for q in self.proposals_seen[agent.index]:
             if not q["paid"] and (q["expires_at"] is None or now <= q["expires_at"]):
-                return CustomerAction
-        return CustomerInquiry
+                return action
+        return inquiry
 
     def default_action(self, agent_id: str) -> BaseModel:
         if self.agents[agent_id].is_customer:
