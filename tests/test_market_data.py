@@ -145,3 +145,52 @@ def test_cli_generate_writes_the_layout(tmp_path):
     assert again.exit_code == 2 and "not empty" in again.output
     bad = runner.invoke(app, ["market", "generate", "--domain", "plumbers", str(tmp_path / "other")])
     assert bad.exit_code == 2 and "unknown domain" in bad.output
+
+
+@pytest.mark.parametrize("domain", ["restaurants", "contractors"])
+@pytest.mark.parametrize("customers, businesses", [(33, 99), (900, 300), (5, 2), (1, 1)])
+def test_vectorised_generator_keeps_the_structure(domain, customers, businesses):
+    data = market_data.generate_vectorised(domain, customers, businesses, seed=5)
+    assert [c.id for c in data.customers] == [market_data.customer_id(i) for i in range(customers)]
+    assert [b.id for b in data.businesses] == [market_data.business_id(j) for j in range(businesses)]
+    orders = [tuple(c.menu_features) for c in data.customers]
+    assert len(set(orders)) == customers                                   # distinct orders
+    assert np.bincount([len(o) for o in orders], minlength=4)[1:].tolist() == [
+        min(customers, -(-customers // 3)), max(0, min(-(-customers // 3), customers - -(-customers // 3))),
+        max(0, customers - 2 * -(-customers // 3))]
+    arrays = market_data.compile_arrays(data)
+    per = min(3, businesses)
+    assert (np.diff(arrays.cand_indptr) >= per).all()                      # every order carried by its businesses
+    qualifying = np.add.reduceat(arrays.cand_qualifies.astype(int), arrays.cand_indptr[:-1])
+    assert (qualifying >= 1).all()
+    for c in data.customers:
+        assert 1 <= len(c.amenity_features) <= 2 and len(set(c.amenity_features)) == len(c.amenity_features)
+    for b in data.businesses:
+        assert all(p > 0 for p in b.menu_features.values())
+        assert 3.0 <= b.rating <= 5.0 and 0.6 <= b.min_price_factor <= 0.95
+    again = market_data.generate_vectorised(domain, customers, businesses, seed=5)
+    assert [b.model_dump() for b in again.businesses] == [b.model_dump() for b in data.businesses]
+    assert [c.model_dump() for c in again.customers] == [c.model_dump() for c in data.customers]
+
+
+def test_vectorised_generator_draws_the_loop_generators_distribution():
+    loop = market_data.generate("restaurants", 3000, 1000, seed=1)
+    fast = market_data.generate_vectorised("restaurants", 3000, 1000, seed=1)
+
+    def summary(data):
+        arrays = market_data.compile_arrays(data)
+        items = np.array([len(b.menu_features) for b in data.businesses])
+        amenities = np.array([sum(b.amenity_features.values()) for b in data.businesses])
+        qualifying = np.add.reduceat(arrays.cand_qualifies.astype(int), arrays.cand_indptr[:-1])
+        return np.array([items.mean(), amenities.mean(), arrays.rating.mean(), qualifying.mean(),
+                         np.mean([len(c.amenity_features) for c in data.customers]), arrays.cand_price.mean() / arrays.value.mean()])
+
+    a, b = summary(loop), summary(fast)
+    assert np.allclose(a, b, rtol=0.05), (a, b)
+    assert [c.model_dump() for c in loop.customers] != [c.model_dump() for c in fast.customers]   # a different stream
+
+
+def test_generate_switches_to_the_vectorised_generator_above_ten_thousand_customers():
+    assert "vectorised" not in market_data.generate("restaurants", market_data.VECTORISED_ABOVE, 10, seed=1).source
+    big = market_data.generate("restaurants", market_data.VECTORISED_ABOVE + 1, 10, seed=1)
+    assert "vectorised" in big.source and len(big.customers) == market_data.VECTORISED_ABOVE + 1

@@ -1,0 +1,102 @@
+"""The search index's building blocks against independent oracles.
+
+* ``mechanisms.shingle_matrix`` against ``batch_codes`` (per-block numpy
+  shingling) and Magentic's per-text shingle sets written out with Python sets;
+  its ASCII normalisation against ``normalize_text``'s regular expressions on
+  random ASCII strings (every control character included);
+* ``LexicalIndex``'s distinct holder rows against the postings themselves;
+* the lexical page against the brute-force ranking (one sparse product, int64
+  keys over every business) on a generated 3,000-customer market, pages 1-3,
+  and on markets with many ties.
+"""
+
+import re
+
+import numpy as np
+import pytest
+
+from mechanisms import search as S
+from mechanisms.lexical_index import distinct_rows
+from mechanisms.shingle_matrix import normalize_many, shingle_matrix
+from mechanisms.shingles import batch_codes, normalize_text
+from simulator.worlds.marketplace import data as market_data
+
+
+def python_shingles(text: str, k: int = 4) -> set[str]:
+    """Magentic's lexical_algo shingles, with Python's re and sets."""
+    s = re.sub(r"\s+", " ", re.sub(r"[^\w\s]", "", text.lower())).strip()
+    s = " " + s + " "
+    s = s + " " * (k - len(s)) if len(s) < k else s
+    return {s[i : i + k] for i in range(len(s) - k + 1)}
+
+
+def decode(code: int) -> str:
+    return "".join(chr((int(code) >> (16 * (3 - i))) & 0xFFFF) for i in range(4))
+
+
+def test_ascii_normalisation_is_normalize_text_on_random_strings():
+    rng = np.random.default_rng(0)
+    texts = ["".join(map(chr, rng.integers(0, 128, size=rng.integers(0, 40)))) for _ in range(20_000)]
+    texts += ["\x1c\x1dA  b\x1e\x1fc", "Tacos, Burrito!", "  ", "", "a_b-c"]
+    assert normalize_many(texts) == [normalize_text(t) for t in texts]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_shingle_matrix_equals_per_text_shingle_sets(seed):
+    rng = np.random.default_rng(seed)
+    alphabet = list("abcdefgh ,.!-_'") + (["é", "ß", "日", "Σ", "\t"] if seed % 2 else [])
+    texts = ["".join(rng.choice(alphabet, size=rng.integers(0, 60))) for _ in range(int(rng.integers(1, 300)))]
+    texts += ["", "ab", "Crème brûlée, Tacos!", "  Spaced   out  "]
+    docs, vocab = shingle_matrix(texts)
+    assert np.all(vocab[1:] > vocab[:-1])                               # sorted, distinct codes
+    rows, codes = batch_codes(texts)
+    for r, text in enumerate(texts):
+        got = vocab[docs.indices[docs.indptr[r] : docs.indptr[r + 1]]]
+        assert np.array_equal(got, np.sort(codes[rows == r]))          # the same codes as batch_codes, sorted
+        assert {decode(c) for c in got} == python_shingles(text), text
+    assert np.all(docs.data == 1)
+
+
+def test_shingle_matrix_of_a_generated_market_equals_batch_codes():
+    data = market_data.generate("restaurants", 600, 200, seed=2)
+    texts = [b.searchable_text() for b in data.businesses]
+    docs, vocab = shingle_matrix(texts)
+    rows, codes = batch_codes(texts)
+    expected_vocab, columns = np.unique(codes, return_inverse=True)
+    assert np.array_equal(vocab, expected_vocab)
+    coo = docs.tocoo()
+    assert np.array_equal(np.sort(rows * vocab.shape[0] + columns.ravel()), coo.row.astype(np.int64) * vocab.shape[0] + coo.col)
+
+
+def test_distinct_rows_group_exactly_the_shingles_with_the_same_holders():
+    data = market_data.generate("restaurants", 300, 100, seed=4)
+    index = S.build_index([b.searchable_text() for b in data.businesses], np.ones(100), np.zeros((100, 0), dtype=bool))
+    post = index.postings
+    row_of, representatives = distinct_rows(post)
+    holders = [tuple(post.indices[post.indptr[v] : post.indptr[v + 1]]) for v in range(post.shape[0])]
+    for v in range(post.shape[0]):
+        assert holders[v] == holders[representatives[row_of[v]]]
+    assert len(set(holders)) == representatives.shape[0] < post.shape[0]   # identical rows exist and are merged
+
+
+def test_lexical_pages_equal_brute_force_on_a_generated_market():
+    data = market_data.generate("restaurants", 3000, 900, seed=7)
+    arrays = market_data.compile_arrays(data)
+    index = S.build_index([b.searchable_text() for b in data.businesses], arrays.rating, arrays.has_amenity)
+    queries = [", ".join(c.menu_features) for c in data.customers[:700]] + [c.request for c in data.customers[:100]]
+    pages = [1 + i % 3 for i in range(len(queries))]
+    got, totals = S.search_pages("lexical", index, queries, page=pages, page_size=10)
+    brute = S.rank_lexical_brute(index, queries, 30).rows
+    assert [g.tolist() for g in got] == [b[(p - 1) * 10 : p * 10].tolist() for b, p in zip(brute, pages)]
+    assert set(totals) == {90}
+
+
+def test_lexical_pages_equal_brute_force_with_massive_ties():
+    rng = np.random.default_rng(3)
+    texts = [" ".join(rng.choice(["taco", "soup", "bowl"], size=rng.integers(1, 3))) for _ in range(500)]
+    rating = rng.choice([1.0, 5.0], size=500)
+    index = S.build_index(texts, rating, np.zeros((500, 0), dtype=bool), order=np.argsort(rng.permutation(500)))
+    queries = ["taco", "soup bowl", "zzz", "", "taco soup bowl"]
+    for depth in (1, 10, 499, 500, 600):
+        got = S.MECHANISMS["lexical"].rank(index, queries, depth).rows
+        assert [g.tolist() for g in got] == [e.tolist() for e in S.rank_lexical_brute(index, queries, depth).rows]
