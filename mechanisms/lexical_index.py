@@ -8,27 +8,29 @@ returns exactly the ``depth`` best businesses of that order; the brute-force
 ranking (``mechanisms.search.rank_lexical_brute``: one sparse product, int64
 keys over every business) is its test oracle.
 
-The index holds, per shingle of the vocabulary, which businesses contain it:
-as postings (``postings``, CSR, for sparse products) and as one byte per
-business (``holders``, ``(V, B)`` uint8). A page is found in three steps per
-query: the counts of all businesses are the sum of the query's shingle rows
-of ``holders`` (a sparse x dense product in bytes for a block of queries);
-the page's threshold (the largest count that at least ``depth`` businesses
-reach) is found by scanning down from the top count; only the businesses at
-or above it are sorted by (count, tie-break).
+The index holds, per *distinct holder set* of the shingle vocabulary, one byte
+per business (``holders``, ``(V', B)`` uint8): shingles held by exactly the
+same businesses (the four shingles of a word that occurs nowhere else, say)
+share one row, and a query's count is a weighted sum of rows (weight = how
+many of its shingles have that row). On Agora's generated markets this halves
+the rows summed per query (43 shingles, 19 rows at 3,000 businesses). A page
+is found per query in three steps: the counts (a sparse x dense product in
+bytes for a block of 64 queries), the page's threshold (the largest count
+that at least ``depth`` businesses reach, from the row's histogram), and one
+sort of the businesses at or above it by (count, tie-break).
 
-Why not only postings: pruning by postings (prefix filtering: a business
-that lacks at most ``L`` of ``n`` query shingles holds at least ``m - L`` of the
-``m`` rarest, so only those need scoring) pays when rare shingles are rare.
-In markets whose item names are drawn from a small word list (Agora's
-synthetic generator, as Magentic's) even a query's rarest shingles occur in
-3-15% of businesses and its common ones in over half, so the filter kept
-hundreds to thousands of candidates per query (measured on the 100,000 x
-30,000 market: 2.9 to 22 ms per query over the settings tried, against 3.2 to
-4.6 ms for the sparse brute force). Counting in bytes costs a fixed, small
-amount per (query shingle, business): linear in the number of businesses,
-with a constant about ten times below the sparse product's (357 us against
-4,163 us per query at 30,000 businesses).
+Why every business is still counted: pruning by score bounds (prefix
+filtering, max-score/WAND: skip businesses that cannot reach the page's
+threshold) needs a threshold near the query's size. On markets whose item
+names come from small word lists (Agora's generator, Magentic's data) a
+page's 10th business shares only about 60% of the query's shingles (median
+25 of 43 at 3,000 businesses) while even the rarest query shingles occur in
+3-15% of businesses, so the bound ``held among the R rarest + (m - R)``
+reaches the threshold for every business: measured on the 10,000 x 3,000
+market with R = 8, the candidate set was all 3,000 businesses for the median
+query (and 15x slower than the byte sum). A linear scan in bytes with a
+small constant is what is left; its cost per query grows with the number of
+businesses.
 """
 
 from __future__ import annotations

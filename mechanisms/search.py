@@ -41,10 +41,10 @@ Agora's own variants:
 * ``bm25``     : Okapi BM25 over word tokens (``mechanisms.bm25``, with bm25s),
   ties by rating then registration order.
 
-Scale: ``lexical`` answers from an inverted index over the shingle vocabulary
-by prefix filtering (``mechanisms.lexical_index``): only businesses that share
-the query's rare shingles are scored, and the page equals the brute-force
-ranking (``rank_lexical_brute``, kept as the oracle). ``simple`` and
+Scale: ``lexical`` answers from a byte index over the distinct holder sets of
+the shingle vocabulary (``mechanisms.lexical_index``; the business x shingle
+matrix from ``mechanisms.shingle_matrix``), and the page equals the
+brute-force ranking (``rank_lexical_brute``, kept as the oracle). ``simple`` and
 ``optimal`` read precomputed orders; ``filtered`` intersects item postings,
 the substring matches (``mechanisms.text_match``) and the amenity and rating
 columns.

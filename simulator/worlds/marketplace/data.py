@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any, Literal
 
@@ -209,43 +210,34 @@ class MarketArrays:
 def compile_arrays(data: MarketData) -> MarketArrays:
     """Index items and amenities and find every customer's candidate businesses (sparse products)."""
     customers, businesses = data.customers, data.businesses
-    item_index: dict[str, int] = {}
-    amen_index: dict[str, int] = {}
-    for b in businesses:
-        for name in b.menu_features:
-            item_index.setdefault(name, len(item_index))
-        for name in b.amenity_features:
-            amen_index.setdefault(name, len(amen_index))
-    for c in customers:
-        for name in c.menu_features:
-            item_index.setdefault(name, len(item_index))
-        for name in c.amenity_features:
-            amen_index.setdefault(name, len(amen_index))
+    # Items and amenities numbered in order of first appearance: businesses' menus first, then customers' requests.
+    item_index = {name: k for k, name in enumerate(dict.fromkeys(chain(
+        chain.from_iterable(b.menu_features for b in businesses), chain.from_iterable(c.menu_features for c in customers))))}
+    amen_index = {name: k for k, name in enumerate(dict.fromkeys(chain(
+        chain.from_iterable(b.amenity_features for b in businesses), chain.from_iterable(c.amenity_features for c in customers))))}
     n_c, n_b, n_i, n_a = len(customers), len(businesses), len(item_index), len(amen_index)
 
-    rows, cols, prices = [], [], []
+    menu_sizes = np.fromiter((len(b.menu_features) for b in businesses), dtype=np.int64, count=n_b)
+    rows = np.repeat(np.arange(n_b, dtype=np.int64), menu_sizes)
+    cols = np.fromiter((item_index[name] for b in businesses for name in b.menu_features), dtype=np.int64, count=int(menu_sizes.sum()))
+    prices = np.fromiter((p for b in businesses for p in b.menu_features.values()), dtype=float, count=int(menu_sizes.sum()))
     has_amenity = np.zeros((n_b, n_a), dtype=bool)
-    for j, b in enumerate(businesses):
-        for name, price in b.menu_features.items():
-            rows.append(j)
-            cols.append(item_index[name])
-            prices.append(price)
-        for name, available in b.amenity_features.items():
-            has_amenity[j, amen_index[name]] = bool(available)
+    amen_sizes = np.fromiter((len(b.amenity_features) for b in businesses), dtype=np.int64, count=n_b)
+    has_amenity[np.repeat(np.arange(n_b), amen_sizes),
+                np.fromiter((amen_index[name] for b in businesses for name in b.amenity_features), dtype=np.int64, count=int(amen_sizes.sum()))] = \
+        np.fromiter((bool(v) for b in businesses for v in b.amenity_features.values()), dtype=bool, count=int(amen_sizes.sum()))
     # carried: the 0/1 pattern (a zero price still counts as carried); menu: the prices.
-    carried = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n_b, n_i))
-    menu = sparse.csr_matrix((np.asarray(prices, dtype=float), (rows, cols)), shape=(n_b, n_i))
+    carried = sparse.csr_matrix((np.ones(rows.shape[0], dtype=np.float32), (rows, cols)), shape=(n_b, n_i))
+    menu = sparse.csr_matrix((prices, (rows, cols)), shape=(n_b, n_i))
 
-    rrows, rcols = [], []
+    request_sizes = np.fromiter((len(c.menu_features) for c in customers), dtype=np.int64, count=n_c)
+    rrows = np.repeat(np.arange(n_c, dtype=np.int64), request_sizes)
+    rcols = np.fromiter((item_index[name] for c in customers for name in c.menu_features), dtype=np.int64, count=int(request_sizes.sum()))
     required = np.zeros((n_c, n_a), dtype=bool)
-    value = np.empty(n_c)
-    for i, c in enumerate(customers):
-        for name in c.menu_features:
-            rrows.append(i)
-            rcols.append(item_index[name])
-        for name in c.amenity_features:
-            required[i, amen_index[name]] = True
-        value[i] = 2.0 * sum(c.menu_features.values())
+    need_sizes = np.fromiter((len(c.amenity_features) for c in customers), dtype=np.int64, count=n_c)
+    required[np.repeat(np.arange(n_c), need_sizes),
+             np.fromiter((amen_index[name] for c in customers for name in c.amenity_features), dtype=np.int64, count=int(need_sizes.sum()))] = True
+    value = np.fromiter((2.0 * sum(c.menu_features.values()) for c in customers), dtype=float, count=n_c)
     request = sparse.csr_matrix((np.ones(len(rrows), dtype=np.float32), (rrows, rcols)), shape=(n_c, n_i))
     n_items = np.asarray(request.sum(axis=1)).ravel()
 
