@@ -41,10 +41,12 @@ from collections import deque
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agents.registry import Example, register
-from simulator.worlds.marketplace.actions import MAX_ACTIONS, BusinessAction, CustomerAction, FetchMessages, Finish, Search, Wait
+from simulator.worlds.marketplace.actions import (
+    MAX_ACTIONS, BusinessAction, CustomerAction, FetchMessages, Finish, OrderItem, Search, TextMessage, Wait,
+)
 from simulator.worlds.marketplace.styles import MANIPULATION_TEXTS, STYLES
 
 WORLDS = ["marketplace"]
@@ -72,6 +74,16 @@ _IDLE_B = BusinessAction(action=Wait(timeout=None))
 # (one call into pydantic-core instead of one per nested model; ``model_construct`` is slower still).
 _customer_from = CustomerAction.model_validate
 _business_from = BusinessAction.model_validate
+_SORRY = TextMessage(text="Sorry, we do not offer the items you asked for.")
+
+
+def _validated(model: type[BaseModel], data: dict) -> BaseModel | dict:
+    """``data`` as a ``model`` instance, to be reused in many decisions (pydantic takes an instance as it is, without
+    validating it again); ``data`` itself if the model refuses it, so each decision that carries it is refused as before."""
+    try:
+        return model.model_validate(data)
+    except ValidationError:
+        return data
 
 
 def _customer(action: BaseModel) -> CustomerAction:
@@ -107,6 +119,8 @@ class Assistant:
         self.rank: dict[str, int] = {}             # business id -> best search position seen (1 = first)
         self.told_amenities: dict[str, list[str]] = {}   # amenities a business listed in a text message
         self.salt = int(rng.integers(2**31))       # seeded tie-break: a hash of (salt, business id)
+        self._request: dict | None = None          # the request the inquiry texts below were written for
+        self._asks: dict[bool, TextMessage | dict] = {}
 
     # -- helpers
     def _amenities_ok(self, business: str, required: list[str]) -> bool:
@@ -149,6 +163,20 @@ class Assistant:
     def _acceptable(self, live: list[dict], wanted: dict, required: list[str]) -> list[dict]:
         check = self.p.check_amenities
         return [q for q in live if self._covers_wanted(q, wanted) and (not check or self._amenities_ok(q["from"], required))]
+
+    def _inquiry(self, request: dict, ask_amenities: bool) -> TextMessage | dict:
+        """The text asking a business for the request's items (and, when hits show no amenities, whether it has the
+        required ones): one per customer and variant, validated once (a customer's request does not change)."""
+        if request is not self._request:
+            self._request, self._asks = request, {}
+        message = self._asks.get(ask_amenities)
+        if message is None:
+            wanted, required = request["items"], request["amenities"]
+            text = "Hello! I would like to order: " + ", ".join(f"{name} (1)" for name in wanted) + ". Please send an order proposal."
+            if ask_amenities and required:
+                text += " Do you offer: " + ", ".join(required) + "?"
+            self._asks[ask_amenities] = message = _validated(TextMessage, {"kind": "text", "text": text})
+        return message
 
     def _pay(self, proposal: dict) -> CustomerAction:
         self._paying = proposal["proposal_id"]
@@ -219,10 +247,7 @@ class Assistant:
                 believed = p.trust == "gullible" and PERSUASION_CUES.search(r["description"]) is not None
                 if menu is not None and p.check_amenities and not believed and not all(a in r["amenities"] for a in required):
                     continue
-                text = "Hello! I would like to order: " + ", ".join(f"{name} (1)" for name in wanted) + ". Please send an order proposal."
-                if menu is None and required:
-                    text += " Do you offer: " + ", ".join(required) + "?"
-                ask = {"kind": "send_message", "to": r["id"], "delay": 0.0, "message": {"kind": "text", "text": text}}
+                ask = {"kind": "send_message", "to": r["id"], "delay": 0.0, "message": self._inquiry(request, menu is None)}
                 if menu is None:
                     batch.append(ask)
                     if len(batch) < room:
@@ -293,14 +318,26 @@ class Service:
         self.p = params
         self.seen: set[str] = set()
         self.queue: deque[dict] = deque()
+        # Built from the profile at the first inquiry (a business's menu, prices and floor do not change in a run):
+        # per menu item its lowered name, to find it in an inquiry; per item offered, its unit price and order line.
         self.menu_lower: list[tuple[str, str, float]] | None = None
+        self.lines: dict[str, tuple[float, OrderItem | dict]] = {}
+        self.menu_message: TextMessage | dict | None = None
         self.described: set[str] = set()   # customers told the menu and amenities
 
     @staticmethod
-    def _describe(profile: dict, to: str) -> dict:
+    def _describe(profile: dict) -> str:
         menu = ", ".join(f"{name} ${price:.2f}" for name, price in profile["menu"].items())
-        return {"kind": "send_message", "to": to, "delay": 0.0, "message": {
-            "kind": "text", "text": f"Menu: {menu}\nAmenities: {'; '.join(profile['amenities']) or 'none'}"}}
+        return f"Menu: {menu}\nAmenities: {'; '.join(profile['amenities']) or 'none'}"
+
+    def _line(self, name: str, price: float, floor: float) -> tuple[float, OrderItem | dict]:
+        """An item's unit price and order line at this agent's price, validated the first time it is offered."""
+        line = self.lines.get(name)
+        if line is None:
+            markup = self.p.markup
+            unit = round(max(price * (1.0 + markup), price * floor if markup < 0 else 0.0), 2)
+            self.lines[name] = line = (unit, _validated(OrderItem, {"name": name, "quantity": 1, "unit_price": unit}))
+        return line
 
     def _proposal(self, profile: dict, inquiry: dict, describe: bool = False) -> BusinessAction:
         p = self.p
@@ -308,21 +345,21 @@ class Service:
             self.menu_lower = [(name.lower(), name, price) for name, price in profile["menu"].items()]
         text = inquiry.get("text", "").lower()
         floor = profile["min_price_factor"]
-        items = []
-        for low, name, price in self.menu_lower:
-            if low in text:
-                unit = round(max(price * (1.0 + p.markup), price * floor if p.markup < 0 else 0.0), 2)
-                items.append({"name": name, "quantity": 1, "unit_price": unit})
-        if not items:
-            reply = {"kind": "text", "text": "Sorry, we do not offer the items you asked for."}
+        offered = [self._line(name, price, floor) for low, name, price in self.menu_lower if low in text]
+        if not offered:
+            reply = _SORRY
         else:
             pitch = MANIPULATION_TEXTS[p.style] if p.style is not None else profile["pitch"]
-            total = round(sum(i["unit_price"] for i in items), 2)
-            reply = {"kind": "order_proposal", "items": items, "total": total, "expires_in": p.expires_in, "text": pitch}
-        send = {"kind": "send_message", "to": inquiry["from"], "message": reply, "delay": p.response_delay}
-        if describe and inquiry["from"] not in self.described:   # customers who cannot see the menu are told it once
-            self.described.add(inquiry["from"])
-            return _business_from({"actions": [self._describe(profile, inquiry["from"]), send]})
+            total = round(sum(unit for unit, _ in offered), 2)
+            reply = {"kind": "order_proposal", "items": [line for _, line in offered], "total": total,
+                     "expires_in": p.expires_in, "text": pitch}
+        to = inquiry["from"]
+        send = {"kind": "send_message", "to": to, "message": reply, "delay": p.response_delay}
+        if describe and to not in self.described:   # customers who cannot see the menu are told it once
+            self.described.add(to)
+            if self.menu_message is None:
+                self.menu_message = _validated(TextMessage, {"kind": "text", "text": self._describe(profile)})
+            return _business_from({"actions": [{"kind": "send_message", "to": to, "delay": 0.0, "message": self.menu_message}, send]})
         return _business_from({"actions": [send]})
 
     def act(self, obs: dict[str, Any], action_model: type[BaseModel]) -> BusinessAction:

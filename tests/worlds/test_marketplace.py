@@ -432,3 +432,55 @@ def test_each_refusal_rule_fires_on_its_own_bad_message():
     assert world.rejections == {"unknown recipient": 2, "consideration limit": 1, "not allowed": 3,
                                 "unknown proposal": 2, "wrong recipient": 1, "already paid": 1, "sold out": 1}
     assert world.contacted[0] == [first, second]  # a refused message adds no contact
+
+
+# --------------------------------------------------------------------------- the scripted decision path
+
+
+def _validated_from_dicts(profile: dict, params: Service.Params, inquiry: dict, describe: bool) -> BusinessAction:
+    """The service's answer as it was built before issue 22: plain dicts, validated in one model_validate per decision."""
+    floor, text = profile["min_price_factor"], inquiry["text"].lower()
+    items = [{"name": name, "quantity": 1,
+              "unit_price": round(max(price * (1 + params.markup), price * floor if params.markup < 0 else 0.0), 2)}
+             for name, price in profile["menu"].items() if name.lower() in text]
+    if items:
+        reply = {"kind": "order_proposal", "items": items, "total": round(sum(i["unit_price"] for i in items), 2),
+                 "expires_in": params.expires_in, "text": profile["pitch"]}
+    else:
+        reply = {"kind": "text", "text": "Sorry, we do not offer the items you asked for."}
+    actions = [{"kind": "send_message", "to": inquiry["from"], "message": reply, "delay": params.response_delay}]
+    if describe:
+        menu = ", ".join(f"{name} ${price:.2f}" for name, price in profile["menu"].items())
+        amenities = "; ".join(profile["amenities"]) or "none"
+        actions.insert(0, {"kind": "send_message", "to": inquiry["from"], "delay": 0.0,
+                           "message": {"kind": "text", "text": f"Menu: {menu}\nAmenities: {amenities}"}})
+    return BusinessAction.model_validate({"actions": actions})
+
+
+@pytest.mark.parametrize("markup", [0.0, 0.25, -0.5])
+def test_a_service_reusing_its_validated_order_lines_decides_as_one_validating_each_decision(markup):
+    world = Marketplace(MarketplaceConfig.model_validate({
+        "type": "marketplace", "synthetic": {"domain": "restaurants", "customers": 40, "businesses": 6, "seed": 3}}),
+        np.random.default_rng(0))
+    params = Service.Params(markup=markup, expires_in=2.0, response_delay=0.5)
+    services = [Service(params, np.random.default_rng(0)) for _ in world.businesses]
+    answered = 0
+    for k, customer in enumerate(world.customers):   # every customer asks two businesses, each twice (told the menu once)
+        for j in (k % 6, (k * 5 + 1) % 6):
+            wanted = list(customer.menu_features)[: 1 + k % 3]
+            inquiry = {"from": customer.id, "text": "Hello! I would like to order: " + ", ".join(f"{n} (1)" for n in wanted)}
+            for repeat in range(2):
+                got = services[j]._proposal(world.profiles[j], inquiry, describe=True)
+                want = _validated_from_dicts(world.profiles[j], params, inquiry, describe=repeat == 0)
+                assert got == want and got.model_dump(mode="json") == want.model_dump(mode="json")
+                answered += got.actions[-1].message.kind == "order_proposal"
+    assert answered > 0
+
+
+def test_an_order_line_the_model_refuses_still_fails_each_decision_that_carries_it():
+    service = Service(Service.Params(markup=-0.5), np.random.default_rng(0))   # a discount keeps a negative price negative
+    profile = {"menu": {"Taco": -2.0, "Soup": 3.0}, "min_price_factor": 0.8, "pitch": "", "amenities": []}
+    for _ in range(2):   # the refused line is kept as data, so the second decision is refused too (not a cached instance)
+        with pytest.raises(ValueError, match="unit_price"):
+            service._proposal(profile, {"from": "c", "text": "taco and soup"})
+    assert service._proposal(profile, {"from": "c", "text": "soup"}).actions[0].message.total == 2.4   # 3 x max(0.5, 0.8)
