@@ -28,13 +28,13 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agents.llm.prices import Price
+from agents.run_settings import RunPolicySettings
 
 Mode = Literal["tools", "json_schema", "json_object_schema", "json_object", "prompt"]
 Provider = Literal["openai", "anthropic"]
 ProfileChoice = Literal["auto", "chat", "reasoning"]
 Effort = Literal["minimal", "low", "medium", "high"]
 CacheMode = Literal["record", "replay", "off"]
-OnError = Literal["fail", "fallback"]
 
 DEFAULT_CACHE_FILE = "agora_llm_cache.db"
 # The packaged SmolLM2 on a 2-core CPU took 145 s for its first call under load; hosted APIs answer in seconds.
@@ -148,24 +148,13 @@ class BudgetSettings(BaseModel):
     usd: float | None = Field(None, ge=0, description="US dollars per run, priced by llm.prices (checked like tokens)")
 
 
-class LLMRunSettings(LLMSettings):
-    """The scenario's ``llm:`` block: seat defaults plus run-wide cache, budget and concurrency."""
+class LLMRunSettings(RunPolicySettings, LLMSettings):
+    """The scenario's ``llm:`` block: seat defaults plus run-wide cache, budget, concurrency and failure policy.
 
-    max_concurrency: int = Field(8, ge=1, le=1024, description="LLM requests in flight at once in this run")
-    batch_window: float = Field(
-        0.0, ge=0,
-        description="simulated time: LLM decisions due within one window go out together when it closes and are "
-        "applied then (agents act up to this much later); 0 = each decision point on its own",
-    )
-    on_error: OnError = Field(
-        "fallback",
-        description="a decision the model could not make (bad reply, HTTP error, timeout): fallback = play the world's "
-        "default action and count it; fail = end the run as failed at the first one",
-    )
-    max_fallback_share: float = Field(
-        0.0, ge=0, le=1,
-        description="largest share of LLM decisions that may fall back; above it the run ends 'degraded', not 'finished'",
-    )
+    The concurrency and failure-policy fields are the remote policy's too (``agents.run_settings``);
+    the field order (the seat's, then those, then the cache's) is the order error messages list them in.
+    """
+
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
     cache: CacheMode = Field("record", description="record: reuse and store replies; replay: a miss is an error; off")
     cache_path: str | None = Field(None, description=f"SQLite cache file or postgresql:// URL (default: $AGORA_LLM_CACHE or ./{DEFAULT_CACHE_FILE})")

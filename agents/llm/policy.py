@@ -24,6 +24,8 @@ works alone from its own params.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
+from string import Template
 from typing import Any
 
 import numpy as np
@@ -41,6 +43,7 @@ from agents.llm.structured import parse_reply, reask_text, response_format, sche
 from agents.llm.tools import parse_tool_calls, tool_choice_fields, tools_for
 from agents.policy import SeatContext
 from agents.registry import register
+from agents.run_settings import SeatOfRun
 
 
 def observation_json(observation: dict[str, Any]) -> str:
@@ -52,7 +55,7 @@ def observation_json(observation: dict[str, Any]) -> str:
 
 
 @register("llm", worlds=None, settings=LLMRunSettings, settings_key="llm", describe_counters=counter_lines)
-class LLMPolicy:
+class LLMPolicy(SeatOfRun):
     """An LLM behind any OpenAI-compatible chat endpoint (hosted or local); plays any world."""
 
     Params = LLMSettings
@@ -70,11 +73,12 @@ class LLMPolicy:
         self.settings = settings
         self.profile = profile_for(settings.model, None if settings.profile == "auto" else settings.profile, settings.context_tokens)
         self.memory = Conversation(settings.history_window)
-        text, self.system_source = prompts.load(self.world_type, "system", settings.system_template, settings.system_prompt)
-        self.system_template = prompts.check(text, self.system_source)
-        text, self.user_source = prompts.load(self.world_type, "user", settings.user_template, settings.user_prompt)
-        self.user_template = prompts.check(text, self.user_source)
-        self.persona_template = prompts.check(settings.persona, "llm.persona") if settings.persona else None
+        self.system_template, self.system_source = template(self.world_type, "system", settings.system_template, settings.system_prompt)
+        self.user_template, self.user_source = template(self.world_type, "user", settings.user_template, settings.user_prompt)
+        self.persona_template = compiled(settings.persona, "llm.persona") if settings.persona else None
+        # The names the templates use: only the observation's $variables among them are rendered for each prompt.
+        self.template_names = set().union(*(t.get_identifiers() for t in (self.system_template, self.user_template,
+                                                                           self.persona_template) if t is not None))
         self.calls_made = 0  # tool-call ids for servers that send none
 
     # ------------------------------------------------------------------ hooks used by the host
@@ -86,16 +90,6 @@ class LLMPolicy:
         self.run = LLMRun.for_seat(seat)
         self._setup(self.run.settings.seat(self.params))
         self.run.add_seat(seat.agent_id, self, self.settings)
-
-    @property
-    def batch_key(self) -> Any:
-        """Policies with the same key are asked together: all LLM seats of one run."""
-        return self.run
-
-    @property
-    def batch_window(self) -> float:
-        """``llm.batch_window``: the simulated time over which the host gathers LLM decisions."""
-        return self.run.settings.batch_window if self.run is not None else 0.0
 
     def act_batch(self, requests: list[tuple[str, dict[str, Any], type[BaseModel]]]) -> list[Any]:
         if self.run is None:
@@ -127,7 +121,7 @@ class LLMPolicy:
         if self.tools_mode:
             self.memory.answer_calls(observation.get("last_result"), observation.get("last_results"))
         shown = prompts.shown_observation(self.world_type, observation, results_answered=self.tools_mode)
-        values = prompts.observation_variables(observation)
+        values = prompts.observation_variables(named_part(observation, self.template_names))
         values.update({
             "world": self.world_type or "game",
             "agent_id": agent_id,
@@ -140,8 +134,8 @@ class LLMPolicy:
             "persona": "",
         })
         if self.persona_template is not None:
-            values["persona"] = prompts.fill(self.persona_template, values, "llm.persona")
-        system = prompts.fill(self.system_template, values, self.system_source)
+            values["persona"] = self._fill(self.persona_template, values, "llm.persona", observation)
+        system = self._fill(self.system_template, values, self.system_source, observation)
         if values["persona"] and "persona" not in self.system_template.get_identifiers():
             system = values["persona"] + "\n\n" + system
         if self.memory.summary:
@@ -149,7 +143,7 @@ class LLMPolicy:
         tools_chars = len(orjson.dumps(tools_for(model, s.reason))) if self.tools_mode else 0
         budget = self.profile.context_tokens - s.max_tokens - MARGIN
         for _ in range(SHRINK_ROUNDS):
-            current = [{"role": "user", "content": prompts.fill(self.user_template, values, self.user_source)}]
+            current = [{"role": "user", "content": self._fill(self.user_template, values, self.user_source, observation)}]
             try:
                 return self.memory.messages({"role": "system", "content": system}, current, budget, self.profile.chars_per_token, tools_chars)
             except ContextOverflow:
@@ -158,6 +152,14 @@ class LLMPolicy:
                     raise
                 values["observation"] = observation_json(shown)
         raise ContextOverflow(f"the observation does not fit the context budget of {budget} tokens even with its lists cut")
+
+    def _fill(self, template: Any, values: dict[str, str], source: str, observation: dict[str, Any]) -> str:
+        try:
+            return prompts.fill(template, values, source)
+        except prompts.TemplateError:
+            # Say every variable the observation offers, not only those rendered (this raises the complete message).
+            prompts.fill(template, {**prompts.observation_variables(observation), **values}, source)
+            raise
 
     def parse(self, response: dict[str, Any], model: type[BaseModel]) -> tuple[BaseModel, str | None]:
         """The action in a reply and its stated reason; raises ``ParseFailure``."""
@@ -248,6 +250,40 @@ class LLMPolicy:
 
 
 SHRINK_ROUNDS = 40
+
+
+def template(world: str | None, part: str, path: str | None, inline: str | None) -> tuple[Template, str]:
+    """The seat's checked ``part`` template and where it came from (``prompts.load``); a file is read anew each time."""
+    if path is not None and inline is None:
+        text, source = prompts.load(world, part, path, inline)
+        return prompts.check(text, source), source
+    return _packaged_or_inline(world, part, inline)
+
+
+@lru_cache(maxsize=256)
+def _packaged_or_inline(world: str | None, part: str, inline: str | None) -> tuple[Template, str]:
+    # Cached: a run seats hundreds of LLM agents, and reading and compiling the packaged template for each was most of
+    # their set-up. A Template is never changed after it is made, so the seats can share one.
+    text, source = prompts.load(world, part, None, inline)
+    return prompts.check(text, source), source
+
+
+@lru_cache(maxsize=256)
+def compiled(text: str, source: str) -> Template:
+    """``prompts.check`` of an inline template, once per text."""
+    return prompts.check(text, source)
+
+
+def named_part(observation: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    """The observation's keys a template may name: ``key`` itself or ``key_sub`` (``prompts.observation_variables``).
+
+    Rendering every key and sub-key as JSON for each prompt was a third of a marketplace decision's CPU, and
+    the packaged templates name none of them.
+    """
+    if not names:
+        return {}
+    return {key: value for key, value in observation.items()
+            if isinstance(key, str) and (key in names or any(name.startswith(key + "_") for name in names))}
 
 
 OMITTED = "omitted_older"  # the marker a cut list (its first item) or dict (a key) carries

@@ -37,7 +37,9 @@ hits included), ``llm_cache_hits``, ``llm_requests`` (HTTP attempts),
 ``llm_prompt_tokens``, ``llm_completion_tokens``, ``llm_latency_ms`` (as
 recorded when the calls were first made), ``llm_decisions``, ``llm_failed``
 and ``llm_failed_<kind>`` per failure kind, ``llm_batches`` (groups of calls
-sent together), ``llm_cost_usd``, ``llm_unpriced_calls``,
+sent together), ``llm_waves`` (the rounds of at most ``max_concurrency`` network calls those
+batches needed, ``sum(ceil(calls / max_concurrency))``: times the latency, the least time they can take),
+``llm_cost_usd``, ``llm_unpriced_calls``,
 ``llm_prompt_tokens_max`` (the largest prompt of one call) and
 ``llm_prompt_tokens_estimated`` (calls whose server sent no usage, so their
 prompt tokens are estimated from characters / 4).
@@ -47,7 +49,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import weakref
 from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
@@ -64,6 +65,7 @@ from agents.llm.memory import ContextOverflow, estimate_tokens
 from agents.llm.prices import cost_usd, price_of, price_table
 from agents.llm.structured import ParseFailure
 from agents.policy import SeatContext
+from agents.run_settings import PolicyRun, describe_failures, failure_counts
 from simulator.errors import Stopped
 
 if TYPE_CHECKING:
@@ -74,7 +76,7 @@ COUNTERS = (
     "llm_parse_errors", "llm_reasks", "llm_prompt_tokens", "llm_completion_tokens", "llm_latency_ms",
     "llm_decisions", "llm_failed", *(f"llm_failed_{kind}" for kind in FAILURE_KINDS),
     "llm_cost_usd", "llm_unpriced_calls", "llm_batches", "llm_prompt_tokens_max", "llm_prompt_tokens_estimated",
-    "llm_summaries",
+    "llm_summaries", "llm_waves",
 )
 SEED_RANGE = 2**31 - 1  # llama.cpp and OpenAI take a 32-bit signed seed
 SUMMARY_ATTEMPT = 2  # the transcript's attempt number of a running-summary request
@@ -97,15 +99,6 @@ class Job:
     sampling_seed: int
 
 
-def failure_counts(counters: dict[str, Any]) -> dict[str, int]:
-    """``{kind: n}`` of the failed decisions in a run's counters (kinds with none left out)."""
-    return {kind: int(counters.get(f"llm_failed_{kind}", 0)) for kind in FAILURE_KINDS if counters.get(f"llm_failed_{kind}")}
-
-
-def describe_failures(counts: dict[str, int]) -> str:
-    return ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-
-
 def counter_lines(counters: Mapping[str, Any]) -> list[str]:
     """What the CLI prints about a run's LLM counters (the registry entry's ``describe_counters``)."""
     lines = []
@@ -124,7 +117,7 @@ def counter_lines(counters: Mapping[str, Any]) -> list[str]:
         )
     if counters.get("llm_decisions"):  # the failure policy: whose decisions these were
         decisions, failed = counters["llm_decisions"], counters.get("llm_failed", 0)
-        causes = failure_counts(dict(counters))
+        causes = failure_counts(counters, "llm", FAILURE_KINDS)
         lines.append(
             f"llm decisions: {decisions}, the model's own {decisions - failed} ({(decisions - failed) / decisions:.1%}), "
             f"failed {failed}" + (f" ({describe_failures(causes)})" if causes else "")
@@ -133,37 +126,26 @@ def counter_lines(counters: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-class LLMRun:
-    """The shared LLM state of one run."""
+class LLMRun(PolicyRun):
+    """The shared LLM state of one run (seats, counters and failure policy: ``agents.run_settings.PolicyRun``)."""
+
+    resource_key = RESOURCE_KEY
+    settings_class = LLMRunSettings
+    counter_names = COUNTERS
+    failure_kinds = FAILURE_KINDS
+    prefix = "llm"
+    label = "LLM"
+    seats: dict[str, "LLMPolicy"]
 
     def __init__(self, settings: LLMRunSettings, seat: SeatContext | None = None) -> None:
-        self.settings = settings
-        # Weakly: the run's resource registry holds this object until the run is discarded, and must not keep it alive.
-        self._seat = weakref.ref(seat) if seat is not None else (lambda: None)
+        super().__init__(settings, seat)
+        self.settings: LLMRunSettings = settings
         self.cache = LLMCache(settings.cache_file(), settings.cache) if settings.cache != "off" else None
         self.budget = Budget(settings.budget.calls, settings.budget.tokens, settings.budget.usd)
         self.prices = price_table(settings.prices)
         self.cost_by_agent: Counter[str] = Counter()
         self._limiters: dict[str, RateLimiter] = {}
-        self.counters: Any = seat.counters if seat is not None else {}
-        for name in COUNTERS:
-            self.counters.setdefault(name, 0)
-        self.seats: dict[str, "LLMPolicy"] = {}
         self.ordinals: Counter[str] = Counter()
-        self.decisions: Counter[str] = Counter()  # per agent: the number of its next decision
-        self._clients: dict[tuple, ChatClient] = {}
-
-    @classmethod
-    def for_seat(cls, seat: SeatContext) -> "LLMRun":
-        """The run's shared state, created by the first LLM seat that binds (from its validated ``llm:`` block)."""
-
-        def create() -> LLMRun:
-            settings = seat.settings if isinstance(seat.settings, LLMRunSettings) else LLMRunSettings()
-            run = cls(settings, seat)
-            seat.on_finish(run.finish)
-            return run
-
-        return seat.resource(RESOURCE_KEY, create)
 
     # ------------------------------------------------------------------ seats
     def add_seat(self, agent_id: str, policy: "LLMPolicy", settings: LLMSettings) -> None:
@@ -182,15 +164,6 @@ class LLMRun:
                 f"(agent {agent_id!r}); export it, or drop api_key_env for endpoints without a key"
             )
 
-    def log(self, kind: str, agent: str | None, **data: Any) -> None:
-        seat = self._seat()
-        if seat is not None:
-            seat.log(kind, agent, **data)
-
-    def now(self) -> float:
-        seat = self._seat()
-        return seat.now() if seat is not None else 0.0
-
     # ------------------------------------------------------------------ decisions
     def decide(self, requests: list[tuple[str, dict, type[BaseModel]]]) -> list[Any]:
         """Actions for one decision point's requests, in request order (exceptions mark the failed ones)."""
@@ -199,23 +172,11 @@ class LLMRun:
             results = self._decide(requests)
         except Stopped as stop:  # none of this decision point's actions is applied
             if isinstance(stop, EndpointDown):
-                self._count_failures("connection", len(requests))
+                self.count_failures("connection", len(requests))
             elif stop.status == "budget_exhausted":
-                self._count_failures("budget", len(requests))
+                self.count_failures("budget", len(requests))
             raise
-        failed = [(agent_id, result) for (agent_id, _, _), result in zip(requests, results) if isinstance(result, Exception)]
-        for _, error in failed:
-            self._count_failures(getattr(error, "kind", "parse"), 1)
-        if failed and self.settings.on_error == "fail":
-            agent_id, error = failed[0]
-            counts = Counter(getattr(e, "kind", "parse") for _, e in failed)
-            raise Stopped(
-                "failed",
-                f"{len(failed)} LLM decision(s) failed at t={self.now():g} ({describe_failures(dict(counts))}); "
-                f"first: agent {agent_id!r}: {error}. llm.on_error is 'fail'; set it to 'fallback' to play the "
-                "world's default action instead",
-            )
-        return results
+        return self.settle(requests, results)
 
     def _decide(self, requests: list[tuple[str, dict, type[BaseModel]]]) -> list[Any]:
         seats = [self.seats[agent_id] for agent_id, _, _ in requests]
@@ -229,10 +190,7 @@ class LLMRun:
                 self.log("llm_error", agent_id, error=str(overflow)[:500], cause=overflow.kind)
                 conversations.append(None)
                 results[i] = overflow
-        numbers = []
-        for agent_id, _, _ in requests:
-            numbers.append(self.decisions[agent_id])
-            self.decisions[agent_id] += 1
+        numbers = self.next_numbers(requests)
         asked = [i for i, messages in enumerate(conversations) if messages is not None]
         first = self._complete([
             self._job(seats[i], requests[i][0], numbers[i], 0, conversations[i], requests[i][2]) for i in asked
@@ -283,10 +241,6 @@ class LLMRun:
         sampling_seed = int(seat.rng.integers(0, SEED_RANGE))  # the seat's stream comes from the run seed
         return Job(seat, agent_id, decision, attempt, seat.body(messages, model, sampling_seed), sampling_seed)
 
-    def _count_failures(self, kind: str, n: int) -> None:
-        self.counters["llm_failed"] += n
-        self.counters[f"llm_failed_{kind}"] = self.counters.get(f"llm_failed_{kind}", 0) + n
-
     def _outcome(self, job: Job, model: type[BaseModel], response: dict[str, Any]) -> Any:
         """The parsed action, or the exception that says why there is none; logged and put in the transcript."""
         if response.get("error"):
@@ -309,7 +263,7 @@ class LLMRun:
         return outcome
 
     def _transcribe(self, job: Job, response: dict[str, Any], outcome: Any) -> None:
-        seat = self._seat()
+        seat = self.seat_context()
         if seat is None or not seat.records_exchanges:  # nothing stores it: skip the work
             return
         record = seat.record_exchange
@@ -341,24 +295,11 @@ class LLMRun:
         })
 
     def finish(self, status: str, reason: str | None, metrics: dict[str, Any]) -> tuple[str, str | None]:
-        """At the end of the run: the model's share of decisions in ``metrics["llm"]``, and ``degraded`` if too low."""
-        c = self.counters
-        decisions, failed = int(c["llm_decisions"]), int(c["llm_failed"])
-        counts = failure_counts(c)
-        share = failed / decisions if decisions else 0.0
-        metrics["llm"] = {
-            "decisions": decisions, "own_decisions": decisions - failed,
-            "own_share": round(1.0 - share, 6) if decisions else None, "fallback_share": round(share, 6),
-            "failures": counts, "cost_usd": round(c["llm_cost_usd"], 6),
-            "cost_usd_by_agent": {agent: round(usd, 6) for agent, usd in sorted(self.cost_by_agent.items())},
-        }
-        limit = self.settings.max_fallback_share
-        if status == "finished" and share > limit:
-            status = "degraded"
-            reason = (
-                f"{failed} of {decisions} LLM decisions ({share:.1%}) fell back to the world's default action "
-                f"({describe_failures(counts)}), more than llm.max_fallback_share {limit:g} allows"
-            )
+        """At the end of the run: the model's share of decisions and the cost in ``metrics["llm"]``, and ``degraded`` if too few."""
+        block, status, reason = self.judge(status, reason)
+        block["cost_usd"] = round(self.counters["llm_cost_usd"], 6)
+        block["cost_usd_by_agent"] = {agent: round(usd, 6) for agent, usd in sorted(self.cost_by_agent.items())}
+        metrics["llm"] = block
         return status, reason
 
     # ------------------------------------------------------------------ calls
@@ -392,6 +333,7 @@ class LLMRun:
                 misses.append((i, key, ordinal))
         unreachable: LLMCallError | None = None
         if misses:
+            self.counters["llm_waves"] += -(-len(misses) // self.settings.max_concurrency)
             outcomes = run_sync(self._fetch([jobs[i] for i, _, _ in misses]))
             for (i, key, ordinal), outcome in zip(misses, outcomes):
                 if isinstance(outcome, CallResult):

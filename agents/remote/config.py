@@ -15,13 +15,10 @@ LLM policy's, ``agents/llm/README.md``)::
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agents.llm.config import http_url
-
-OnError = Literal["fail", "fallback"]
+from agents.run_settings import RunPolicySettings
 
 
 class RemoteSettings(BaseModel):
@@ -46,23 +43,6 @@ class RemoteSettings(BaseModel):
         return http_url(value, "http://127.0.0.1:9000/act")
 
 
-class RemoteRunSettings(BaseModel):
-    """The scenario's ``remote:`` block: what every remote seat of a run shares."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    max_concurrency: int = Field(8, ge=1, le=1024, description="remote requests in flight at once in this run")
-    batch_window: float = Field(
-        0.0, ge=0,
-        description="simulated time: remote decisions due within one window go out together when it closes and are "
-        "applied then (agents act up to this much later); 0 = each decision point on its own",
-    )
-    on_error: OnError = Field(
-        "fallback",
-        description="a decision the agent could not make (bad reply, HTTP error, timeout): fallback = play the world's "
-        "default action and count it; fail = end the run as failed at the first one",
-    )
-    max_fallback_share: float = Field(
-        0.0, ge=0, le=1,
-        description="largest share of remote decisions that may fall back; above it the run ends 'degraded', not 'finished'",
-    )
+class RemoteRunSettings(RunPolicySettings):
+    """The scenario's ``remote:`` block: what every remote seat of a run shares (the LLM's ``llm:`` has the same
+    fields, ``agents.run_settings.RunPolicySettings``)."""

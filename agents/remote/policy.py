@@ -40,8 +40,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import weakref
-from collections import Counter
 from typing import Any, Mapping
 
 import numpy as np
@@ -53,6 +51,7 @@ from agents.registry import Example, register
 from agents.remote.client import Answer, RemoteCallError, RemoteClient
 from agents.remote.config import RemoteRunSettings, RemoteSettings
 from agents.remote.wire import InvalidReply, encode, parse_reply, request
+from agents.run_settings import PolicyRun, SeatOfRun, describe_failures, failure_counts
 from simulator.errors import InvalidInput, Stopped
 
 FAILURE_KINDS = ("parse", "schema", "timeout", "http_4xx", "http_5xx", "connection")
@@ -67,21 +66,13 @@ class RemoteEndpointDown(Stopped):
     """No attempt of a request ever connected: the agent's server is down or the URL is wrong; the run cannot go on."""
 
 
-def failure_counts(counters: Mapping[str, Any]) -> dict[str, int]:
-    return {kind: int(counters[f"remote_failed_{kind}"]) for kind in FAILURE_KINDS if counters.get(f"remote_failed_{kind}")}
-
-
-def describe_failures(counts: Mapping[str, int]) -> str:
-    return ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-
-
 def counter_lines(counters: Mapping[str, Any]) -> list[str]:
     """What the CLI prints about a run's remote counters (the registry entry's ``describe_counters``)."""
     decisions = counters.get("remote_decisions")
     if not decisions:
         return []
     failed = counters.get("remote_failed", 0)
-    causes = failure_counts(counters)
+    causes = failure_counts(counters, "remote", FAILURE_KINDS)
     return [
         f"remote decisions: {decisions}, the agents' own {decisions - failed} ({(decisions - failed) / decisions:.1%}), "
         f"failed {failed}" + (f" ({describe_failures(causes)})" if causes else "")
@@ -97,48 +88,26 @@ def examples(folder: Any) -> dict[str | None, Example]:
     return {None: Example(params={"url": reference.shared_url(), "timeout": 60})}
 
 
-class RemoteRun:
-    """What the remote seats of one run share: settings, clients, counters, decision numbers."""
+class RemoteRun(PolicyRun):
+    """What the remote seats of one run share: settings, clients, counters, decision numbers (``agents.run_settings``)."""
+
+    resource_key = RESOURCE_KEY
+    settings_class = RemoteRunSettings
+    counter_names = COUNTERS
+    failure_kinds = FAILURE_KINDS
+    prefix = "remote"
+    label = "remote"
+    seats: dict[str, "RemotePolicy"]
 
     def __init__(self, settings: RemoteRunSettings, seat: SeatContext | None = None) -> None:
-        self.settings = settings
-        # Weakly: the run's resource registry holds this object until the run is discarded, and must not keep it alive.
-        self._seat = weakref.ref(seat) if seat is not None else (lambda: None)
+        super().__init__(settings, seat)
         self.world_type = seat.world_type if seat is not None else "game"
-        self.counters: Any = seat.counters if seat is not None else {}
-        for name in COUNTERS:
-            self.counters.setdefault(name, 0)
-        self.seats: dict[str, "RemotePolicy"] = {}
-        self.decisions: Counter[str] = Counter()
-        self._clients: dict[tuple, RemoteClient] = {}
-
-    @classmethod
-    def for_seat(cls, seat: SeatContext) -> "RemoteRun":
-        def create() -> RemoteRun:
-            settings = seat.settings if isinstance(seat.settings, RemoteRunSettings) else RemoteRunSettings()
-            run = cls(settings, seat)
-            seat.on_finish(run.finish)
-            return run
-
-        return seat.resource(RESOURCE_KEY, create)
-
-    def now(self) -> float:
-        seat = self._seat()
-        return seat.now() if seat is not None else 0.0
-
-    def log(self, kind: str, agent: str | None, **data: Any) -> None:
-        seat = self._seat()
-        if seat is not None:
-            seat.log(kind, agent, **data)
 
     # ------------------------------------------------------------------ decisions
     def decide(self, requests: list[Request]) -> list[Any]:
         """Actions for one batch of requests, in request order (exceptions mark the failed ones)."""
         self.counters["remote_decisions"] += len(requests)
-        numbers = []
-        for agent_id, _, _ in requests:
-            numbers.append(self.decisions[agent_id])
-            self.decisions[agent_id] += 1
+        numbers = self.next_numbers(requests)
         try:
             results = self._ask(requests, numbers, [0] * len(requests), [None] * len(requests))
             again = [i for i, r in enumerate(results) if isinstance(r, InvalidReply) and self.seats[requests[i][0]].params.reask]
@@ -149,24 +118,13 @@ class RemoteRun:
                 for i, result in zip(again, second):
                     results[i] = result
         except RemoteEndpointDown:
-            self._count_failures("connection", len(requests))
+            self.count_failures("connection", len(requests))
             raise
-        failed = [(agent_id, r) for (agent_id, _, _), r in zip(requests, results) if isinstance(r, Exception)]
-        for _, error in failed:
-            self._count_failures(error.kind, 1)
-        if failed and self.settings.on_error == "fail":
-            agent_id, error = failed[0]
-            counts = Counter(e.kind for _, e in failed)
-            raise Stopped(
-                "failed",
-                f"{len(failed)} remote decision(s) failed at t={self.now():g} ({describe_failures(counts)}); first: agent "
-                f"{agent_id!r}: {error}. remote.on_error is 'fail'; set it to 'fallback' to play the world's default action instead",
-            )
-        return results
+        return self.settle(requests, results)
 
     def _ask(self, requests: list[Request], numbers: list[int], attempts: list[int], errors: list[str | None]) -> list[Any]:
         """One HTTP exchange per request, concurrently; each result an action or the exception saying why not."""
-        seat = self._seat()
+        seat = self.seat_context()
         now = self.now()
         bodies = []
         for (agent_id, observation, model), number, attempt, error in zip(requests, numbers, attempts, errors):
@@ -226,10 +184,6 @@ class RemoteRun:
             self._clients[key] = client
         return client
 
-    def _count_failures(self, kind: str, n: int) -> None:
-        self.counters["remote_failed"] += n
-        self.counters[f"remote_failed_{kind}"] = self.counters.get(f"remote_failed_{kind}", 0) + n
-
     def _transcribe(self, seat: SeatContext, agent_id: str, number: int, attempt: int, now: float, payload: bytes,
                     outcome: Answer | RemoteCallError, result: Any, reason: str | None) -> None:
         failed = isinstance(result, Exception)
@@ -252,23 +206,8 @@ class RemoteRun:
 
     def finish(self, status: str, reason: str | None, metrics: dict[str, Any]) -> tuple[str, str | None]:
         """At the end of the run: the agents' own share in ``metrics["remote"]``, and ``degraded`` if it is too low."""
-        c = self.counters
-        decisions, failed = int(c["remote_decisions"]), int(c["remote_failed"])
-        counts = failure_counts(c)
-        share = failed / decisions if decisions else 0.0
-        metrics["remote"] = {
-            "decisions": decisions, "own_decisions": decisions - failed,
-            "own_share": round(1.0 - share, 6) if decisions else None, "fallback_share": round(share, 6), "failures": counts,
-        }
         self._close_clients(wait=True)  # the run is over: no connection outlives it (a later decision reopens one)
-        limit = self.settings.max_fallback_share
-        if status == "finished" and share > limit:
-            status = "degraded"
-            reason = (
-                f"{failed} of {decisions} remote decisions ({share:.1%}) fell back to the world's default action "
-                f"({describe_failures(counts)}), more than remote.max_fallback_share {limit:g} allows"
-            )
-        return status, reason
+        return super().finish(status, reason, metrics)
 
     def close(self) -> None:
         """Close the HTTP sessions (on the background loop, without waiting): the run is discarded."""
@@ -287,7 +226,7 @@ class RemoteRun:
 
 @register("remote", worlds=None, settings=RemoteRunSettings, settings_key="remote", describe_counters=counter_lines,
           examples=examples)
-class RemotePolicy:
+class RemotePolicy(SeatOfRun):
     """An agent behind an HTTP endpoint (any language or framework) decides; plays any world."""
 
     Params = RemoteSettings
@@ -312,15 +251,6 @@ class RemotePolicy:
 
     def rules(self) -> str | None:
         return self.seat.rules() if self.seat is not None else None
-
-    @property
-    def batch_key(self) -> Any:
-        """Policies with the same key are asked together: all remote seats of one run."""
-        return self.run
-
-    @property
-    def batch_window(self) -> float:
-        return self.run.settings.batch_window if self.run is not None else 0.0
 
     def act_batch(self, requests: list[Request]) -> list[Any]:
         if self.run is None:  # unseated (outside a run): on its own, with the run defaults

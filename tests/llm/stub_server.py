@@ -38,6 +38,7 @@ Run standalone (its own process, as a real server would be) with
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import json
@@ -177,6 +178,16 @@ def from_anthropic(body: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@dataclass
+class _Admitted:
+    """A request that passed the checks and now waits ``latency`` before it is answered."""
+
+    index: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+    anthropic: bool
+
+
 class _Server(ThreadingHTTPServer):
     request_queue_size = 512  # socketserver's default backlog of 5 drops SYNs when 32 clients connect at once
 
@@ -202,6 +213,7 @@ class StubServer:
     tool_calls: list[list[dict] | None] = field(default_factory=list)
     wire: list[dict[str, Any]] = field(default_factory=list)  # request bodies as sent (Anthropic's untranslated)
     max_in_flight: int = 0
+    keep: bool = True  # keep every request, reply and status (tests read them); a long benchmark does not
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -249,6 +261,28 @@ class StubServer:
         self._thread.start()
         return self
 
+    def serve_asyncio(self) -> None:
+        """Serve on the asyncio loop of this thread until interrupted (the standalone process's server).
+
+        One thread and aiohttp's HTTP parser rather than a thread per connection: at 256 requests in
+        flight ``http.server`` took about 2 ms of CPU per request, enough for the benchmark's peer to be
+        the bottleneck. ``die_after`` is not served here (a killed server is what the threaded one tests).
+        """
+        from aiohttp import web
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            answer = await self._answer_async(request.path, dict(request.headers), await request.read())
+            if answer is None:
+                if request.transport is not None:
+                    request.transport.close()
+                return web.Response(status=500)
+            status, payload, extra = answer
+            return web.Response(status=status, body=json.dumps(payload).encode(), content_type="application/json", headers=extra)
+
+        app = web.Application(client_max_size=64 << 20)
+        app.router.add_route("POST", "/{tail:.*}", handle)
+        web.run_app(app, host="127.0.0.1", port=self.port, print=None, handle_signals=True, access_log=None, backlog=1024)
+
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()
@@ -270,6 +304,35 @@ class StubServer:
             threading.Thread(target=server.shutdown, daemon=True).start()
 
     def _answer(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+        """The status, JSON payload and extra headers of one request (None: hang up), after ``latency``."""
+        arrived = self._arrive(path, headers, raw)
+        if not isinstance(arrived, _Admitted):
+            return arrived
+        try:
+            if self.latency:
+                time.sleep(self.latency)
+        finally:
+            self._leave()
+        return self._respond(arrived)
+
+    async def _answer_async(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+        """``_answer`` for the asyncio server: the wait does not hold a thread."""
+        arrived = self._arrive(path, headers, raw)
+        if not isinstance(arrived, _Admitted):
+            return arrived
+        try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+        finally:
+            self._leave()
+        return self._respond(arrived)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    def _arrive(self, path: str, headers: dict[str, str], raw: bytes) -> "tuple[int, dict[str, Any], dict[str, str]] | _Admitted | None":
+        """Count and check a request: an answer now (an error, or None to hang up), or admitted to wait and be answered."""
         with self._lock:
             if self._dead.is_set() or (self.die_after is not None and self._count >= self.die_after):
                 dying = not self._dead.is_set()
@@ -278,7 +341,8 @@ class StubServer:
                 dying = None
             index = self._count
             self._count += 1
-            self.times.append(time.monotonic())  # arrival times, in arrival order
+            if self.keep:
+                self.times.append(time.monotonic())  # arrival times, in arrival order
         if dying is not None:
             if dying:
                 self._die()
@@ -288,8 +352,9 @@ class StubServer:
         except ValueError:
             return self._record({}, headers, 400, {"error": {"message": "body is not JSON"}}, {})
         anthropic = path.rstrip("/").endswith("/messages")
-        with self._lock:
-            self.wire.append(body)
+        if self.keep:
+            with self._lock:
+                self.wire.append(body)
         if anthropic:
             body = from_anthropic(body)
         elif not path.rstrip("/").endswith("/chat/completions"):
@@ -299,12 +364,11 @@ class StubServer:
         with self._lock:
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
-        try:
-            if self.latency:
-                time.sleep(self.latency)
-        finally:
-            with self._lock:
-                self._in_flight -= 1
+        return _Admitted(index, body, headers, anthropic)
+
+    def _respond(self, admitted: "_Admitted") -> tuple[int, dict[str, Any], dict[str, str]] | None:
+        """The answer to an admitted request, once its latency has passed."""
+        index, body, headers, anthropic = admitted.index, admitted.body, admitted.headers, admitted.anthropic
         if self._dead.is_set():  # killed while this request was in flight
             return None
         prompt_tokens = prompt_chars(body) // 4
@@ -352,6 +416,8 @@ class StubServer:
 
     def _record(self, body: dict, headers: dict, status: int, payload: dict, extra: dict,
                 content: str | None = None, calls: list | None = None) -> tuple[int, dict, dict]:
+        if not self.keep:
+            return status, payload, extra
         with self._lock:
             self.replies.append(content if status == 200 else None)
             self.tool_calls.append(calls if status == 200 else None)
@@ -369,6 +435,8 @@ if __name__ == "__main__":
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--malformed-rate", type=float, default=0.0)
     parser.add_argument("--responder", default=None, help="module:function that maps a request body to the reply text")
+    parser.add_argument("--threads", action="store_true", help="serve with http.server, a thread per connection "
+                        "(default: one asyncio loop, which keeps up with hundreds of requests in flight)")
     args = parser.parse_args()
     responder = None
     if args.responder:
@@ -376,9 +444,18 @@ if __name__ == "__main__":
 
         module, _, name = args.responder.partition(":")
         responder = getattr(importlib.import_module(module), name)
-    server = StubServer(latency=args.latency, malformed_rate=args.malformed_rate, port=args.port, responder=responder).start()
-    print(f"stub OpenAI-compatible server at {server.base_url} (Ctrl-C to stop)", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        server.stop()
+    # Standalone, nothing reads the kept requests, and keeping them all would slow a long benchmark's peer.
+    stub = StubServer(latency=args.latency, malformed_rate=args.malformed_rate, port=args.port, responder=responder, keep=False)
+    if not args.threads:
+        import gc
+
+        gc.freeze()  # what is loaded now lives as long as the server; collections need not rescan it
+        print(f"stub OpenAI-compatible server at http://127.0.0.1:{args.port}/v1 (Ctrl-C to stop)", flush=True)
+        stub.serve_asyncio()
+    else:
+        server = stub.start()
+        print(f"stub OpenAI-compatible server at {server.base_url} (Ctrl-C to stop)", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            server.stop()
