@@ -91,12 +91,14 @@ def test_lexical_pages_equal_brute_force_on_a_generated_market():
     assert set(totals) == {90}
 
 
-def test_lexical_pages_equal_brute_force_with_massive_ties():
+@pytest.mark.parametrize("n", [500, 3000])   # 3,000: the page bound is first guessed from a sample of the counts
+def test_lexical_pages_equal_brute_force_with_massive_ties(n):
     rng = np.random.default_rng(3)
-    texts = [" ".join(rng.choice(["taco", "soup", "bowl"], size=rng.integers(1, 3))) for _ in range(500)]
-    rating = rng.choice([1.0, 5.0], size=500)
-    index = S.build_index(texts, rating, np.zeros((500, 0), dtype=bool), order=np.argsort(rng.permutation(500)))
-    queries = ["taco", "soup bowl", "zzz", "", "taco soup bowl"]
-    for depth in (1, 10, 499, 500, 600):
+    words = ["taco", "soup", "bowl", "salsa verde", "churro"]
+    texts = [" ".join(rng.choice(words, size=rng.integers(1, 4))) for _ in range(n)]
+    rating = rng.choice([1.0, 5.0], size=n)
+    index = S.build_index(texts, rating, np.zeros((n, 0), dtype=bool), order=np.argsort(rng.permutation(n)))
+    queries = ["taco", "soup bowl", "zzz", "", "taco soup bowl", "salsa churro", "verde taco bowl soup"]
+    for depth in (1, 10, 33, n - 1, n, n + 100):
         got = S.MECHANISMS["lexical"].rank(index, queries, depth).rows
         assert [g.tolist() for g in got] == [e.tolist() for e in S.rank_lexical_brute(index, queries, depth).rows]
