@@ -12,6 +12,12 @@ the chat template's role markers are not counted).
 
     .venv/bin/python bench/llm_prompts.py
     .venv/bin/python bench/llm_prompts.py --modes tools --tokenizer smollm2
+    .venv/bin/python bench/llm_prompts.py --conversation   # one customer's whole conversation (the README's excerpt)
+
+``--conversation`` plays ``scenarios/llm_marketplace_tools.yaml`` shrunk to 2
+customers, 6 businesses and 2 hits a page against the same stub and prints
+``customer_0001``'s last request, one message per block: the tools offered,
+the observations, the calls and their results.
 """
 
 from __future__ import annotations
@@ -58,12 +64,44 @@ def scenarios() -> list[Path]:
     return sorted((ROOT / "scenarios").glob("llm_*.yaml"))
 
 
+CONVERSATION_SETTINGS = [("world.synthetic.customers", 2), ("world.synthetic.businesses", 6), ("world.search.page_size", 2)]
+
+
+def tool_names(body: dict[str, Any]) -> str:
+    return ", ".join(t["function"]["name"] for t in body.get("tools") or [])
+
+
+def conversation(count: Callable[[dict[str, Any]], int], tokenizer: str) -> None:
+    """Print customer_0001's last request of the shrunk tools scenario, one message per block."""
+    path = ROOT / "scenarios" / "llm_marketplace_tools.yaml"
+    with StubServer(responder=competent.reply) as server:
+        scenario, _ = load_scenario(path, [("llm.base_url", server.base_url), ("llm.cache", "off"), *CONVERSATION_SETTINGS])
+        result = run_scenario(scenario, seed=1)
+        mine = [b for b in server.requests if '"you":"customer_0001"' in (b["messages"][-1].get("content") or "")]
+    first, last = mine[0], mine[-1]
+    print(f"{result.status}; customer_0001 made {len(mine)} decisions")
+    print(f"\nTools offered at the first decision: {tool_names(first)} | at the last: {tool_names(last)}")
+    for m in last["messages"]:
+        if m["role"] == "tool":
+            print(f"\n[tool result] {m['content']}")
+        elif m.get("tool_calls"):
+            for c in m["tool_calls"]:
+                print(f"\n[assistant calls] {c['function']['name']}({c['function'].get('arguments') or ''})")
+        else:
+            print(f"\n[{m['role']}]\n{(m.get('content') or '').rstrip()}")
+    print(f"\n(prompt tokens of this last call, {tokenizer} count: {count(last)}; of the first: {count(first)})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--modes", default="tools,json_object_schema", help="comma-separated llm.mode values")
     parser.add_argument("--tokenizer", choices=["stub", "smollm2"], default="stub")
+    parser.add_argument("--conversation", action="store_true", help="print one marketplace customer's whole conversation")
     args = parser.parse_args()
     count = counter(args.tokenizer)
+    if args.conversation:
+        conversation(count, args.tokenizer)
+        return
     print(f"prompt tokens per call ({args.tokenizer} count), competent stub model, every shipped LLM scenario")
     print(f"{'scenario':<28} {'mode':<19} {'calls':>6} {'mean':>7} {'max':>6}  first customer call")
     with StubServer(responder=competent.reply) as server:

@@ -23,11 +23,13 @@ from pydantic import BaseModel
 
 from agents.llm.schema import compact_schema, shape_of
 
+HUGE = 1e5  # upper bounds at or beyond this say nothing a model needs (as in agents.llm.tools; still validated)
+
 
 def _bounds(node: dict[str, Any]) -> str:
     parts = []
     for key, sign in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<")):
-        if key in node:
+        if key in node and not (key in ("maximum", "exclusiveMaximum") and isinstance(node[key], (int, float)) and abs(node[key]) >= HUGE):
             parts.append(f"{sign} {node[key]:g}" if isinstance(node[key], (int, float)) else f"{sign} {node[key]}")
     if "maxLength" in node:
         parts.append(f"at most {node['maxLength']} chars")
