@@ -351,7 +351,7 @@ def tools_text(model: type[BaseModel], reason: bool = False) -> str:
     why = " 'reason': why (optional)." if reason else ""
     if shape.mode == "several":
         limit = f"up to {shape.max_items}" if shape.max_items else "several"
-        return f"Act by tool calls, {limit} a turn, in order.{why}"
+        return f"{limit.capitalize()} tool calls a turn, in order.{why}"
     return "Act by calling exactly one of the tools offered." + why
 
 

@@ -218,7 +218,7 @@ class Marketplace(WorldBase[MarketplaceConfig]):
         # action does is in the tools' / spec's own descriptions, so it is not repeated here.
         s, lat = self.config.search, self.config.latency
         common = (f"Latency: search {lat.search}, message {lat.message}, fetch {lat.fetch}; "
-                  f"the market closes at t={self.config.deadline:g}.")
+                  f"the market closes at {self.config.deadline:g}.")
         if self.agents[agent_id].is_customer:
             shown = ("; ask businesses for menus, prices, amenities" if self.config.visibility == "magentic"
                      else " with full profiles; ask businesses")
@@ -468,14 +468,17 @@ class Marketplace(WorldBase[MarketplaceConfig]):
         Returns how long the sender is busy (its wake is scheduled here only if ``wake``).
         """
         msg = action.message
+        kind = msg.kind
         to = self.agents.get(action.to)
-        reason = self._refusal(agent, to, action)
-        if reason is not None:
-            return self._reject(agent, "send_message", reason, wake)
+        new_contact = to is not None and self._is_new_contact(agent, to)
+        # The common case first: no rule refuses a text message to another agent unless a consideration limit is reached.
+        if kind != "text" or to is None or to is agent or (new_contact and self.config.search.consideration_limit is not None):
+            reason = self._refusal(agent, to, action)
+            if reason is not None:
+                return self._reject(agent, "send_message", reason, wake)
         now = self.host.engine.now
-        record: dict[str, Any] = {"id": "", "from": agent.id, "to": to.id, "kind": msg.kind, "sent_at": now}
-        new_contact = self._is_new_contact(agent, to)
-        if msg.kind == "text":
+        record: dict[str, Any] = {"id": "", "from": agent.id, "to": to.id, "kind": kind, "sent_at": now}
+        if kind == "text":
             record["text"] = msg.text
         elif msg.kind == "order_proposal":
             self._propose(agent, to, action, record)
@@ -487,25 +490,28 @@ class Marketplace(WorldBase[MarketplaceConfig]):
             self.contacted[agent.index].append(to.id)
             self.inquired_at.setdefault((to.index, agent.index), now)
         self._seq += 1
-        record["id"] = f"m{self._seq}"
+        record["id"] = message_id = f"m{self._seq}"
         self.counts["messages"] += 1
-        agent.last_result = {"ok": True, "action": "send_message", "kind": msg.kind, "message_id": record["id"],
-                             **({"proposal_id": record["proposal_id"]} if msg.kind == "order_proposal" else {})}
-        extra: dict[str, Any] = {}
-        if msg.kind != "text":
-            extra = {"proposal_id": record["proposal_id"], "total": record.get("total", record.get("amount"))}
-            if msg.kind == "order_proposal":   # what the business view shows: the items and what the audit found
-                extra["items"] = record["items"]
-                findings = self.proposals[record["proposal_id"]]["audit"]
-                if findings:
-                    extra["audit"] = findings
-        self.host.log("message", agent.id, to=to.id, message_kind=msg.kind, id=record["id"], **extra)
+        result = {"ok": True, "action": "send_message", "kind": kind, "message_id": message_id}
+        if kind == "text":
+            self.host.log("message", agent.id, to=to.id, message_kind=kind, id=message_id)
+        else:
+            pid = record["proposal_id"]
+            if kind == "order_proposal":   # what the business view shows: the items and what the audit found
+                result["proposal_id"] = pid
+                findings = self.proposals[pid]["audit"]
+                extra = {"total": record["total"], "items": record["items"], **({"audit": findings} if findings else {})}
+            else:
+                extra = {"total": record["amount"]}
+            self.host.log("message", agent.id, to=to.id, message_kind=kind, id=message_id, proposal_id=pid, **extra)
+        agent.last_result = result
         thread = agent.threads.get(to.id)
         if thread is None:
             agent.threads[to.id] = thread = []
         thread.append(record)
-        self.host.engine.schedule(lambda: self._deliver(to, record), after=action.delay + self.config.latency.message)
-        busy = action.delay + self.config.latency.action
+        delay = action.delay
+        self.host.engine.schedule(lambda: self._deliver(to, record), after=delay + self.config.latency.message)
+        busy = delay + self.config.latency.action
         if wake:
             self._schedule_wake(agent, busy)
         return busy
