@@ -719,6 +719,13 @@ def plot_run(store, run_id: str, name: str, fmt: str = "png") -> bytes:
     return image
 
 
+def forget_drawn() -> None:
+    """Drop what this process keeps in memory of drawn run figures and welfare readings (not the disk cache)."""
+    with _steps_lock:
+        _STEPS.clear()
+    _CACHE.clear()
+
+
 def draw_run_figures(store, run_id: str, fmt: str = "png") -> list[str]:
     """Draw every figure of an ended run into the caches (``plot_run``); the names drawn."""
     names = available_plots(store.get_run(run_id))

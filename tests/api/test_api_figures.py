@@ -41,8 +41,7 @@ def store_run(db: Path, overrides=LONG) -> str:
 
 def forget_memory() -> None:
     """What this process remembers of drawn figures and welfare readings (the disk cache stays)."""
-    plots._CACHE.clear()
-    plots._STEPS.clear()
+    plots.forget_drawn()
 
 
 @pytest.fixture(scope="module")
