@@ -43,6 +43,10 @@ class Budget:
             )
         self.calls_used += n_calls
 
+    def release(self, n_calls: int) -> None:
+        """Give back calls claimed but not made (decisions whose prompt did not fit the context)."""
+        self.calls_used -= n_calls
+
     def spend_tokens(self, n_tokens: int, usd: float = 0.0) -> None:
         self.tokens_used += int(n_tokens)
         self.usd_used += usd

@@ -21,6 +21,7 @@ bounds a large concurrent run.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import email.utils
 import json
 import os
@@ -129,6 +130,11 @@ def run_sync(coro: Awaitable[T]) -> T:
 def run_soon(coro: Awaitable[Any]) -> None:
     """Start a coroutine on the LLM loop without waiting for it (e.g. closing clients)."""
     asyncio.run_coroutine_threadsafe(coro, _LOOP.loop())
+
+
+def submit(coro: Awaitable[T]) -> "concurrent.futures.Future[T]":
+    """Start a coroutine on the LLM loop now; its future is waited for later (``Future.result``)."""
+    return asyncio.run_coroutine_threadsafe(coro, _LOOP.loop())
 
 
 # --------------------------------------------------------------------------- client

@@ -76,9 +76,8 @@ class LLMPolicy(SeatOfRun):
         self.system_template, self.system_source = template(self.world_type, "system", settings.system_template, settings.system_prompt)
         self.user_template, self.user_source = template(self.world_type, "user", settings.user_template, settings.user_prompt)
         self.persona_template = compiled(settings.persona, "llm.persona") if settings.persona else None
-        # The names the templates use: only the observation's $variables among them are rendered for each prompt.
-        self.template_names = set().union(*(t.get_identifiers() for t in (self.system_template, self.user_template,
-                                                                           self.persona_template) if t is not None))
+        # The observation keys the templates may name ($key, $key_sub): only those are rendered for each prompt.
+        self.template_keys = named_keys(*(t for t in (self.system_template, self.user_template, self.persona_template) if t is not None))
         self.calls_made = 0  # tool-call ids for servers that send none
 
     # ------------------------------------------------------------------ hooks used by the host
@@ -121,7 +120,7 @@ class LLMPolicy(SeatOfRun):
         if self.tools_mode:
             self.memory.answer_calls(observation.get("last_result"), observation.get("last_results"))
         shown = prompts.shown_observation(self.world_type, observation, results_answered=self.tools_mode)
-        values = prompts.observation_variables(named_part(observation, self.template_names))
+        values = prompts.observation_variables({k: v for k, v in observation.items() if k in self.template_keys})
         values.update({
             "world": self.world_type or "game",
             "agent_id": agent_id,
@@ -274,16 +273,19 @@ def compiled(text: str, source: str) -> Template:
     return prompts.check(text, source)
 
 
-def named_part(observation: dict[str, Any], names: set[str]) -> dict[str, Any]:
-    """The observation's keys a template may name: ``key`` itself or ``key_sub`` (``prompts.observation_variables``).
+def named_keys(*templates: Template) -> frozenset[str]:
+    """The observation keys that the templates' names may refer to: ``key`` itself or ``key_sub``
+    (``prompts.observation_variables``), i.e. every name and each of its prefixes before an ``_``.
 
-    Rendering every key and sub-key as JSON for each prompt was a third of a marketplace decision's CPU, and
-    the packaged templates name none of them.
+    Rendering every key and sub-key of the observation as JSON for each prompt was a third of a marketplace
+    decision's CPU, and the packaged templates name none of them.
     """
-    if not names:
-        return {}
-    return {key: value for key, value in observation.items()
-            if isinstance(key, str) and (key in names or any(name.startswith(key + "_") for name in names))}
+    keys = set()
+    for template in templates:
+        for name in template.get_identifiers():
+            keys.add(name)
+            keys.update(name[:i] for i, c in enumerate(name) if c == "_" and i)
+    return frozenset(keys)
 
 
 OMITTED = "omitted_older"  # the marker a cut list (its first item) or dict (a key) carries

@@ -48,10 +48,11 @@ prompt tokens are estimated from characters / 4).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 import orjson
 from pydantic import BaseModel
@@ -59,7 +60,7 @@ from pydantic import BaseModel
 from agents.llm.anthropic import AnthropicClient
 from agents.llm.budget import Budget
 from agents.llm.cache import LLMCache, LLMCacheMiss, LLMSettingsError, call_key, request_hash
-from agents.llm.client import FAILURE_KINDS, CallResult, ChatClient, LLMCallError, RateLimiter, run_soon, run_sync
+from agents.llm.client import FAILURE_KINDS, CallResult, ChatClient, LLMCallError, RateLimiter, run_soon, submit
 from agents.llm.config import LLMRunSettings, LLMSettings, endpoint_timeout
 from agents.llm.memory import ContextOverflow, estimate_tokens
 from agents.llm.prices import cost_usd, price_of, price_table
@@ -181,20 +182,24 @@ class LLMRun(PolicyRun):
     def _decide(self, requests: list[tuple[str, dict, type[BaseModel]]]) -> list[Any]:
         seats = [self.seats[agent_id] for agent_id, _, _ in requests]
         results: list[Any] = [None] * len(requests)
-        conversations: list[Any] = []
-        for i, (seat, (agent_id, obs, model)) in enumerate(zip(seats, requests)):
-            try:
-                conversations.append(seat.conversation(agent_id, obs, model))
-            except ContextOverflow as overflow:  # never sent: it would not fit the model's context
-                self.counters["llm_errors"] += 1
-                self.log("llm_error", agent_id, error=str(overflow)[:500], cause=overflow.kind)
-                conversations.append(None)
-                results[i] = overflow
+        conversations: list[Any] = [None] * len(requests)
         numbers = self.next_numbers(requests)
-        asked = [i for i, messages in enumerate(conversations) if messages is not None]
-        first = self._complete([
-            self._job(seats[i], requests[i][0], numbers[i], 0, conversations[i], requests[i][2]) for i in asked
-        ])
+        asked: list[int] = []
+
+        def first_asks() -> Iterator[Job]:
+            """Each decision's prompt, made as the previous ones are already on their way (``_complete`` sends each)."""
+            for i, (seat, (agent_id, obs, model)) in enumerate(zip(seats, requests)):
+                try:
+                    conversations[i] = seat.conversation(agent_id, obs, model)
+                except ContextOverflow as overflow:  # never sent: it would not fit the model's context
+                    self.counters["llm_errors"] += 1
+                    self.log("llm_error", agent_id, error=str(overflow)[:500], cause=overflow.kind)
+                    results[i] = overflow
+                    continue
+                asked.append(i)
+                yield self._job(seat, agent_id, numbers[i], 0, conversations[i], model)
+
+        first = self._complete(first_asks(), claim=len(requests))
         responses: list[dict[str, Any] | None] = [None] * len(requests)
         again: list[tuple[int, ParseFailure]] = []
         for i, (job, response) in zip(asked, first):
@@ -303,38 +308,34 @@ class LLMRun(PolicyRun):
         return status, reason
 
     # ------------------------------------------------------------------ calls
-    def _complete(self, jobs: list[Job]) -> list[tuple[Job, dict[str, Any]]]:
-        """One reply per job (cache first, then the network, concurrently), in job order."""
-        self.budget.reserve(len(jobs))
+    def _complete(self, made: Iterable[Job], claim: int | None = None) -> list[tuple[Job, dict[str, Any]]]:
+        """One reply per job (cache first, then the network, concurrently), in job order.
+
+        Each job that the cache cannot answer is sent as soon as it is made (``made`` may be a generator
+        that renders the prompts), so the next prompts are rendered while the first calls are in flight;
+        at most ``max_concurrency`` are. The calls are claimed from the budget before the first is made:
+        ``claim`` of them (default: all jobs), those never made given back.
+        """
+        if claim is None:
+            made = list(made)
+            claim = len(made)
+        self.budget.reserve(claim)
         self.counters["llm_batches"] += 1  # calls sent together: one decision point's (or window's) asks, or re-asks
-        responses: list[dict[str, Any] | None] = [None] * len(jobs)
+        jobs: list[Job] = []
+        responses: list[dict[str, Any] | None] = []
         misses: list[tuple[int, str, int]] = []
-        for i, job in enumerate(jobs):
-            if self.cache is None:  # no cache: no keys to compute
-                misses.append((i, "", 0))
-                continue
-            # The sampling seed is part of the key even when it is not sent, so replicates never share replies.
-            digest = request_hash({"request": job.body, "sampling_seed": job.sampling_seed})
-            ordinal = self.ordinals[digest]
-            self.ordinals[digest] += 1
-            key = call_key(digest, ordinal)
-            cached = self.cache.get(key)
-            if cached is not None and (not cached.get("error") or self.cache.mode == "replay"):
-                responses[i] = {**cached, "cached": True}
-                self.counters["llm_cache_hits"] += 1
-            elif self.cache.mode == "replay":
-                raise LLMCacheMiss(
-                    f"LLM cache miss in replay mode: no recorded reply for agent {job.agent_id!r} at t={self.now():g} "
-                    f"(model {job.body.get('model')!r}, occurrence #{ordinal} of this request, key {key[:16]}) in "
-                    f"{self.cache.path}. The prompt, model, parameters, seed or earlier replies differ from the "
-                    "recorded run; record it again with --llm-cache record, or run with --llm-cache off"
-                )
-            else:
-                misses.append((i, key, ordinal))
+        flight = InFlight(self, self.settings.max_concurrency)
+        try:
+            for job in made:
+                self._look_up(job, jobs, responses, misses, flight)
+        except BaseException:
+            flight.cancel()
+            raise
+        self.budget.release(claim - len(jobs))
         unreachable: LLMCallError | None = None
         if misses:
             self.counters["llm_waves"] += -(-len(misses) // self.settings.max_concurrency)
-            outcomes = run_sync(self._fetch([jobs[i] for i, _, _ in misses]))
+            outcomes = flight.results()
             for (i, key, ordinal), outcome in zip(misses, outcomes):
                 if isinstance(outcome, CallResult):
                     response = {"content": outcome.content, "usage": outcome.usage, "latency_ms": outcome.latency_ms,
@@ -383,15 +384,34 @@ class LLMRun(PolicyRun):
             )
         return list(zip(jobs, responses))  # type: ignore[arg-type]
 
-    async def _fetch(self, jobs: list[Job]) -> list[CallResult | LLMCallError]:
-        limit = asyncio.Semaphore(self.settings.max_concurrency)
-
-        async def one(settings: LLMSettings, body: dict[str, Any]) -> Any:
-            async with limit:
-                return await self._client(settings).complete(body)
-
-        outcomes = await asyncio.gather(*(one(job.seat.settings, job.body) for job in jobs), return_exceptions=True)
-        return [o if isinstance(o, (CallResult, LLMCallError)) else LLMCallError(f"{type(o).__name__}: {o}") for o in outcomes]
+    def _look_up(self, job: Job, jobs: list[Job], responses: list, misses: list[tuple[int, str, int]], flight: "InFlight") -> None:
+        """Add ``job``: answered from the cache, or a miss, sent now."""
+        i = len(jobs)
+        jobs.append(job)
+        responses.append(None)
+        if self.cache is None:  # no cache: no keys to compute
+            misses.append((i, "", 0))
+            flight.send(job)
+            return
+        # The sampling seed is part of the key even when it is not sent, so replicates never share replies.
+        digest = request_hash({"request": job.body, "sampling_seed": job.sampling_seed})
+        ordinal = self.ordinals[digest]
+        self.ordinals[digest] += 1
+        key = call_key(digest, ordinal)
+        cached = self.cache.get(key)
+        if cached is not None and (not cached.get("error") or self.cache.mode == "replay"):
+            responses[i] = {**cached, "cached": True}
+            self.counters["llm_cache_hits"] += 1
+        elif self.cache.mode == "replay":
+            raise LLMCacheMiss(
+                f"LLM cache miss in replay mode: no recorded reply for agent {job.agent_id!r} at t={self.now():g} "
+                f"(model {job.body.get('model')!r}, occurrence #{ordinal} of this request, key {key[:16]}) in "
+                f"{self.cache.path}. The prompt, model, parameters, seed or earlier replies differ from the "
+                "recorded run; record it again with --llm-cache record, or run with --llm-cache off"
+            )
+        else:
+            misses.append((i, key, ordinal))
+            flight.send(job)
 
     def _client(self, s: LLMSettings) -> ChatClient:
         timeout = endpoint_timeout(s.base_url, s.timeout)
@@ -421,3 +441,55 @@ class LLMRun(PolicyRun):
         if self.cache is not None:
             self.cache.close()
             self.cache = None
+
+
+class InFlight:
+    """One batch's network calls, started on the LLM loop as they are sent, at most ``limit`` at once.
+
+    Calls are handed to the loop a few at a time (each hand-over wakes the loop thread, which costs more
+    than a call's own CPU when done one by one), the first ones at once. ``results`` waits for them in
+    the order they were sent; what the simulation does with the answers never depends on which came first.
+    """
+
+    def __init__(self, run: LLMRun, limit: int) -> None:
+        self.run = run
+        self.limit = asyncio.Semaphore(limit)  # used on the LLM loop only (it binds to the loop on first use)
+        self.chunk = max(1, min(8, limit // 4))
+        self.waiting: list[Job] = []
+        self.futures: list[concurrent.futures.Future] = []
+
+    def send(self, job: Job) -> None:
+        self.waiting.append(job)
+        if len(self.waiting) >= self.chunk:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        if self.waiting:
+            jobs, self.waiting = self.waiting, []
+            self.futures.append(submit(self._calls(jobs)))
+
+    async def _calls(self, jobs: list[Job]) -> list[CallResult | LLMCallError]:
+        return list(await asyncio.gather(*(self._call(job.seat.settings, job.body) for job in jobs)))
+
+    async def _call(self, settings: LLMSettings, body: dict[str, Any]) -> CallResult | LLMCallError:
+        async with self.limit:
+            try:
+                return await self.run._client(settings).complete(body)
+            except LLMCallError as error:
+                return error
+            except Exception as exc:  # a fault of the client: this call failed, the others go on
+                return LLMCallError(f"{type(exc).__name__}: {exc}")
+
+    def results(self) -> list[CallResult | LLMCallError]:
+        """Every call's outcome, in the order sent (all cancelled if the wait is interrupted)."""
+        self._hand_over()
+        try:
+            return [outcome for future in self.futures for outcome in future.result()]
+        except BaseException:
+            self.cancel()
+            raise
+
+    def cancel(self) -> None:
+        self.waiting = []
+        for future in self.futures:
+            future.cancel()

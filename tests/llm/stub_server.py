@@ -33,7 +33,10 @@ Every request's body, status, headers and arrival time are kept in
 ``requests`` / ``statuses`` / ``headers`` / ``times``; ``max_in_flight`` is the
 most requests it held at once.
 Run standalone (its own process, as a real server would be) with
-``python tests/llm/stub_server.py --port 8099 --latency 0.1 [--responder module:function]``.
+``python tests/llm/stub_server.py --port 8099 --latency 0.1 [--responder module:function]``:
+then it serves on one asyncio loop (aiohttp's server; ``--threads`` for ``http.server``) and keeps
+no requests, so hundreds of requests in flight cost it little (``bench/llm.py``'s peer must
+not be what limits the benchmark).
 """
 
 from __future__ import annotations
