@@ -30,17 +30,13 @@ list of such; anything else is plain).
 from __future__ import annotations
 
 import json
-import types
-import typing
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Union
+from typing import Any
 
 import orjson
-from annotated_types import MaxLen
 from pydantic import BaseModel, ValidationError
 
-from agents.llm.schema import missing_kind, schema_view
+from agents.llm.schema import missing_kind, schema_view, shape_of
 from agents.llm.structured import describe_validation
 
 VERSION = 1
@@ -53,53 +49,6 @@ class InvalidReply(ValueError):
     def __init__(self, message: str, kind: str = "parse") -> None:
         super().__init__(message)
         self.kind = kind
-
-
-@dataclass(frozen=True)
-class ActionShape:
-    """How an action model is built (see the module docstring): ``shape``, the allowed kinds, the list bound."""
-
-    shape: str
-    kinds: tuple[str, ...] = ()
-    max_actions: int | None = None
-
-
-def _members(annotation: Any) -> list[type[BaseModel]]:
-    """The pydantic models in a (possibly ``Annotated``) union, or the one model; [] for anything else."""
-    while typing.get_origin(annotation) is typing.Annotated:
-        annotation = typing.get_args(annotation)[0]
-    if typing.get_origin(annotation) in (Union, types.UnionType):
-        return [m for arg in typing.get_args(annotation) for m in _members(arg)]
-    return [annotation] if isinstance(annotation, type) and issubclass(annotation, BaseModel) else []
-
-
-def _kinds(members: list[type[BaseModel]]) -> tuple[str, ...] | None:
-    """Each member's ``kind`` value, or None if some member has no fixed ``kind``."""
-    kinds = []
-    for member in members:
-        field = member.model_fields.get("kind")
-        if field is None or not isinstance(field.default, str):
-            return None
-        kinds.append(field.default)
-    return tuple(kinds)
-
-
-@lru_cache(maxsize=512)
-def action_shape(model: type[BaseModel]) -> ActionShape:
-    fields = model.model_fields
-    if len(fields) == 1:
-        name, field = next(iter(fields.items()))
-        annotation = field.annotation
-        if name == "action":
-            kinds = _kinds(_members(annotation))
-            if kinds:
-                return ActionShape("choice", kinds)
-        if name == "actions" and typing.get_origin(annotation) is list:
-            kinds = _kinds(_members(typing.get_args(annotation)[0]))
-            if kinds:
-                bound = next((m.max_length for m in field.metadata if isinstance(m, MaxLen)), None)
-                return ActionShape("several", kinds, bound)
-    return ActionShape("plain")
 
 
 def _require_kind(node: Any) -> None:
@@ -118,10 +67,11 @@ def _require_kind(node: Any) -> None:
 @lru_cache(maxsize=512)
 def action_description(model: type[BaseModel]) -> dict[str, Any]:
     """The request's ``action`` member for a model (cached: treat as read-only)."""
-    shape = action_shape(model)
+    shape = shape_of(model)  # the LLM's reading of the same contract: choice / several / plain
     schema = model.model_json_schema()
     _require_kind(schema)
-    return {"shape": shape.shape, "kinds": list(shape.kinds), "max_actions": shape.max_actions, "schema": schema}
+    kinds = [member.kind for member in shape.members] if shape.mode != "plain" else []
+    return {"shape": shape.mode, "kinds": kinds, "max_actions": shape.max_items, "schema": schema}
 
 
 def request(*, world: str, time: float, agent_id: str, role: str, decision: int, attempt: int, error: str | None,

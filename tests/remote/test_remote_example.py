@@ -15,7 +15,7 @@ import pytest
 import yaml
 from pydantic import BaseModel, Field
 
-from agents.remote.wire import InvalidReply, action_description, action_shape, parse_reply
+from agents.remote.wire import InvalidReply, action_description, parse_reply
 from tests.serve import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,9 +85,13 @@ class Plain(BaseModel):
 
 
 def test_shapes_kinds_and_required_kind_in_the_schema_sent():
-    assert action_shape(Choice).shape == "choice" and action_shape(Choice).kinds == ("search", "wait")
-    assert (action_shape(Several).shape, action_shape(Several).kinds, action_shape(Several).max_actions) == ("several", ("search", "wait"), 4)
-    assert action_shape(Plain).shape == "plain"
+    def shape(model):
+        described = action_description(model)
+        return described["shape"], described["kinds"], described["max_actions"]
+
+    assert shape(Choice) == ("choice", ["search", "wait"], None)
+    assert shape(Several) == ("several", ["search", "wait"], 4)
+    assert shape(Plain) == ("plain", [], None)
     schema = action_description(Choice)["schema"]
     assert all("kind" in schema["$defs"][name]["required"] for name in ("Search", "Wait"))
 
@@ -96,8 +100,8 @@ def test_the_marketplace_models_have_a_declared_shape():
     from simulator.worlds.marketplace.actions import BusinessAction, CustomerAction
 
     for model in (CustomerAction, BusinessAction):
-        shape = action_shape(model)
-        assert shape.shape in ("choice", "several") and {"fetch_messages", "wait"} <= set(shape.kinds)
+        described = action_description(model)
+        assert described["shape"] in ("choice", "several") and {"fetch_messages", "wait"} <= set(described["kinds"])
 
 
 @pytest.mark.parametrize("body, kind, says", [
