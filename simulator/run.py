@@ -170,7 +170,8 @@ class Simulation:
         deferred = self.batch_window > 0 and any(self.seats[a].batched for a in acting)
         if deferred and any(a in self._window_agents for a in acting):
             self._close_window(self._window_id)  # an agent decides again: settle its pending decision first
-        requests = [(agent_id, self.world.observe(agent_id), self.world.action_model(agent_id)) for agent_id in acting]
+        observe, action_model = self.world.observe, self.world.action_model
+        requests = [(agent_id, observe(agent_id), action_model(agent_id)) for agent_id in acting]
         if deferred:
             self._defer(requests)
         else:
@@ -202,7 +203,9 @@ class Simulation:
         self._after_decisions()
 
     def _apply(self, requests: list[tuple[str, dict, type[BaseModel]]], raws: list[Any]) -> None:
-        self.apply_actions({agent_id: self.validated(agent_id, model, raw)[0] for (agent_id, _, model), raw in zip(requests, raws)})
+        # An instance of the very model asked for (most scripted decisions) needs no further look (``validated``).
+        self.apply_actions({agent_id: raw if type(raw) is model else self.validated(agent_id, model, raw)[0]
+                            for (agent_id, _, model), raw in zip(requests, raws)})
 
     def apply_actions(self, actions: dict[str, BaseModel]) -> None:
         """Log, count and apply one batch of valid actions (also the PettingZoo environment's, ``simulator/rl/env.py``)."""

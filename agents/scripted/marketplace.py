@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agents.registry import Example, register
 from simulator.worlds.marketplace.actions import (
-    MAX_ACTIONS, BusinessAction, CustomerAction, FetchMessages, Finish, OrderItem, Search, TextMessage, Wait,
+    MAX_ACTIONS, BusinessAction, CustomerAction, FetchMessages, Finish, Search, TextMessage, Wait,
 )
 from simulator.worlds.marketplace.styles import MANIPULATION_TEXTS, STYLES
 
@@ -318,11 +318,8 @@ class Service:
         self.p = params
         self.seen: set[str] = set()
         self.queue: deque[dict] = deque()
-        # Built from the profile at the first inquiry (a business's menu, prices and floor do not change in a run):
-        # per menu item its lowered name, to find it in an inquiry; per item offered, its unit price and order line.
         self.menu_lower: list[tuple[str, str, float]] | None = None
-        self.lines: dict[str, tuple[float, OrderItem | dict]] = {}
-        self.menu_message: TextMessage | dict | None = None
+        self.menu_message: TextMessage | dict | None = None   # the menu and amenities, written and validated once
         self.described: set[str] = set()   # customers told the menu and amenities
 
     @staticmethod
@@ -330,29 +327,22 @@ class Service:
         menu = ", ".join(f"{name} ${price:.2f}" for name, price in profile["menu"].items())
         return f"Menu: {menu}\nAmenities: {'; '.join(profile['amenities']) or 'none'}"
 
-    def _line(self, name: str, price: float, floor: float) -> tuple[float, OrderItem | dict]:
-        """An item's unit price and order line at this agent's price, validated the first time it is offered."""
-        line = self.lines.get(name)
-        if line is None:
-            markup = self.p.markup
-            unit = round(max(price * (1.0 + markup), price * floor if markup < 0 else 0.0), 2)
-            self.lines[name] = line = (unit, _validated(OrderItem, {"name": name, "quantity": 1, "unit_price": unit}))
-        return line
-
     def _proposal(self, profile: dict, inquiry: dict, describe: bool = False) -> BusinessAction:
+        # Order lines stay dicts, validated with the decision: a business is rarely asked for the same item twice
+        # (16,461 distinct lines in 16,607 offered at 3,000 x 900), so validating each once to reuse it costs more.
         p = self.p
         if self.menu_lower is None:
             self.menu_lower = [(name.lower(), name, price) for name, price in profile["menu"].items()]
         text = inquiry.get("text", "").lower()
         floor = profile["min_price_factor"]
-        offered = [self._line(name, price, floor) for low, name, price in self.menu_lower if low in text]
+        offered = [{"name": name, "quantity": 1, "unit_price": round(max(price * (1.0 + p.markup), price * floor if p.markup < 0 else 0.0), 2)}
+                   for low, name, price in self.menu_lower if low in text]
         if not offered:
             reply = _SORRY
         else:
             pitch = MANIPULATION_TEXTS[p.style] if p.style is not None else profile["pitch"]
-            total = round(sum(unit for unit, _ in offered), 2)
-            reply = {"kind": "order_proposal", "items": [line for _, line in offered], "total": total,
-                     "expires_in": p.expires_in, "text": pitch}
+            total = round(sum(line["unit_price"] for line in offered), 2)
+            reply = {"kind": "order_proposal", "items": offered, "total": total, "expires_in": p.expires_in, "text": pitch}
         to = inquiry["from"]
         send = {"kind": "send_message", "to": to, "message": reply, "delay": p.response_delay}
         if describe and to not in self.described:   # customers who cannot see the menu are told it once

@@ -458,7 +458,7 @@ def _validated_from_dicts(profile: dict, params: Service.Params, inquiry: dict, 
 
 
 @pytest.mark.parametrize("markup", [0.0, 0.25, -0.5])
-def test_a_service_reusing_its_validated_order_lines_decides_as_one_validating_each_decision(markup):
+def test_a_service_reusing_its_validated_menu_message_decides_as_one_validating_each_decision(markup):
     world = Marketplace(MarketplaceConfig.model_validate({
         "type": "marketplace", "synthetic": {"domain": "restaurants", "customers": 40, "businesses": 6, "seed": 3}}),
         np.random.default_rng(0))
@@ -480,7 +480,7 @@ def test_a_service_reusing_its_validated_order_lines_decides_as_one_validating_e
 def test_an_order_line_the_model_refuses_still_fails_each_decision_that_carries_it():
     service = Service(Service.Params(markup=-0.5), np.random.default_rng(0))   # a discount keeps a negative price negative
     profile = {"menu": {"Taco": -2.0, "Soup": 3.0}, "min_price_factor": 0.8, "pitch": "", "amenities": []}
-    for _ in range(2):   # the refused line is kept as data, so the second decision is refused too (not a cached instance)
+    for _ in range(2):   # the second decision is refused too: nothing refused is kept as if it were valid
         with pytest.raises(ValueError, match="unit_price"):
             service._proposal(profile, {"from": "c", "text": "taco and soup"})
     assert service._proposal(profile, {"from": "c", "text": "soup"}).actions[0].message.total == 2.4   # 3 x max(0.5, 0.8)
