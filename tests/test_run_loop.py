@@ -112,3 +112,27 @@ def test_a_policy_raising_stopped_ends_the_run_with_that_status():
     assert (result.status, result.reason) == ("budget_exhausted", "out of budget")
     assert result.counters["decisions"] == 6  # rounds 0..2 applied; round 3's batch never reached the world
     assert result.sim_time == 3.0 and result.metrics["measures"]["rounds"] == 3
+
+
+def test_a_recorded_event_log_is_streamed_in_batches_and_never_held_whole():
+    """Issue 22: memory that grows with the market, not with the log: the host hands events to the sink (the store)
+    every ``sink_every`` events, so it holds at most that many; the batches together are the whole log, in order."""
+    from simulator.run import build_simulation
+
+    text = ("name: m\nworld: {type: marketplace, synthetic: {domain: restaurants, customers: 60, businesses: 20, seed: 2}}\n"
+            "run: {record_events: true}\n")
+    batches: list[list[tuple]] = []
+    held: list[int] = []
+
+    def sink(batch: list[tuple]) -> None:
+        held.append(len(sim.events))
+        batches.append(list(batch))
+
+    sim = build_simulation(load_scenario_text(text, "<test>"), 4, event_sink=sink, sink_every=100)
+    result = sim.run()
+    whole = [event for batch in batches for event in batch]
+    assert len(batches) > 3 and max(held) <= 100 and all(len(b) <= 100 for b in batches)
+    assert [event[0] for event in whole] == list(range(result.events)) and sim.events == []
+    unstreamed = build_simulation(load_scenario_text(text, "<test>"), 4)   # no sink: the log is kept whole, identical
+    unstreamed.run()
+    assert unstreamed.events == whole
