@@ -28,7 +28,7 @@ from scipy import sparse
 
 from mechanisms.shingles import normalize_text
 
-__all__ = ["normalize_many", "shingle_matrix"]
+__all__ = ["normalize_many", "shingle_matrix", "window_matrix"]
 
 # Byte tables of normalize_text for ASCII, derived from its own classes: the bytes its first regex deletes (neither
 # \w nor \s), and the \s bytes that bytes.split does not split on (\x1c-\x1f), turned into spaces first.
@@ -62,9 +62,13 @@ def shingle_matrix(texts: list[str], k: int = 4) -> tuple[sparse.csr_matrix, np.
 
     ``docs`` is float32 CSR with sorted column indices and at least one column.
     """
+    return window_matrix(_padded(texts, k), k)
+
+
+def window_matrix(strings: list[str], k: int = 4) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """``(docs, vocab)`` of the distinct ``k``-character windows of strings taken as they are (each at least ``k`` long)."""
     if k > 4:
         raise ValueError("integer shingle codes support k <= 4")
-    strings = _padded(texts, k)
     lengths = np.fromiter((len(s) for s in strings), dtype=np.int64, count=len(strings))
     chars = np.minimum(np.frombuffer("".join(strings).encode("utf-32-le"), dtype=np.uint32), 0xFFFF).astype(np.uint16)
     present_chars = np.bincount(chars, minlength=1 << 16) > 0

@@ -19,6 +19,7 @@ from mechanisms import search as S
 from mechanisms.lexical_index import distinct_rows
 from mechanisms.shingle_matrix import normalize_many, shingle_matrix
 from mechanisms.shingles import batch_codes, normalize_text
+from mechanisms.text_match import SubstringIndex
 from simulator.worlds.marketplace import data as market_data
 
 
@@ -102,3 +103,15 @@ def test_lexical_pages_equal_brute_force_with_massive_ties(n):
     for depth in (1, 10, 33, n - 1, n, n + 100):
         got = S.MECHANISMS["lexical"].rank(index, queries, depth).rows
         assert [g.tolist() for g in got] == [e.tolist() for e in S.rank_lexical_brute(index, queries, depth).rows]
+
+
+def test_like_matches_from_the_window_index_equal_a_scan_of_every_field():
+    rng = np.random.default_rng(0)
+    alphabet = list("abcdeé日 ,") + ["AB"]
+    fields = [["".join(rng.choice(alphabet, size=rng.integers(0, 30))) for _ in range(2)] for _ in range(300)]
+    index = SubstringIndex(fields)
+    patterns = ["".join(rng.choice(alphabet, size=rng.integers(0, 8))) for _ in range(400)]
+    patterns += [f[0][2:9] for f in fields[:100]] + ["abab", "日日日日", "zzzz", "ABab", ""]
+    for pattern in patterns:
+        expected = [b for b, per in enumerate(fields) if any(pattern.lower() in f.lower() for f in per)]
+        assert index.matches(pattern).tolist() == expected, pattern
