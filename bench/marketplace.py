@@ -24,6 +24,9 @@ Issue 22: ``--sizes 10000x3000,100000x30000,1000000x100000`` also prints the
 fitted exponent of simulation (run) time in market size between consecutive
 sizes, ``log(t2 / t1) / log(c2 / c1)`` on wall and on CPU time (target: at most
 1.15 between 10k and 100k customers; 100,000 x 30,000 under 120 s and 4 GB).
+Markets above 10,000 customers come from the vectorised generator (same
+distribution, another random stream: ``market_data.generate_vectorised``).
+On a shared machine compare the CPU columns: wall time includes waiting for a core.
 
     python bench/marketplace.py [--sizes 100x300,10000x3000] [--queries 200] [--no-peer]
 """
