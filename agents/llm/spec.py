@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from agents.llm.schema import compact_schema, shape_of
+from agents.llm.schema import compact_schema, schema_view, shape_of
 
 HUGE = 1e5  # upper bounds at or beyond this say nothing a model needs (as in agents.llm.tools; still validated)
 
@@ -100,5 +100,5 @@ def action_spec(model: type[BaseModel], reason: bool = False) -> str:
 
 def format_text(model: type[BaseModel], reason: bool = False) -> str:
     """The ``$format`` text of the JSON modes: the spec and what to avoid."""
-    tail = "" if shape_of(model).mode == "plain" and "kind" not in (compact_schema(model).get("properties") or {}) else '; always include "kind"'
+    tail = "" if shape_of(model).mode == "plain" and "kind" not in (schema_view(model).get("properties") or {}) else '; always include "kind"'
     return action_spec(model, reason) + f"\nNo prose or code fences outside the JSON object{tail}."
