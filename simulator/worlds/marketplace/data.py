@@ -340,6 +340,39 @@ def business_id(j: int) -> str:
     return f"business_{j + 1:04d}"
 
 
+def _item_vocabulary(domain: str, customers: int, businesses: int, rng: np.random.Generator):
+    """Both generators' first draws: the domain's words, ``set_size`` (a third of the customers) and ``need``
+    distinct item names (every order plus distractors) with their mean prices and price spreads.
+
+    Names are a seeded choice of word combinations; large markets add one prefix word ("Classic", ...), then two.
+    """
+    if domain not in _WORDS:
+        raise ValueError(f"unknown domain {domain!r}; allowed: {', '.join(_WORDS)}")
+    if customers < 1 or businesses < 1:
+        raise ValueError("need at least one customer and one business")
+    words = _WORDS[domain]
+    set_size = math.ceil(customers / 3)
+    need = set_size * 7 + 60
+    a, b, c = words["a"], words["b"], words["c"]
+    total = len(a) * len(b) * len(c)
+    prefixes = [""]
+    if need > total:
+        prefixes = [p + " " for p in _PREFIX]
+    if need > total * len(prefixes):
+        prefixes = [p + " " + q + " " for p in _PREFIX for q in _PREFIX_2]
+        if need > total * len(prefixes):
+            raise ValueError(f"at most {max_customers(domain)} customers for domain {domain!r}")
+    codes = rng.choice(total * len(prefixes), size=need, replace=False)
+    k = codes % total
+    pa, pb, pc = k // (len(b) * len(c)), (k // len(c)) % len(b), k % len(c)
+    names = [f"{prefixes[p]}{a[x]} {b[y]} {c[z]}".replace("-", " ") for p, x, y, z in
+             zip((codes // total).tolist(), pa.tolist(), pb.tolist(), pc.tolist())]
+    lo, hi = words["price"]
+    means = np.round(rng.uniform(lo, hi, size=need), 2) - 0.01
+    sds = means * rng.uniform(0.1, 0.3, size=need)
+    return words, set_size, need, names, means, sds
+
+
 def generate(domain: str, customers: int, businesses: int, seed: int) -> MarketData:
     """A seeded synthetic market in Magentic's structure, at any size.
 
@@ -360,29 +393,8 @@ def generate(domain: str, customers: int, businesses: int, seed: int) -> MarketD
     """
     if customers > VECTORISED_ABOVE:
         return generate_vectorised(domain, customers, businesses, seed)
-    if domain not in _WORDS:
-        raise ValueError(f"unknown domain {domain!r}; allowed: {', '.join(_WORDS)}")
-    if customers < 1 or businesses < 1:
-        raise ValueError("need at least one customer and one business")
-    words = _WORDS[domain]
     rng = np.random.default_rng(seed)
-    lo, hi = words["price"]
-
-    # Item vocabulary: enough distinct names for every order plus distractors.
-    set_size = math.ceil(customers / 3)
-    need = set_size * 7 + 60
-    a, b, c = words["a"], words["b"], words["c"]
-    total = len(a) * len(b) * len(c)
-    prefixes = [""]
-    if need > total:  # large markets: add a prefix word ("Classic", "Signature", ...)
-        prefixes = [p + " " for p in _PREFIX]
-    codes = rng.choice(total * len(prefixes), size=need, replace=False)
-    names = [
-        f"{prefixes[k // total]}{a[(k % total) // (len(b) * len(c))]} {b[(k // len(c)) % len(b)]} {c[k % len(c)]}".replace("-", " ")
-        for k in codes.tolist()
-    ]
-    means = np.round(rng.uniform(lo, hi, size=need), 2) - 0.01
-    sds = means * rng.uniform(0.1, 0.3, size=need)
+    words, set_size, need, names, means, sds = _item_vocabulary(domain, customers, businesses, rng)
 
     orders: list[list[int]] = []
     idx = 0
@@ -500,31 +512,8 @@ def generate_vectorised(domain: str, customers: int, businesses: int, seed: int)
     so for the same seed it is a different market than ``generate``'s; the shipped scenarios (at most 10,000
     customers) keep the loop generator and their golden data.
     """
-    if domain not in _WORDS:
-        raise ValueError(f"unknown domain {domain!r}; allowed: {', '.join(_WORDS)}")
-    if customers < 1 or businesses < 1:
-        raise ValueError("need at least one customer and one business")
-    words = _WORDS[domain]
     rng = np.random.default_rng(seed)
-    lo, hi = words["price"]
-    set_size = math.ceil(customers / 3)
-    need = set_size * 7 + 60
-    a, b, c = words["a"], words["b"], words["c"]
-    total = len(a) * len(b) * len(c)
-    prefixes = [""]
-    if need > total:
-        prefixes = [p + " " for p in _PREFIX]
-    if need > total * len(prefixes):
-        prefixes = [p + " " + q + " " for p in _PREFIX for q in _PREFIX_2]
-        if need > total * len(prefixes):
-            raise ValueError(f"at most {max_customers(domain)} customers for domain {domain!r}")
-    codes = rng.choice(total * len(prefixes), size=need, replace=False)
-    k = codes % total
-    pa, pb, pc = k // (len(b) * len(c)), (k // len(c)) % len(b), k % len(c)
-    names = [f"{prefixes[p]}{a[x]} {b[y]} {c[z]}".replace("-", " ") for p, x, y, z in
-             zip((codes // total).tolist(), pa.tolist(), pb.tolist(), pc.tolist())]
-    means = np.round(rng.uniform(lo, hi, size=need), 2) - 0.01
-    sds = means * rng.uniform(0.1, 0.3, size=need)
+    words, set_size, need, names, means, sds = _item_vocabulary(domain, customers, businesses, rng)
 
     # Orders: (customer, up to 3 items) with -1 padding, over sliding windows, then shuffled.
     pair_start = set_size + np.concatenate(([0], np.cumsum(rng.integers(1, 3, size=set_size))))
