@@ -5,6 +5,12 @@ few extra runs: an Axelrod tournament on another seed, runs cut by
 ``max_time``) as the old loop, which fired one event at a time and checked
 ``world.done()``, ``max_time`` and the clock between events, produced them
 (tests/data/make_run_loop_golden.py, run on a git archive of 2d9bd2d).
+
+One later, deliberate change of the marketplace logs: a scripted assistant's search carries the amenity
+filter only where its action model offers it (the filtered mechanisms; issue 16 narrowed the others' search
+to query and page). The eight marketplace cases' event-log hashes were then updated (session 27) after
+checking, with the commit before the change, that both logs are equal event for event once a search's
+filter fields are removed, and with metrics, status, counters and event counts unchanged.
 """
 
 from __future__ import annotations

@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agents.registry import Example, register
 from simulator.worlds.marketplace.actions import (
-    MAX_ACTIONS, BusinessAction, CustomerAction, FetchMessages, Finish, Search, TextMessage, Wait,
+    MAX_ACTIONS, BusinessAction, CustomerAction, FetchMessages, FilteredCustomerInquiry, Finish, TextMessage, Wait,
 )
 from simulator.worlds.marketplace.styles import MANIPULATION_TEXTS, STYLES
 
@@ -88,6 +88,15 @@ def _validated(model: type[BaseModel], data: dict) -> BaseModel | dict:
 
 def _customer(action: BaseModel) -> CustomerAction:
     return CustomerAction(action=action)
+
+
+def _search(action_model: type[BaseModel], query: str, page: int, required: list[str]) -> BaseModel:
+    """A search as the customer's action model asks for it: the amenity filter only where the world offers it (the
+    filtered mechanisms); elsewhere the model's search has no filter fields, and an answer must fit its model."""
+    search = {"kind": "search", "query": query, "page": page}
+    if issubclass(action_model, FilteredCustomerInquiry):
+        search["amenities"] = list(required)
+    return action_model.model_validate({"actions": [search]})
 
 
 @register("assistant", worlds=WORLDS)
@@ -229,7 +238,7 @@ class Assistant:
             return _FETCH_C
         if search is None:
             query = ", ".join(wanted) if p.query == "items" else request["text"]
-            return _customer(Search(query=query, page=1, amenities=list(required)))
+            return _search(action_model, query, 1, required)
 
         contacted = obs["contacted"]
         if len(contacted) < p.consider:
@@ -260,7 +269,7 @@ class Assistant:
                 return _customer_from({"actions": batch})
             total_pages = search["total_pages"]
             if search["results"] and search["page"] < p.max_pages and (total_pages is None or search["page"] < total_pages):
-                return _customer(Search(query=search["query"], page=search["page"] + 1, amenities=list(required)))
+                return _search(action_model, search["query"], search["page"] + 1, required)
 
         waiting_for = [b for b in contacted if b not in self.heard]
         left = p.patience - (now - self.last_contact)
