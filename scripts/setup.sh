@@ -6,8 +6,8 @@
 #                            the tiny local model, Debian's chromium for the web UI tests and
 #                            Debian's PostgreSQL server for the store tests (tests/store)
 #
-# Safe to run again: each part reinstalls only when pyproject.toml changed since its last
-# successful install.
+# Safe to run again: each part reinstalls only when pyproject.toml or this script changed since its
+# last successful install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,7 +29,8 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 
-stamp=$(sha256sum pyproject.toml | cut -d' ' -f1)
+# this script is in the stamp too: a venv set up by an older version of it is brought up to date (e.g. compiled)
+stamp=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 pip() { .venv/bin/python -m pip install --quiet --progress-bar off "$@"; }
 
 if [ "$(cat .venv/.setup-stamp-run 2>/dev/null)" != "$stamp" ]; then
@@ -38,17 +39,30 @@ if [ "$(cat .venv/.setup-stamp-run 2>/dev/null)" != "$stamp" ]; then
   # upgrade is a download on every fresh machine; Python 3.12's own pip is new enough).
   .venv/bin/python -c 'import sys, pip; sys.exit(tuple(map(int, pip.__version__.split(".")[:2])) < (21, 3))' || pip --upgrade pip
   started=$SECONDS
-  # uv installs in parallel and does not byte-compile (Python compiles a module when it is first imported):
-  # a clean clone's set-up + first run took 130 s with uv, 229 s with pip --no-compile and 508 s with plain
-  # pip, all with PIP_NO_CACHE_DIR=1 on a 2-core machine at load average 6-9 (bench/startup.py). uv comes
-  # from PyPI like everything else; if it cannot be installed or fails, pip does the install.
+  # uv installs in parallel (a clean clone's set-up + first run took 130 s with uv, 508 s with plain pip, with
+  # PIP_NO_CACHE_DIR=1 on a 2-core machine at load average 6-9). uv comes from PyPI like everything else; if it
+  # cannot be installed or fails, pip does the install.
   if ! { pip --no-compile uv && .venv/bin/python -m uv pip install --quiet --python .venv/bin/python -e .; }; then
     echo "uv could not install Agora; installing with pip" >&2
     pip --no-compile -e .
   fi
   echo "installed Agora and its run-time dependencies in $((SECONDS - started)) s"
+  # Byte-compile what was installed: uv does not, and where PYTHONDONTWRITEBYTECODE is set (many containers and
+  # CI images) Python never writes the .pyc files either, so every `agora` command compiled mesa, pandas,
+  # scipy... from source again: 8 s instead of 2-3 s per run. The packages' own test folders (a third of their
+  # source) are skipped: nothing imports them at run time (uv's --compile-bytecode would compile them too).
+  started=$SECONDS
+  .venv/bin/python -m compileall -q -j 0 -x '/tests?/' "$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" \
+    || echo "warning: some installed modules did not byte-compile (listed above); they compile when imported" >&2
+  echo "byte-compiled them in $((SECONDS - started)) s"
   echo "$stamp" > .venv/.setup-stamp-run
 fi
+
+# Agora's own modules are imported from this folder (an editable install): byte-compile them too, on every run
+# of this script (compileall skips a module whose .pyc is up to date), so that after a `git pull` running
+# scripts/setup.sh again makes start-up fast again.
+.venv/bin/python -m compileall -q -j 0 simulator agents mechanisms api \
+  || echo "warning: some of Agora's modules did not byte-compile (listed above)" >&2
 
 [ "$dev" = 1 ] || exit 0
 
