@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 import httpx
+import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -50,9 +51,15 @@ from simulator.scenario import load_scenario  # noqa: E402
 
 
 def _observation(body: dict[str, Any]) -> dict[str, Any]:
+    """The observation in the last message: the JSON from its first ``{`` (orjson when nothing follows it, as in the
+    packaged template; else the first JSON value there)."""
     text = body["messages"][-1]["content"]
-    value, _ = json.JSONDecoder().raw_decode(text, text.index("{"))
-    return value
+    start = text.index("{")
+    try:
+        return orjson.loads(text[start:])
+    except orjson.JSONDecodeError:
+        value, _ = json.JSONDecoder().raw_decode(text, start)
+        return value
 
 
 def marketplace_reply(body: dict[str, Any]) -> str:
