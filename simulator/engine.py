@@ -45,29 +45,26 @@ class Engine(mesa.Model):
     """
 
     def __init__(self, seed: int | None = None, start: float = 0.0) -> None:
-        self._now = float(start)
+        self.now = float(start)
         super().__init__(rng=seed)
-        self._now = float(start)
+        self.now = float(start)
         self._heap: list[Event] = []
         self._seq = 0
         self._cancelled: set[int] = set()
         self.events_fired = 0
 
-    @property
-    def now(self) -> float:
-        """The current simulated time."""
-        return self._now
-
+    # ``now``, the current simulated time, is a plain attribute (read it; only the engine sets it): worlds read it
+    # several times per event, and a property costs a call each time.
     # Mesa's ``time`` is an observable attribute whose every write costs
-    # ~30x a plain one; on the hot path we keep the clock in ``_now`` and
+    # ~30x a plain one; on the hot path we keep the clock in ``now`` and
     # expose it to Mesa (DataCollector, agents) under its usual name.
     @property
     def time(self) -> float:
-        return self._now
+        return self.now
 
     @time.setter
     def time(self, value: float) -> None:
-        self._now = float(value)
+        self.now = float(value)
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -94,8 +91,8 @@ class Engine(mesa.Model):
         if after is not None:
             if at is not None or not after >= 0:  # "not >=" also catches NaN
                 self._reject(at, after)
-            at = self._now + after
-        elif at is None or not at >= self._now:
+            at = self.now + after
+        elif at is None or not at >= self.now:
             self._reject(at, after)
         seq = self._seq
         self._seq = seq + 1
@@ -110,7 +107,7 @@ class Engine(mesa.Model):
             raise SchedulingError("give either at= or after=, not both")
         if after is not None:
             raise SchedulingError(f"cannot schedule after a negative or NaN delay ({after!r})")
-        raise SchedulingError(f"cannot schedule at t={at!r}: it is in the past (now is t={self._now!r})")
+        raise SchedulingError(f"cannot schedule at t={at!r}: it is in the past (now is t={self.now!r})")
 
     def cancel(self, event: Event) -> None:
         """Cancel a scheduled event: it is skipped when its time comes (O(1), no heap surgery)."""
@@ -133,7 +130,7 @@ class Engine(mesa.Model):
                 continue
             if callback is _raise_stop:
                 continue  # a stop() request only matters to run() / run_until()
-            self._now = at
+            self.now = at
             self.events_fired += 1
             delay = callback()
             if delay is not None:
@@ -146,7 +143,7 @@ class Engine(mesa.Model):
             raise SchedulingError(f"a callback returned a negative or NaN delay ({delay!r}); return None to stop")
         seq = self._seq
         self._seq = seq + 1
-        heappush(self._heap, (self._now + delay, priority, seq, callback))
+        heappush(self._heap, (self.now + delay, priority, seq, callback))
 
     def stop(self) -> None:
         """Make the running ``run()`` / ``run_until()`` return once the current event is done.
@@ -156,7 +153,7 @@ class Engine(mesa.Model):
         """
         seq = self._seq
         self._seq = seq + 1
-        heappush(self._heap, (self._now, -math.inf, seq, _raise_stop))
+        heappush(self._heap, (self.now, -math.inf, seq, _raise_stop))
 
     def run_until(self, until: float) -> bool:
         """Fire all events with ``time <= until``, then set the clock to ``until``.
@@ -164,11 +161,11 @@ class Engine(mesa.Model):
         If ``stop()`` is called, return at once with the clock at that event's
         time. Returns True if ``stop()`` ended it.
         """
-        if not until >= self._now:
-            raise SchedulingError(f"cannot run until t={until!r}: it is in the past (now is t={self._now!r})")
+        if not until >= self.now:
+            raise SchedulingError(f"cannot run until t={until!r}: it is in the past (now is t={self.now!r})")
         if self._run(until):
             return True
-        self._now = until
+        self.now = until
         return False
 
     def run(self, stop_when: Callable[[], bool] | None = None) -> bool:
@@ -201,7 +198,7 @@ class Engine(mesa.Model):
                 if cancelled and seq in cancelled:
                     cancelled.discard(seq)
                     continue
-                self._now = at
+                self.now = at
                 fired += 1
                 delay = callback()
                 if delay is not None:

@@ -116,6 +116,7 @@ class Simulation:
         self._should_stop: StopCheck | None = None
         self._stopped: Stopped | None = None
         self._next_check = float("inf")
+        self._is_instance: dict[tuple[type, type], bool] = {}   # (type of a decision, model asked for) -> isinstance
 
     # ------------------------------------------------------------------ Host
     def wake(self, *, at: float | None = None, after: float | None = None) -> None:
@@ -203,9 +204,18 @@ class Simulation:
         self._after_decisions()
 
     def _apply(self, requests: list[tuple[str, dict, type[BaseModel]]], raws: list[Any]) -> None:
-        # An instance of the very model asked for (most scripted decisions) needs no further look (``validated``).
-        self.apply_actions({agent_id: raw if type(raw) is model else self.validated(agent_id, model, raw)[0]
-                            for (agent_id, _, model), raw in zip(requests, raws)})
+        # An instance of the model asked for or of a subclass (scripted decisions) needs no further look
+        # (``validated``). Whether a type is one is asked once per pair of classes: pydantic's metaclass is an ABCMeta,
+        # whose isinstance costs microseconds, paid at every decision.
+        is_instance = self._is_instance
+        actions = {}
+        for (agent_id, _, model), raw in zip(requests, raws):
+            key = (type(raw), model)
+            ok = is_instance.get(key)
+            if ok is None:
+                is_instance[key] = ok = isinstance(raw, model)
+            actions[agent_id] = raw if ok else self.validated(agent_id, model, raw)[0]
+        self.apply_actions(actions)
 
     def apply_actions(self, actions: dict[str, BaseModel]) -> None:
         """Log, count and apply one batch of valid actions (also the PettingZoo environment's, ``simulator/rl/env.py``)."""
@@ -308,25 +318,27 @@ class Simulation:
         engine, world = self.engine, self.world
         self._progress, self._should_stop, self._stopped = progress, should_stop, None
         self._next_check = started + CHECK_EVERY if progress is not None or should_stop is not None else float("inf")
-        world.start(self)
         status, reason = "finished", None
-        try:
-            if not world.done():
-                with few_collections():
+        # The start (a wake per agent) and the metrics too are done with the collector out of the way: the world is
+        # built by then, and the metrics walk the run's ledgers (millions of live objects that a collection rescans).
+        with few_collections(in_process=not any(seat.batched for seat in self.seats.values())):
+            world.start(self)
+            try:
+                if not world.done():
                     if max_time is None:
                         engine.run()
                     else:
                         engine.run_until(max_time)
-        except Stopped as stop:
-            status, reason = stop.status, stop.reason
-        else:
-            if self._stopped is not None:
-                status, reason = self._stopped.status, self._stopped.reason
-            elif max_time is not None and len(engine) and not world.done():
-                reason = f"reached max_time {max_time}"  # events were left after max_time
-        if progress is not None:
-            progress(world.progress() if status != "finished" else 1.0, self.event_count)
-        metrics = world.metrics()
+            except Stopped as stop:
+                status, reason = stop.status, stop.reason
+            else:
+                if self._stopped is not None:
+                    status, reason = self._stopped.status, self._stopped.reason
+                elif max_time is not None and len(engine) and not world.done():
+                    reason = f"reached max_time {max_time}"  # events were left after max_time
+            if progress is not None:
+                progress(world.progress() if status != "finished" else 1.0, self.event_count)
+            metrics = world.metrics()
         if isinstance(metrics, Metrics):
             metrics = metrics.to_dict()
         for hook in self._finish_hooks:
@@ -344,7 +356,7 @@ class Simulation:
 
 
 @contextmanager
-def few_collections() -> Iterator[None]:
+def few_collections(in_process: bool = False) -> Iterator[None]:
     """Run a block with the cyclic garbage collector mostly out of the way; restore it after.
 
     Everything alive when a run starts (world, market data, seats, policies)
@@ -359,14 +371,32 @@ def few_collections() -> Iterator[None]:
     unfrozen, so a process running many runs (a sweep worker) still
     collects each run's cycles. (The collector has one permanent generation:
     a run owns it while it runs.)
+
+    ``in_process``: every policy runs in this process with no network client
+    (no batched policy: scripted ones), so the collector is off for the block.
+    Most of what such a run allocates stays alive to its end (messages in
+    threads, proposals, ledgers), so even the youngest generation rescans
+    survivors: 15% of the run's CPU at 10,000 x 3,000, more as the market
+    grows (issue 22's exponent). Its objects are freed by reference counting
+    as they die (events, actions and messages make no cycles); the rare
+    cycle (a faulty policy's exception and its traceback) waits for the end
+    of the run. Runs with network clients (LLM, remote policies: their
+    libraries make cycles per request, and a run can last hours) keep the
+    young generation collecting.
     """
     thresholds = gc.get_threshold()
+    enabled = gc.isenabled()
     gc.freeze()
-    gc.set_threshold(max(thresholds[0], 100_000), *thresholds[1:])
+    if in_process:
+        gc.disable()
+    else:
+        gc.set_threshold(max(thresholds[0], 100_000), *thresholds[1:])
     try:
         yield
     finally:
         gc.set_threshold(*thresholds)
+        if enabled:
+            gc.enable()
         gc.unfreeze()
 
 

@@ -327,7 +327,8 @@ class Service:
         self.p = params
         self.seen: set[str] = set()
         self.queue: deque[dict] = deque()
-        self.menu_lower: list[tuple[str, str, float]] | None = None
+        self.menu_lower: list[tuple[str, str, float]] | None = None   # (lower-case name, name, unit price asked)
+        self._last_messages: list[dict] | None = None   # the fetched batch already read into ``queue``
         self.menu_message: TextMessage | dict | None = None   # the menu and amenities, written and validated once
         self.described: set[str] = set()   # customers told the menu and amenities
 
@@ -340,12 +341,12 @@ class Service:
         # Order lines stay dicts, validated with the decision: a business is rarely asked for the same item twice
         # (16,461 distinct lines in 16,607 offered at 3,000 x 900), so validating each once to reuse it costs more.
         p = self.p
-        if self.menu_lower is None:
-            self.menu_lower = [(name.lower(), name, price) for name, price in profile["menu"].items()]
+        if self.menu_lower is None:   # the menu, markup and price floor never change: each item's price is set once
+            floor = profile["min_price_factor"]
+            self.menu_lower = [(name.lower(), name, round(max(price * (1.0 + p.markup), price * floor if p.markup < 0 else 0.0), 2))
+                               for name, price in profile["menu"].items()]
         text = inquiry.get("text", "").lower()
-        floor = profile["min_price_factor"]
-        offered = [{"name": name, "quantity": 1, "unit_price": round(max(price * (1.0 + p.markup), price * floor if p.markup < 0 else 0.0), 2)}
-                   for low, name, price in self.menu_lower if low in text]
+        offered = [{"name": name, "quantity": 1, "unit_price": price} for low, name, price in self.menu_lower if low in text]
         if not offered:
             reply = _SORRY
         else:
@@ -362,11 +363,14 @@ class Service:
         return _business_from({"actions": [send]})
 
     def act(self, obs: dict[str, Any], action_model: type[BaseModel]) -> BusinessAction:
-        for m in obs["messages"]:
-            if m["id"] not in self.seen:
-                self.seen.add(m["id"])
-                if m["kind"] == "text":
-                    self.queue.append(m)
+        messages = obs["messages"]
+        if messages is not self._last_messages:   # a new fetch (the world hands a new list per fetch, never changed after)
+            self._last_messages = messages
+            for m in messages:
+                if m["id"] not in self.seen:
+                    self.seen.add(m["id"])
+                    if m["kind"] == "text":
+                        self.queue.append(m)
         if self.queue:
             return self._proposal(obs["profile"], self.queue.popleft(), obs.get("customers_see") == "magentic")
         if obs["unread"]:

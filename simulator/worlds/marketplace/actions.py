@@ -165,15 +165,13 @@ class _Decision(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _one_action(cls, data):
-        if type(data) is dict and "action" in data and "actions" not in data:
-            data = {**data, "actions": [data["action"]]}
-            del data["action"]
+        if type(data) is dict and "action" in data:
+            if data["action"] is None:   # "action": None is no action (as the constructor's default always was)
+                data = {k: v for k, v in data.items() if k != "action"}
+            elif "actions" not in data:
+                data = {**data, "actions": [data["action"]]}
+                del data["action"]
         return data
-
-    def __init__(self, action=None, **data) -> None:  # CustomerAction(action=X) as before
-        if action is not None:
-            data["action"] = action
-        super().__init__(**data)
 
     @property
     def action(self):

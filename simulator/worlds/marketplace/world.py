@@ -241,6 +241,7 @@ class Marketplace(WorldBase[MarketplaceConfig]):
 
     def start(self, host: Host) -> None:
         self.host = host
+        self._engine = host.engine   # read at every event: one attribute, not two
         spread = self.config.arrival_spread
         for agent in self.agents.values():
             if agent.is_customer:
@@ -256,7 +257,7 @@ class Marketplace(WorldBase[MarketplaceConfig]):
         self.host.finish()  # the game is over: end the run after this event (the host checks done() only after decisions)
 
     def _schedule_wake(self, agent: _Agent, after: float) -> None:
-        t = self.host.engine.now + after
+        t = self._engine.now + after
         agent.token += 1
         agent.waiting = False
         bucket = self._wake.get(t)
@@ -266,14 +267,14 @@ class Marketplace(WorldBase[MarketplaceConfig]):
         bucket.append((agent, agent.token))
 
     def acting(self) -> list[str]:
-        entries = self._wake.pop(self.host.engine.now, None)
+        entries = self._wake.pop(self._engine.now, None)
         if not entries or self._closed:
             return []
         return [agent.id for agent, token in entries if token == agent.token and not agent.done]
 
     def observe(self, agent_id: str) -> dict[str, Any]:
         agent = self.agents[agent_id]
-        now = self.host.engine.now
+        now = self._engine.now
         if agent.is_customer:
             i = agent.index
             return {
@@ -470,17 +471,19 @@ class Marketplace(WorldBase[MarketplaceConfig]):
         msg = action.message
         kind = msg.kind
         to = self.agents.get(action.to)
-        new_contact = to is not None and self._is_new_contact(agent, to)
+        # (``_is_new_contact``, inlined: this runs for every message)
+        new_contact = (to is not None and agent.is_customer and not to.is_customer
+                       and to.id not in self.contacted[agent.index])
         # The common case first: no rule refuses a text message to another agent unless a consideration limit is reached.
         if kind != "text" or to is None or to is agent or (new_contact and self.config.search.consideration_limit is not None):
             reason = self._refusal(agent, to, action)
             if reason is not None:
                 return self._reject(agent, "send_message", reason, wake)
-        now = self.host.engine.now
+        now = self._engine.now
         record: dict[str, Any] = {"id": "", "from": agent.id, "to": to.id, "kind": kind, "sent_at": now}
         if kind == "text":
             record["text"] = msg.text
-        elif msg.kind == "order_proposal":
+        elif kind == "order_proposal":
             self._propose(agent, to, action, record)
         else:  # payment
             p = self.proposals[msg.proposal_id]
@@ -510,8 +513,9 @@ class Marketplace(WorldBase[MarketplaceConfig]):
             agent.threads[to.id] = thread = []
         thread.append(record)
         delay = action.delay
-        self.host.engine.schedule(lambda: self._deliver(to, record), after=delay + self.config.latency.message)
-        busy = delay + self.config.latency.action
+        latency = self.config.latency
+        self._engine.schedule(lambda: self._deliver(to, record), after=delay + latency.message)
+        busy = delay + latency.action
         if wake:
             self._schedule_wake(agent, busy)
         return busy
@@ -590,11 +594,12 @@ class Marketplace(WorldBase[MarketplaceConfig]):
     def _propose(self, agent: _Agent, to: _Agent, action: SendMessage, record: dict[str, Any]) -> None:
         """Record an accepted order proposal (it expires ``expires_in`` after delivery) and the business's response time."""
         msg = action.message
-        now = self.host.engine.now
+        now = self._engine.now
         self._seq += 1
         pid = f"proposal_{self._seq}"
-        record.update(
-            proposal_id=pid, items=[item.model_dump() for item in msg.items], total=msg.total, text=msg.text,
+        record.update(   # an item as its model_dump(), built directly (a pydantic call per item costs more)
+            proposal_id=pid, items=[{"name": item.name, "quantity": item.quantity, "unit_price": item.unit_price} for item in msg.items],
+            total=msg.total, text=msg.text,
             expires_at=None if msg.expires_in is None else now + action.delay + self.config.latency.message + msg.expires_in,
             paid=False,
         )
