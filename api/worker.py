@@ -68,6 +68,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, Callable
 
+from simulator.draw_ahead import DRAW_AHEAD_EVENTS, draw_ahead  # noqa: F401  (DRAW_AHEAD_EVENTS: the threshold, for callers)
 from simulator.errors import LimitExceeded, Stopped
 
 log = logging.getLogger("agora.api.worker")
@@ -208,33 +209,6 @@ def execute_run(store: Any, run_id: str, conn: Connection | None = None, parent_
     except Exception as exc:  # stored_run has marked the row failed with the reason
         log.warning("run %s failed: %s: %s", run_id, type(exc).__name__, exc)
     return store.get_run(run_id)["status"]
-
-
-DRAW_AHEAD_EVENTS = 10_000  # logged events from which a run's figures are drawn when it ends, not when first asked for
-
-
-def draw_ahead(store: Any, run_id: str) -> bool:
-    """Draw a big ended run's figures and welfare chart into the cache beside the store (``simulator.figure_cache``).
-
-    Drawing them reads the whole event log (seconds for tens of thousands of events), so the worker does
-    it as the run ends and the run page's first load only reads bytes. Small runs draw on demand in a
-    fraction of a second; a PostgreSQL store has no figure file. Whether it worked; a failure is logged,
-    never the run's.
-    """
-    try:
-        from api.web.series import cached_welfare_series
-        from simulator import figure_cache, plots
-
-        run = store.get_run(run_id)
-        if (figure_cache.for_store(store) is None or figure_cache.version_of(run) is None or not run.get("metrics")
-                or (run.get("summary") or {}).get("events", 0) < DRAW_AHEAD_EVENTS):
-            return False
-        plots.draw_run_figures(store, run_id)
-        cached_welfare_series(store, run)
-        return True
-    except Exception as exc:  # e.g. the worker's memory cap: the page draws them when asked
-        log.warning("figures of run %s not drawn ahead: %s: %s", run_id, type(exc).__name__, exc)
-        return False
 
 
 def _call(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any], limits: Limits | None) -> Any:

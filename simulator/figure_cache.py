@@ -2,8 +2,9 @@
 
 A run's figures cannot change once it has ended, but drawing them can take
 seconds (the welfare figure reads the whole event log; a 2,000-agent run has
-tens of thousands of events). The API's run workers draw them when a run ends
-(``api.worker``) and every process that serves or draws them reads and writes
+tens of thousands of events). Whatever ends a big run draws them as it ends
+(``simulator.draw_ahead``: the API's run workers and ``agora run``) and every
+process that serves or draws them reads and writes
 this one file, so the first page load of a run only reads bytes, and a restarted
 server keeps them.
 

@@ -656,7 +656,7 @@ _steps_lock = threading.Lock()
 def welfare_steps(store, run: dict[str, Any]) -> tuple[list[tuple[float, float, int]], int]:
     """``([(t, cumulative welfare, k)], events read)`` over a run's whole event log, one point per event that
     reports welfare (``gained``; ``k`` counts them). The welfare figure and the run page's chart
-    (``api/web/series.py``) read it; an ended run's is kept (a few runs), so the two read the log once."""
+    (``simulator/welfare_series.py``) read it; an ended run's is kept (a few runs), so the two read the log once."""
     version = figure_cache.version_of(run)
     key = (str(getattr(store, "path", id(store))), run["id"], version)
     with _steps_lock:  # concurrent requests for one run's figure and chart: the second waits for the first's reading

@@ -23,7 +23,7 @@ storage and sends it as ``Authorization: Bearer``.
 * ``GET /ui/api/runs/{id}/details``: the run's validated parameters (the world
   config with its defaults filled in, the agents, the run options, the
   overrides), as ``agora run`` saw them.
-* ``GET /ui/api/runs/{id}/series``: welfare over simulated time and its theory line (``api/web/series.py``).
+* ``GET /ui/api/runs/{id}/series``: welfare over simulated time and its theory line (``simulator/welfare_series.py``).
 * ``GET /ui/api/compare?ids=A&ids=B``: runs side by side, parameters diffed (``api/web/compare.py``).
 * ``GET /ui/api/worlds`` and ``/ui/api/worlds/{world}``: the editor's field help (``simulator.reference``)
   and a blank scenario per world (``api/web/templates.py``).
@@ -112,7 +112,7 @@ def run_details(run_id: RunId, store: StoreDep, settings: SettingsDep) -> dict[s
 
 @router.get("/ui/api/runs/{run_id}/series", dependencies=Auth)
 def run_series(run_id: RunId, store: StoreDep) -> dict[str, Any]:
-    from api.web.series import cached_welfare_series
+    from simulator.welfare_series import cached_welfare_series
 
     return cached_welfare_series(store, store.get_run(run_id))
 

@@ -60,7 +60,9 @@ def run(
     ),
     db: Optional[Path] = DbOption,
 ) -> None:
-    """Run a scenario, store it, and print its metrics."""
+    """Run a scenario, store it, and print its metrics.
+
+    A run that logs 10,000 events or more also has its figures drawn, into agora.db.figures.db beside an SQLite store, so that its page in `agora serve` opens at once."""
     from simulator.scenario import parse_override, read_scenario
     from simulator.store import Store
 
@@ -93,6 +95,14 @@ def run(
                  exit_code(exc))
         finally:
             progress.close()
+        # a big run's figures and welfare chart, drawn now as the API's workers do, so that its run page's first
+        # view (agora serve) only reads them (seconds of drawing otherwise); nothing for a small run
+        from simulator.draw_ahead import draw_ahead
+
+        try:
+            draw_ahead(store, run_id)
+        except KeyboardInterrupt:
+            pass  # the run is stored; the page draws them when first asked
         if as_json:  # the stored row, exactly as `agora runs show --json` prints it
             print(json.dumps(run_json(store.get_run(run_id)), indent=2))
     if not as_json:  # the table from the result in hand: no round trip of the metrics through the store

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from api import worker
 from api.app import create_app
 from api.settings import SHIPPED_SCENARIOS, Settings
-from api.web import series as series_module
+from simulator import welfare_series as series_module
 from simulator import figure_cache, plots
 from simulator.run import stored_run
 from simulator.scenario import read_scenario

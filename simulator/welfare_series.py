@@ -80,7 +80,7 @@ def theory_lines(metrics: dict[str, Any], comparison: list[dict[str, Any]] | Non
 
 def cached_welfare_series(store: Any, run: dict[str, Any]) -> dict[str, Any]:
     """``welfare_series`` with the run's theory/simulation table, kept beside the store once the run has ended
-    (``simulator.figure_cache``, as its figures: the API's run workers write it when the run ends)."""
+    (``simulator.figure_cache``, as its figures: ``simulator.draw_ahead`` writes it when a big run ends)."""
     version = figure_cache.version_of(run)
     disk = figure_cache.for_store(store) if version is not None else None
     known = disk.get(run["id"], "series", "json", version) if disk is not None else None
