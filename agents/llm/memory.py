@@ -56,6 +56,9 @@ class Conversation:
     def __init__(self, max_turns: int | None) -> None:
         self.max_turns = max_turns
         self.turns: deque[list[dict[str, Any]]] = deque(maxlen=max_turns or None)
+        # Each turn's size as sent (characters, messages), kept beside it: every request weighs the past turns again,
+        # and counting their characters anew each time was a tenth of the prompt's rendering.
+        self.sizes: deque[tuple[int, int]] = deque(maxlen=max_turns or None)
         self.dropped = 0  # turns left out of the last request for lack of room
         self.summary: str | None = None  # the model's own running summary of turns taken out (``take_dropped``)
 
@@ -63,7 +66,9 @@ class Conversation:
         """Keep one decision: the observation and the reply (tool results come with the next observation)."""
         if self.max_turns == 0:
             return
-        self.turns.append([user, reply])
+        turn = [user, reply]
+        self.turns.append(turn)
+        self.sizes.append(self._size(turn))
 
     def answer_calls(self, result: Any, results: Any = None) -> None:
         """Give the last turn's tool calls their results.
@@ -88,6 +93,7 @@ class Conversation:
                 value = {"ok": True, "note": "applied; see the last call's result"}
             content = json.dumps(value, separators=(",", ":"), default=str) if value is not None else '{"ok":true}'
             turn.append({"role": "tool", "tool_call_id": call["id"], "content": content})
+        self.sizes[-1] = self._size(turn)
 
     def messages(
         self, system: dict[str, Any], current: list[dict[str, Any]], budget: int, chars_per_token: float, extra_chars: int = 0,
@@ -102,8 +108,8 @@ class Conversation:
             )
         room = budget - fixed
         kept: list[list[dict[str, Any]]] = []
-        for turn in reversed(self.turns):
-            cost = estimate_tokens(self._complete(turn), chars_per_token)
+        for turn, (chars, count) in zip(reversed(self.turns), reversed(self.sizes)):
+            cost = int(chars / chars_per_token) + MESSAGE_OVERHEAD * count  # estimate_tokens of the turn as sent
             if cost > room:
                 break
             room -= cost
@@ -115,8 +121,15 @@ class Conversation:
     def take_dropped(self) -> list[list[dict[str, Any]]]:
         """Remove and return the turns the last request had no room for (oldest first), to be summarised."""
         taken = [self.turns.popleft() for _ in range(min(self.dropped, len(self.turns)))]
+        for _ in taken:
+            self.sizes.popleft()
         self.dropped = 0
         return [self._complete(turn) for turn in taken]
+
+    @classmethod
+    def _size(cls, turn: list[dict[str, Any]]) -> tuple[int, int]:
+        sent = cls._complete(turn)
+        return sum(message_chars(m) for m in sent), len(sent)
 
     @staticmethod
     def _complete(turn: list[dict[str, Any]]) -> list[dict[str, Any]]:

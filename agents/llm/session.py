@@ -146,6 +146,7 @@ class LLMRun(PolicyRun):
         self.prices = price_table(settings.prices)
         self.cost_by_agent: Counter[str] = Counter()
         self._limiters: dict[str, RateLimiter] = {}
+        self._client_of: dict[int, tuple[LLMSettings, ChatClient]] = {}
         self.ordinals: Counter[str] = Counter()
 
     # ------------------------------------------------------------------ seats
@@ -414,6 +415,9 @@ class LLMRun(PolicyRun):
             flight.send(job)
 
     def _client(self, s: LLMSettings) -> ChatClient:
+        known = self._client_of.get(id(s))  # every call asks: one look-up per seat's settings, not a URL parse per call
+        if known is not None and known[0] is s:
+            return known[1]
         timeout = endpoint_timeout(s.base_url, s.timeout)
         key = (s.base_url, s.api_key_env, timeout, s.max_retries, s.backoff_base, s.backoff_max, s.retry_after_max)
         key = (s.provider, *key)
@@ -426,11 +430,12 @@ class LLMRun(PolicyRun):
                 limiter=self._limiters.get(s.base_url),
             )
             self._clients[key] = client
+        self._client_of[id(s)] = (s, client)  # the settings kept with it: their id is not reused while here
         return client
 
     def close(self) -> None:
         """Close the HTTP clients (on the LLM loop, without waiting) and the cache."""
-        clients, self._clients = list(self._clients.values()), {}
+        clients, self._clients, self._client_of = list(self._clients.values()), {}, {}
         if clients:
 
             async def shut() -> None:

@@ -34,7 +34,7 @@ Every request's body, status, headers and arrival time are kept in
 most requests it held at once.
 Run standalone (its own process, as a real server would be) with
 ``python tests/llm/stub_server.py --port 8099 --latency 0.1 [--responder module:function]``:
-then it serves on one asyncio loop (aiohttp's server; ``--threads`` for ``http.server``) and keeps
+then it serves on one asyncio loop (httptools' parser; ``--threads`` for ``http.server``) and keeps
 no requests, so hundreds of requests in flight cost it little (``bench/llm.py``'s peer must
 not be what limits the benchmark).
 """
@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
+import httptools
 import orjson
 
 
@@ -202,6 +203,96 @@ class _Admitted:
     anthropic: bool
 
 
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests",
+            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 529: "Overloaded"}
+
+
+class _StubConnection(asyncio.Protocol):
+    """One client connection of ``StubServer.serve_asyncio``: requests parsed by httptools, each answered after the latency."""
+
+    def __init__(self, stub: "StubServer") -> None:
+        self.stub = stub
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.url = b""
+        self.headers: dict[str, str] = {}
+        self.body: list[bytes] = []
+        self.waiting: list[tuple[str, dict[str, str], bytes, bool]] = []  # parsed requests not yet answered, in order
+        self.busy = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            self._write(400, {"error": {"message": "not an HTTP request"}}, {}, keep_alive=False)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+
+    # httptools' callbacks
+    def on_message_begin(self) -> None:
+        self.url, self.headers, self.body = b"", {}, []
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers[name.decode("latin-1")] = value.decode("latin-1")
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        path = self.url.decode("latin-1").partition("?")[0]
+        self.waiting.append((path, self.headers, b"".join(self.body), self.parser.should_keep_alive()))
+        if not self.busy:
+            self._next()
+
+    def _next(self) -> None:
+        """Admit the oldest waiting request: answer it now (an error) or after the latency."""
+        if not self.waiting or self.transport is None:
+            self.busy = False
+            return
+        self.busy = True
+        path, headers, raw, keep_alive = self.waiting.pop(0)
+        arrived = self.stub._arrive(path, headers, raw)
+        if not isinstance(arrived, _Admitted):
+            self._finish(arrived, keep_alive)
+        elif self.stub.latency:
+            asyncio.get_running_loop().call_later(self.stub.latency, self._answer, arrived, keep_alive)
+        else:
+            self._answer(arrived, keep_alive)
+
+    def _answer(self, admitted: "_Admitted", keep_alive: bool) -> None:
+        self.stub._leave()
+        self._finish(self.stub._respond(admitted), keep_alive)
+
+    def _finish(self, answer: "tuple[int, dict[str, Any], dict[str, str]] | None", keep_alive: bool) -> None:
+        if answer is None:  # dead: hang up without a word
+            if self.transport is not None:
+                self.transport.close()
+            return
+        status, payload, extra = answer
+        self._write(status, payload, extra, keep_alive)
+        self._next()
+
+    def _write(self, status: int, payload: dict[str, Any], extra: dict[str, str], keep_alive: bool) -> None:
+        if self.transport is None:
+            return
+        data = orjson.dumps(payload)
+        lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}", "Content-Type: application/json",
+                 f"Content-Length: {len(data)}", *(f"{name}: {value}" for name, value in extra.items())]
+        if not keep_alive:
+            lines.append("Connection: close")
+        self.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + data)
+        if not keep_alive:
+            self.transport.close()
+            self.transport = None
+
+
 class _Server(ThreadingHTTPServer):
     request_queue_size = 512  # socketserver's default backlog of 5 drops SYNs when 32 clients connect at once
 
@@ -276,26 +367,26 @@ class StubServer:
         return self
 
     def serve_asyncio(self) -> None:
-        """Serve on the asyncio loop of this thread until interrupted (the standalone process's server).
+        """Serve on an asyncio loop in this thread until SIGINT or SIGTERM (the standalone process's server).
 
-        One thread and aiohttp's HTTP parser rather than a thread per connection: at 256 requests in
-        flight ``http.server`` took about 2 ms of CPU per request, enough for the benchmark's peer to be
-        the bottleneck. ``die_after`` is not served here (a killed server is what the threaded one tests).
+        One thread, httptools' C request parser (llhttp) and a timer per request rather than a thread per
+        connection (``http.server`` took about 2 ms of CPU per request at 256 in flight) or aiohttp's server
+        (about 0.2 ms more per request than this): the benchmark's peer must not be what limits it.
+        HTTP/1.1 keep-alive; a connection's requests are answered in order. ``die_after`` is not served
+        here (a killed server is what the threaded one tests).
         """
-        from aiohttp import web
+        import signal
 
-        async def handle(request: web.Request) -> web.StreamResponse:
-            answer = await self._answer_async(request.path, dict(request.headers), await request.read())
-            if answer is None:
-                if request.transport is not None:
-                    request.transport.close()
-                return web.Response(status=500)
-            status, payload, extra = answer
-            return web.Response(status=status, body=orjson.dumps(payload), content_type="application/json", headers=extra)
+        asyncio.run(self._serve_forever(signal.SIGINT, signal.SIGTERM))
 
-        app = web.Application(client_max_size=64 << 20)
-        app.router.add_route("POST", "/{tail:.*}", handle)
-        web.run_app(app, host="127.0.0.1", port=self.port, print=None, handle_signals=True, access_log=None, backlog=1024)
+    async def _serve_forever(self, *signals: int) -> None:
+        loop = asyncio.get_running_loop()
+        stopped = loop.create_future()
+        for number in signals:
+            loop.add_signal_handler(number, lambda: stopped.done() or stopped.set_result(None))
+        server = await loop.create_server(lambda: _StubConnection(self), "127.0.0.1", self.port, backlog=1024)
+        async with server:
+            await stopped
 
     def stop(self) -> None:
         if self._server is not None:
@@ -325,18 +416,6 @@ class StubServer:
         try:
             if self.latency:
                 time.sleep(self.latency)
-        finally:
-            self._leave()
-        return self._respond(arrived)
-
-    async def _answer_async(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, Any], dict[str, str]] | None:
-        """``_answer`` for the asyncio server: the wait does not hold a thread."""
-        arrived = self._arrive(path, headers, raw)
-        if not isinstance(arrived, _Admitted):
-            return arrived
-        try:
-            if self.latency:
-                await asyncio.sleep(self.latency)
         finally:
             self._leave()
         return self._respond(arrived)

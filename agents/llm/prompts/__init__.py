@@ -23,6 +23,7 @@ A scenario overrides them per run or per seat with ``system_template`` /
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -74,15 +75,9 @@ def shown_observation(world: str | None, observation: dict, results_answered: bo
     """The observation as a prompt shows it: without the world's ``REPEATED_KEYS`` and, when the previous turn's tool
     calls were answered with them (tools mode), without ``last_result`` / ``last_results`` (a copy; the world's own
     dicts are never edited)."""
-    hidden = REPEATED_KEYS.get(world or "", ()) + (RESULT_KEYS if results_answered else ())
-    if not hidden:
+    top, inner = _hidden_keys(world, results_answered)
+    if not top and not inner:
         return observation
-    top = {key for key in hidden if "." not in key}
-    inner: dict[str, set[str]] = {}
-    for key in hidden:
-        if "." in key:
-            outer, sub = key.split(".", 1)
-            inner.setdefault(outer, set()).add(sub)
     shown = {}
     for key, value in observation.items():
         if key in top:
@@ -91,6 +86,18 @@ def shown_observation(world: str | None, observation: dict, results_answered: bo
             value = {k: v for k, v in value.items() if k not in inner[key]}
         shown[key] = value
     return shown
+
+
+@lru_cache(maxsize=64)
+def _hidden_keys(world: str | None, results_answered: bool) -> tuple[frozenset[str], dict[str, frozenset[str]]]:
+    """The top-level keys and the keys one level down (per outer key) that ``shown_observation`` leaves out; once per world."""
+    hidden = REPEATED_KEYS.get(world or "", ()) + (RESULT_KEYS if results_answered else ())
+    inner: dict[str, set[str]] = {}
+    for key in hidden:
+        if "." in key:
+            outer, sub = key.split(".", 1)
+            inner.setdefault(outer, set()).add(sub)
+    return frozenset(key for key in hidden if "." not in key), {outer: frozenset(subs) for outer, subs in inner.items()}
 
 
 def observation_variables(observation: dict) -> dict[str, str]:
