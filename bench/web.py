@@ -25,8 +25,8 @@ Two more timings of the research pages (issue 21), each against 300 ms:
 
 And (issue 18) a 2,000-agent marketplace run (``--market-agents``), twice: submitted with
 ``POST /runs`` (the server's worker draws its figures and chart as it ends, into
-``<store>.figures.db``), and stored with ``agora run`` before the server starts (its figures
-are drawn when the page first asks for them). For each, its run page from navigation to
+``<store>.figures.db``), and stored with ``agora run`` before the server starts (which draws
+them the same way as the run ends, ``simulator.draw_ahead``). For each, its run page from navigation to
 every plot decoded, against 3 s: the first load (a fresh page of a server that has not shown
 the run) and the median of the rest.
 
@@ -154,7 +154,7 @@ def main() -> None:
                 if big:
                     submitted = submit_big_market(client, url, args.market_agents)
                     research |= big_run_page(browser, url, submitted, args.repeat, "submitted through the API, drawn as it ended")
-                    research |= big_run_page(browser, url, big, args.repeat, "stored by agora run, drawn on first view")
+                    research |= big_run_page(browser, url, big, args.repeat, "stored by agora run, drawn as it ended")
                 browser.close()
         finally:
             proc.send_signal(signal.SIGTERM)
