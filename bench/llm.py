@@ -18,9 +18,9 @@ seconds, so few decisions fall at exactly the same time; ``llm.batch_window``
 (``--window``) gathers those within one window into one concurrent batch. A
 batch must come back before the simulation goes on, so the speed-up of
 concurrency c is at most calls / sum(ceil(batch size / c)). Prints, per run,
-the wall time, the sequential lower bound (calls x stub latency) and the CPU
+the wall time, the sequential lower bound (calls x stub latency), the CPU
 milliseconds per decision of this process (prompt rendering, validation,
-HTTP client, the engine); then the speed-up of concurrency 32 over 1 (goal
+HTTP client, the engine) and the stub server's CPU per call (Linux); then the speed-up of concurrency 32 over 1 (goal
 >= 25x, identical metrics) and the large run's lower bound over its wall time
 (goal >= 100x). Both are ratios: absolute times depend on the machine's load.
 """
@@ -128,10 +128,23 @@ class Measured:
     wall_s: float
     cpu_s: float
     result: Any
+    stub_cpu_s: float | None = None  # the stub server's CPU over the run loop (None: not measurable here)
 
 
-def run(base_url: str, customers: int, businesses: int, concurrency: int, window: float = 0.0, spread: float = 0.0) -> Measured:
-    """One run, its set-up and its run loop timed apart (CPU: this process, every thread)."""
+def process_cpu(pid: int | None) -> float | None:
+    """CPU seconds (user + system) a process has used so far, from /proc (Linux); None elsewhere."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(base_url: str, customers: int, businesses: int, concurrency: int, window: float = 0.0, spread: float = 0.0,
+        stub_pid: int | None = None) -> Measured:
+    """One run, its set-up and its run loop timed apart (CPU: this process, every thread; and the stub's, given its pid)."""
     overrides = [
         ("llm.base_url", base_url), ("llm.cache", "off"), ("llm.max_concurrency", concurrency),
         ("llm.mode", "json_schema"), ("llm.history_window", 4), ("llm.budget", {}),
@@ -147,17 +160,20 @@ def run(base_url: str, customers: int, businesses: int, concurrency: int, window
     started = time.perf_counter()
     sim = build_simulation(scenario, 1)
     setup = time.perf_counter() - started
+    stub_cpu = process_cpu(stub_pid)
     started, cpu = time.perf_counter(), time.process_time()
     result = sim.run(max_time=scenario.run.max_time)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    stub_after = process_cpu(stub_pid)
+    stub_cpu = stub_after - stub_cpu if stub_cpu is not None and stub_after is not None else None
     del sim
     gc.collect()  # the run is discarded: its resources (the LLM clients) close now, not at exit
-    return Measured(setup, wall, cpu, result)
+    return Measured(setup, wall, cpu, result, stub_cpu)
 
 
 @contextlib.contextmanager
-def stub_process(latency: float) -> Iterator[str]:
-    """The stub server in its own process (as a real endpoint is), with this module's scripted replies."""
+def stub_process(latency: float) -> Iterator[tuple[str, int]]:
+    """The stub server in its own process (as a real endpoint is), with this module's scripted replies: its URL and pid."""
     port = free_port()
     command = [sys.executable, str(ROOT / "tests" / "llm" / "stub_server.py"), "--port", str(port),
                "--latency", str(latency), "--responder", "bench.llm:marketplace_reply"]
@@ -174,7 +190,7 @@ def stub_process(latency: float) -> Iterator[str]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit("the stub server did not start") from None
                 time.sleep(0.1)
-        yield base_url
+        yield base_url, process.pid
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -192,7 +208,9 @@ def describe(label: str, m: Measured, latency: float, concurrency: int) -> float
     print(f"  {label}: run {m.wall_s:7.2f} s (set-up {m.setup_s:.2f} s more), {c['llm_calls']} calls in {c['llm_batches']} "
           f"batches ({c['llm_calls'] / max(1, c['llm_batches']):.1f} each; at least {waves * latency:.1f} s in waves of {concurrency}), "
           f"lower bound one at a time {bound:7.1f} s ({bound / m.wall_s:6.1f}x under it), "
-          f"CPU {1000 * m.cpu_s / max(1, c['decisions']):.2f} ms per decision, status {m.result.status}, fallbacks {c['fallbacks']}")
+          f"CPU {1000 * m.cpu_s / max(1, c['decisions']):.2f} ms per decision"
+          + (f" (stub {1000 * m.stub_cpu_s / max(1, c['llm_calls']):.2f} ms per call)" if m.stub_cpu_s is not None else "")
+          + f", status {m.result.status}, fallbacks {c['fallbacks']}")
     return bound / m.wall_s
 
 
@@ -209,12 +227,12 @@ def main() -> None:
     parser.add_argument("--big-concurrency", type=int, default=256)
     args = parser.parse_args()
     print(f"marketplace, all seats policy: llm; stub latency {args.latency * 1000:.0f} ms/call; llm.batch_window {args.window:g}")
-    with stub_process(args.latency) as base_url:
+    with stub_process(args.latency) as (base_url, stub_pid):
         if args.customers:
             print(f"{args.customers} customers, {args.businesses} businesses, arrivals over [0, {args.small_spread:g}]:")
-            wide = run(base_url, args.customers, args.businesses, args.concurrency, args.window, args.small_spread)
+            wide = run(base_url, args.customers, args.businesses, args.concurrency, args.window, args.small_spread, stub_pid)
             describe(f"max_concurrency {args.concurrency:>3}", wide, args.latency, args.concurrency)
-            narrow = run(base_url, args.customers, args.businesses, 1, args.window, args.small_spread)
+            narrow = run(base_url, args.customers, args.businesses, 1, args.window, args.small_spread, stub_pid)
             describe("max_concurrency   1", narrow, args.latency, 1)
             same = json.dumps(wide.result.metrics, sort_keys=True) == json.dumps(narrow.result.metrics, sort_keys=True)
             m = wide.result.metrics["measures"]
@@ -225,7 +243,7 @@ def main() -> None:
         if args.big_customers:
             print(f"{args.big_customers} customers, {args.businesses} businesses, arrivals over [0, {args.spread:g}], "
                   f"max_concurrency {args.big_concurrency}:")
-            big = run(base_url, args.big_customers, args.businesses, args.big_concurrency, args.window, args.spread)
+            big = run(base_url, args.big_customers, args.businesses, args.big_concurrency, args.window, args.spread, stub_pid)
             ratio = describe(f"max_concurrency {args.big_concurrency:>3}", big, args.latency, args.big_concurrency)
             print(f"  RATIO sequential lower bound / run loop wall: {ratio:.1f}x (goal >= 100x); "
                   f"with set-up {big.result.counters['llm_calls'] * args.latency / (big.wall_s + big.setup_s):.1f}x")

@@ -18,7 +18,7 @@ use" API reference, version ``2023-06-01``):
 * the answer's ``text`` blocks -> content, ``tool_use`` blocks -> tool calls,
   ``usage.input_tokens`` / ``output_tokens`` -> prompt / completion tokens.
 
-Hand-written on the shared aiohttp client rather than the ``anthropic`` SDK so
+Hand-written on the shared chat client (``agents.llm.http``) rather than the ``anthropic`` SDK so
 that retries (429, 5xx and 529 ``overloaded``, ``Retry-After``), pacing, the
 failure kinds (Anthropic's "prompt is too long" is a ``context_length``) and
 the per-request CPU cost stay the same for both providers.
