@@ -85,23 +85,31 @@ class Scenario(BaseModel):
         """A policy's run-wide settings block as written (e.g. ``llm:``), or ``None`` if the scenario has none."""
         return (self.model_extra or {}).get(key)
 
-    def policy_for(self, agent_id: str, role: str) -> PolicySpec | None:
-        """The policy spec for an agent: by its id, else its role, else "default"."""
+    def agents_key(self, agent_id: str, role: str) -> str | None:
+        """The ``agents:`` key that seats an agent: its id, else its role, else "default" (``None``: no entry)."""
         for key in (agent_id, role, "default"):
-            spec = self.agents.get(key)
-            if spec is not None:
-                return PolicySpec(policy=spec) if isinstance(spec, str) else spec
+            if self.agents.get(key) is not None:
+                return key
         return None
 
-    def params_for(self, agent_id: str, role: str) -> BaseModel | None:
-        """The validated params model of the policy ``policy_for`` picks (a copy per seat), or ``None``
-        if ``validate_scenario`` did not validate that entry as it now reads (built by hand, or edited since)."""
+    def policy_for(self, agent_id: str, role: str) -> PolicySpec | None:
+        """The policy spec for an agent: by its id, else its role, else "default"."""
+        key = self.agents_key(agent_id, role)
+        if key is None:
+            return None
+        spec = self.agents[key]
+        return PolicySpec(policy=spec) if isinstance(spec, str) else spec
+
+    def params_for(self, agent_id: str, role: str, *, copy: bool = True) -> BaseModel | None:
+        """The validated params model of the policy ``policy_for`` picks (a copy per seat; ``copy=False``: the
+        validated object itself, for a caller that copies or shares it), or ``None`` if ``validate_scenario`` did
+        not validate that entry as it now reads (built by hand, or edited since)."""
         spec = self.policy_for(agent_id, role)
         for key in (agent_id, role, "default"):
             if key in self.agents:
                 cached = self.validated_params.get(key)
                 if spec is not None and cached is not None and cached[:2] == (spec.policy, spec.params):
-                    return cached[2].model_copy()
+                    return cached[2].model_copy() if copy else cached[2]
                 return None
         return None
 

@@ -219,24 +219,25 @@ def compile_arrays(data: MarketData) -> MarketArrays:
 
     menu_sizes = np.fromiter((len(b.menu_features) for b in businesses), dtype=np.int64, count=n_b)
     rows = np.repeat(np.arange(n_b, dtype=np.int64), menu_sizes)
-    cols = np.fromiter((item_index[name] for b in businesses for name in b.menu_features), dtype=np.int64, count=int(menu_sizes.sum()))
-    prices = np.fromiter((p for b in businesses for p in b.menu_features.values()), dtype=float, count=int(menu_sizes.sum()))
+    # map / chain rather than generator expressions: the same values in the same order, without a Python frame per entry.
+    cols = np.fromiter(map(item_index.__getitem__, chain.from_iterable(b.menu_features for b in businesses)), dtype=np.int64, count=int(menu_sizes.sum()))
+    prices = np.fromiter(chain.from_iterable(b.menu_features.values() for b in businesses), dtype=float, count=int(menu_sizes.sum()))
     has_amenity = np.zeros((n_b, n_a), dtype=bool)
     amen_sizes = np.fromiter((len(b.amenity_features) for b in businesses), dtype=np.int64, count=n_b)
     has_amenity[np.repeat(np.arange(n_b), amen_sizes),
-                np.fromiter((amen_index[name] for b in businesses for name in b.amenity_features), dtype=np.int64, count=int(amen_sizes.sum()))] = \
-        np.fromiter((bool(v) for b in businesses for v in b.amenity_features.values()), dtype=bool, count=int(amen_sizes.sum()))
+                np.fromiter(map(amen_index.__getitem__, chain.from_iterable(b.amenity_features for b in businesses)), dtype=np.int64, count=int(amen_sizes.sum()))] = \
+        np.fromiter(map(bool, chain.from_iterable(b.amenity_features.values() for b in businesses)), dtype=bool, count=int(amen_sizes.sum()))
     # carried: the 0/1 pattern (a zero price still counts as carried); menu: the prices.
     carried = sparse.csr_matrix((np.ones(rows.shape[0], dtype=np.float32), (rows, cols)), shape=(n_b, n_i))
     menu = sparse.csr_matrix((prices, (rows, cols)), shape=(n_b, n_i))
 
     request_sizes = np.fromiter((len(c.menu_features) for c in customers), dtype=np.int64, count=n_c)
     rrows = np.repeat(np.arange(n_c, dtype=np.int64), request_sizes)
-    rcols = np.fromiter((item_index[name] for c in customers for name in c.menu_features), dtype=np.int64, count=int(request_sizes.sum()))
+    rcols = np.fromiter(map(item_index.__getitem__, chain.from_iterable(c.menu_features for c in customers)), dtype=np.int64, count=int(request_sizes.sum()))
     required = np.zeros((n_c, n_a), dtype=bool)
     need_sizes = np.fromiter((len(c.amenity_features) for c in customers), dtype=np.int64, count=n_c)
     required[np.repeat(np.arange(n_c), need_sizes),
-             np.fromiter((amen_index[name] for c in customers for name in c.amenity_features), dtype=np.int64, count=int(need_sizes.sum()))] = True
+             np.fromiter(map(amen_index.__getitem__, chain.from_iterable(c.amenity_features for c in customers)), dtype=np.int64, count=int(need_sizes.sum()))] = True
     value = np.fromiter((2.0 * sum(c.menu_features.values()) for c in customers), dtype=float, count=n_c)
     request = sparse.csr_matrix((np.ones(len(rrows), dtype=np.float32), (rrows, rcols)), shape=(n_c, n_i))
     n_items = np.asarray(request.sum(axis=1)).ravel()
@@ -532,14 +533,16 @@ def generate_vectorised(domain: str, customers: int, businesses: int, seed: int)
     need_count = rng.integers(1, 3, size=customers)
     need_order = np.argsort(rng.random((customers, n_amen)), axis=1)[:, :2]   # a random ordered pair of amenities
     people = [f"{_FIRST[i % len(_FIRST)]} {_LAST[(i // len(_FIRST)) % len(_LAST)]}" + (f" {i // (len(_FIRST) * len(_LAST)) + 1}" if i >= len(_FIRST) * len(_LAST) else "") for i in range(customers)]
-    wtp = np.round(means, 2)
+    wtp = np.round(means, 2).tolist()   # Python floats: indexing a list, not an array, per item
     cust: list[Customer] = []
     for i, (order, size, n_need, pick) in enumerate(zip(orders.tolist(), order_size.tolist(), need_count.tolist(), need_order.tolist())):
-        menu = {names[x]: float(wtp[x]) for x in order[:size]}
+        menu = {names[x]: wtp[x] for x in order[:size]}
         need_a = [amenities[x] for x in pick[:n_need]]
         request = (f"Please find a {words['kind']} that offers " + ", ".join(f"{n} (1)" for n in menu)
                    + " and has " + " and ".join(need_a) + ". I intend to place an order.")
-        cust.append(Customer.model_construct(type="customer", id=customer_id(i), name=people[i], request=request, menu_features=menu, amenity_features=need_a))
+        # Validated rather than model_construct: the same model, and pydantic's compiled validator is the faster path.
+        cust.append(Customer.model_validate({"type": "customer", "id": customer_id(i), "name": people[i], "request": request,
+                                             "menu_features": menu, "amenity_features": need_a}))
 
     # Businesses per customer: consecutive slots of concatenated shuffles; a rare repeat at a shuffle's seam is redrawn.
     per = min(BUSINESSES_PER_CUSTOMER, businesses)
@@ -591,16 +594,19 @@ def generate_vectorised(domain: str, customers: int, businesses: int, seed: int)
     biz: list[Business] = []
     item_names = [names[x] for x in item.tolist()]
     prices = price.tolist()
+    # Per-business values as Python lists once (indexing arrays element by element costs more than building the rows).
+    ptr, ratings, factors, served_first, amenities_on = (menu_ptr.tolist(), rating.tolist(), factor.tolist(),
+                                                         first_served.tolist(), on.tolist())
     for j in range(businesses):
-        s, e = int(menu_ptr[j]), int(menu_ptr[j + 1])
+        s, e = ptr[j], ptr[j + 1]
         menu = dict(zip(item_names[s:e], prices[s:e]))
         name = f"{_NAME_A[j % len(_NAME_A)]} {_NAME_B[(j // len(_NAME_A)) % len(_NAME_B)]}" + (f" {j // (len(_NAME_A) * len(_NAME_B)) + 1}" if j >= len(_NAME_A) * len(_NAME_B) else "")
         highlights = ", ".join(item_names[s : min(e, s + 2)])
-        biz.append(Business.model_construct(
-            type="business", id=business_id(j), name=name,
-            description=f"{name} is a friendly local {words['kind']}; customers love our {highlights}.",
-            rating=float(rating[j]), progenitor_customer=customer_id(int(first_served[j])) if first_served[j] >= 0 else "",
-            menu_features=menu, amenity_features={a_: bool(on[j, x]) for x, a_ in enumerate(amenities)},
-            min_price_factor=float(factor[j]),
-        ))
+        biz.append(Business.model_validate({
+            "type": "business", "id": business_id(j), "name": name,
+            "description": f"{name} is a friendly local {words['kind']}; customers love our {highlights}.",
+            "rating": ratings[j], "progenitor_customer": customer_id(served_first[j]) if served_first[j] >= 0 else "",
+            "menu_features": menu, "amenity_features": dict(zip(amenities, amenities_on[j])),
+            "min_price_factor": factors[j],
+        }))
     return MarketData(cust, biz, f"<generated {domain} {customers}x{businesses} seed {seed} vectorised>")
