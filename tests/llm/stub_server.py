@@ -210,8 +210,9 @@ _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden"
 class _StubConnection(asyncio.Protocol):
     """One client connection of ``StubServer.serve_asyncio``: requests parsed by httptools, each answered after the latency."""
 
-    def __init__(self, stub: "StubServer") -> None:
+    def __init__(self, stub: "StubServer", live: set["_StubConnection"]) -> None:
         self.stub = stub
+        self.live = live  # the server's open connections, closed when it stops
         self.parser = httptools.HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
         self.url = b""
@@ -222,6 +223,12 @@ class _StubConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        self.live.add(self)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = None
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -231,6 +238,7 @@ class _StubConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
+        self.live.discard(self)
 
     # httptools' callbacks
     def on_message_begin(self) -> None:
@@ -384,9 +392,12 @@ class StubServer:
         stopped = loop.create_future()
         for number in signals:
             loop.add_signal_handler(number, lambda: stopped.done() or stopped.set_result(None))
-        server = await loop.create_server(lambda: _StubConnection(self), "127.0.0.1", self.port, backlog=1024)
-        async with server:
-            await stopped
+        connections: set[_StubConnection] = set()
+        server = await loop.create_server(lambda: _StubConnection(self, connections), "127.0.0.1", self.port, backlog=1024)
+        await stopped
+        server.close()
+        for connection in list(connections):  # clients' idle keep-alive connections must not hold the exit up
+            connection.close()
 
     def stop(self) -> None:
         if self._server is not None:
