@@ -379,8 +379,8 @@ def few_collections(in_process: bool = False) -> Iterator[None]:
     survivors: 15% of the run's CPU at 10,000 x 3,000, more as the market
     grows (issue 22's exponent). Its objects are freed by reference counting
     as they die (events, actions and messages make no cycles); the rare
-    cycle (a faulty policy's exception and its traceback) waits for the end
-    of the run. Runs with network clients (LLM, remote policies: their
+    cycle (a faulty policy's exception and its traceback) waits for the
+    next full collection after the run. Runs with network clients (LLM, remote policies: their
     libraries make cycles per request, and a run can last hours) keep the
     young generation collecting.
     """
@@ -394,6 +394,10 @@ def few_collections(in_process: bool = False) -> Iterator[None]:
     try:
         yield
     finally:
+        if in_process:
+            # What the run made joins what was frozen at its start (one permanent generation): unfrozen together
+            # into the oldest generation, for its next full collection, not rescanned by the youngest at once.
+            gc.freeze()
         gc.set_threshold(*thresholds)
         if enabled:
             gc.enable()

@@ -20,7 +20,7 @@ import json
 import pytest
 
 from simulator.errors import LimitExceeded, Stopped
-from simulator.run import RunStopped, run_scenario
+from simulator.run import RunStopped, build_simulation, run_scenario
 from simulator.scenario import load_scenario_text
 from tests.run_loop_cases import CASES, ROOT, fingerprint
 
@@ -52,6 +52,34 @@ PD = "name: pd\nworld: {type: matrix_game, game: prisoners_dilemma, players: [a,
 
 def scenario(text: str = PD, *overrides: tuple[str, object]):
     return load_scenario_text(text, "<test>", list(overrides))
+
+
+MARKET = """
+world: {type: marketplace, synthetic: {domain: restaurants, customers: 60, businesses: 20, seed: 3}}
+agents: {customer: assistant, business: service}
+run: {record_events: false}
+"""
+
+
+def test_an_in_process_run_collects_no_garbage_while_it_runs_and_restores_the_collector():
+    import gc
+
+    collections = []
+    callback = lambda phase, info: collections.append(info["generation"]) if phase == "start" else None
+    saved, enabled = gc.get_threshold(), gc.isenabled()
+    sim = build_simulation(scenario(MARKET), 1)
+    gc.collect()
+    gc.set_threshold(50, 10, 10)   # a collector this eager would collect many times in a run of this size
+    gc.callbacks.append(callback)
+    try:
+        result = sim.run()
+        thresholds, on, frozen = gc.get_threshold(), gc.isenabled(), gc.get_freeze_count()
+    finally:
+        gc.callbacks.remove(callback)
+        gc.set_threshold(*saved)
+    assert result.status == "finished" and result.counters["decisions"] > 60
+    assert collections == []   # start, run and metrics: scripted policies only, so the collector was off
+    assert thresholds == (50, 10, 10) and on == enabled and frozen == 0   # and it is back as it was
 
 
 def test_max_time_fires_every_event_up_to_it_and_ends_the_clock_there():

@@ -273,6 +273,14 @@ def test_action_models_are_lists_of_discriminated_unions_with_role_specific_mess
         CustomerAction.model_validate({"actions": texts * MAX_ACTIONS})
     with pytest.raises(ValidationError):   # a business neither searches nor pays
         BusinessAction.model_validate({"action": {"kind": "search", "query": "x"}})
+    # "action": None means no one-action form (as the constructor's default did), both through the constructor and
+    # model_validate, which no longer goes through a constructor of ours (pydantic validated such models twice)
+    assert CustomerAction.model_validate({"action": None, "actions": [{"kind": "finish"}]}).action.kind == "finish"
+    assert CustomerAction(action=None, actions=[{"kind": "finish"}]).action.kind == "finish"
+    with pytest.raises(ValidationError):   # neither form
+        CustomerAction.model_validate({"action": None})
+    with pytest.raises(ValidationError):   # both forms
+        CustomerAction.model_validate({"action": {"kind": "finish"}, "actions": [{"kind": "finish"}]})
     with pytest.raises(ValidationError):
         BusinessAction.model_validate({"action": {"kind": "send_message", "to": "c", "message": {"kind": "payment", "proposal_id": "x"}}})
     with pytest.raises(ValidationError):   # a customer does not propose
