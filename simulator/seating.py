@@ -118,17 +118,16 @@ def conforms(policy: Any, protocol: type) -> bool:
     own = getattr(policy, "__dict__", None)
     if own and not own.keys().isdisjoint(protocol.__protocol_attrs__):
         return isinstance(policy, protocol)
-    answers = _CONFORMS.get(type(policy))
-    if answers is None:
-        answers = _CONFORMS[type(policy)] = {}
-    answer = answers.get(protocol)
+    key = (type(policy), protocol)
+    answer = _CONFORMS.get(key)
     if answer is None:
-        answer = answers[protocol] = isinstance(policy, protocol)
+        answer = _CONFORMS[key] = isinstance(policy, protocol)
     return answer
 
 
-# Policy class -> {protocol: isinstance answer}; weak, so classes made on the fly (tests) can go.
-_CONFORMS: weakref.WeakKeyDictionary[type, dict[type, bool]] = weakref.WeakKeyDictionary()
+# (policy class, protocol) -> isinstance answer. A plain dict (a weak one costs more per look-up than the check
+# saves): it holds the policy classes, which live as long as their modules anyway.
+_CONFORMS: dict[tuple[type, type], bool] = {}
 
 
 def build_policies(scenario: Any, world: Any, seeds: np.random.SeedSequence) -> dict[str, tuple[Any, str]]:

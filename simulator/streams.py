@@ -109,8 +109,9 @@ class ChildSeed(ISpawnableSeedSequence):
 
     def generate_state(self, n_words: int, dtype: Any = np.uint32) -> np.ndarray:
         words = self._words
-        if words is not None and n_words == words.shape[0] and np.dtype(dtype) == np.uint64:
-            return words.copy()
+        if words is not None and n_words == words.shape[0] and dtype is np.uint64:
+            self._words = None   # handed out once, to the PCG64 being seeded; later asks go to the real child
+            return words
         return self.real().generate_state(n_words, dtype)
 
     def spawn(self, n_children: int) -> list[np.random.SeedSequence]:

@@ -207,14 +207,20 @@ class MarketArrays:
         return np.where(self.cand_qualifies, self.value[self.cand_customer] - self.cand_price, -self.cand_price)
 
 
+def _numbered(names: Any) -> dict[str, int]:
+    """``{name: k}``, names numbered 0, 1, ... in order of first appearance."""
+    distinct = dict.fromkeys(names)
+    return dict(zip(distinct, range(len(distinct))))
+
+
 def compile_arrays(data: MarketData) -> MarketArrays:
     """Index items and amenities and find every customer's candidate businesses (sparse products)."""
     customers, businesses = data.customers, data.businesses
     # Items and amenities numbered in order of first appearance: businesses' menus first, then customers' requests.
-    item_index = {name: k for k, name in enumerate(dict.fromkeys(chain(
-        chain.from_iterable(b.menu_features for b in businesses), chain.from_iterable(c.menu_features for c in customers))))}
-    amen_index = {name: k for k, name in enumerate(dict.fromkeys(chain(
-        chain.from_iterable(b.amenity_features for b in businesses), chain.from_iterable(c.amenity_features for c in customers))))}
+    item_index = _numbered(chain(chain.from_iterable(b.menu_features for b in businesses),
+                                 chain.from_iterable(c.menu_features for c in customers)))
+    amen_index = _numbered(chain(chain.from_iterable(b.amenity_features for b in businesses),
+                                 chain.from_iterable(c.amenity_features for c in customers)))
     n_c, n_b, n_i, n_a = len(customers), len(businesses), len(item_index), len(amen_index)
 
     menu_sizes = np.fromiter((len(b.menu_features) for b in businesses), dtype=np.int64, count=n_b)
