@@ -78,6 +78,9 @@ class LLMPolicy(SeatOfRun):
         self.persona_template = compiled(settings.persona, "llm.persona") if settings.persona else None
         # The observation keys the templates may name ($key, $key_sub): only those are rendered for each prompt.
         self.template_keys = named_keys(*(t for t in (self.system_template, self.user_template, self.persona_template) if t is not None))
+        # The system prompt is the same text while the values it names are (rules, format: most decisions); kept, not refilled.
+        self.system_names = tuple(sorted(self.system_template.get_identifiers()))
+        self.system_prompts: dict[tuple, str] = {}
         self.calls_made = 0  # tool-call ids for servers that send none
 
     # ------------------------------------------------------------------ hooks used by the host
@@ -134,7 +137,13 @@ class LLMPolicy(SeatOfRun):
         })
         if self.persona_template is not None:
             values["persona"] = self._fill(self.persona_template, values, "llm.persona", observation)
-        system = self._fill(self.system_template, values, self.system_source, observation)
+        key = tuple(values.get(name) for name in self.system_names)
+        system = self.system_prompts.get(key)
+        if system is None:
+            system = self._fill(self.system_template, values, self.system_source, observation)
+            if len(self.system_prompts) >= 8:  # a few action models per seat; never an unbounded store
+                self.system_prompts.clear()
+            self.system_prompts[key] = system
         if values["persona"] and "persona" not in self.system_template.get_identifiers():
             system = values["persona"] + "\n\n" + system
         if self.memory.summary:

@@ -144,6 +144,7 @@ class LLMRun(PolicyRun):
         self.cache = LLMCache(settings.cache_file(), settings.cache) if settings.cache != "off" else None
         self.budget = Budget(settings.budget.calls, settings.budget.tokens, settings.budget.usd)
         self.prices = price_table(settings.prices)
+        self.price_by_model: dict[str, Any] = {}
         self.cost_by_agent: Counter[str] = Counter()
         self._limiters: dict[str, RateLimiter] = {}
         self._client_of: dict[int, tuple[LLMSettings, ChatClient]] = {}
@@ -363,7 +364,10 @@ class LLMRun(PolicyRun):
             self.counters["llm_prompt_tokens_max"] = max(self.counters["llm_prompt_tokens_max"], prompt)
             latency = round(float(response.get("latency_ms") or 0.0), 1)
             attempts = int(response.get("attempts") or 1)
-            price = price_of(str(job.body.get("model")), self.prices)
+            model_name = str(job.body.get("model"))
+            if model_name not in self.price_by_model:  # the table is fixed for the run: one look-up per model
+                self.price_by_model[model_name] = price_of(model_name, self.prices)
+            price = self.price_by_model[model_name]
             usd = cost_usd(price, prompt, completion)
             response["cost_usd"] = usd
             self.counters["llm_unpriced_calls"] += price is None
