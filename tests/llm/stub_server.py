@@ -9,7 +9,8 @@ in the messages), choosing among allowed values by a hash of the messages
 sampler would), so the same request always gets the same reply whatever the
 timing. Knobs:
 
-- ``latency``: seconds to wait before answering each request;
+- ``latency``: seconds from a request's arrival to its answer (the standalone
+  asyncio server works out the reply within that time, as a model server does);
 - ``malformed_rate``: fraction of replies that are broken JSON (decided by a
   hash of the messages, so a re-ask gets a fresh draw);
 - ``fail_statuses``: HTTP statuses returned, in order, to the first requests
@@ -270,13 +271,17 @@ class _StubConnection(asyncio.Protocol):
         if not isinstance(arrived, _Admitted):
             self._finish(arrived, keep_alive)
         elif self.stub.latency:
-            asyncio.get_running_loop().call_later(self.stub.latency, self._answer, arrived, keep_alive)
+            # The reply is worked out now and sent when the latency has passed since the request arrived, as a model
+            # server computes while its client waits: the stub's own CPU (on the machine it shares with the client)
+            # then overlaps the latency instead of queueing after it. A stub killed meanwhile still hangs up.
+            answer = self.stub._respond(arrived)
+            asyncio.get_running_loop().call_later(self.stub.latency, self._answer, answer, keep_alive)
         else:
-            self._answer(arrived, keep_alive)
+            self._answer(self.stub._respond(arrived), keep_alive)
 
-    def _answer(self, admitted: "_Admitted", keep_alive: bool) -> None:
+    def _answer(self, answer: "tuple[int, dict[str, Any], dict[str, str]] | None", keep_alive: bool) -> None:
         self.stub._leave()
-        self._finish(self.stub._respond(admitted), keep_alive)
+        self._finish(None if self.stub._dead.is_set() else answer, keep_alive)
 
     def _finish(self, answer: "tuple[int, dict[str, Any], dict[str, str]] | None", keep_alive: bool) -> None:
         if answer is None:  # dead: hang up without a word
