@@ -104,7 +104,8 @@ class Assistant:
     """Shopping assistant: search, ask ``consider`` businesses, pay the best / first / cheapest proposal."""
 
     class Params(BaseModel):
-        model_config = ConfigDict(extra="forbid")
+        # frozen: a policy never changes its params, so one validated object serves every seat (simulator/seating.py)
+        model_config = ConfigDict(extra="forbid", frozen=True)
         consider: int = Field(3, ge=1, le=1000, description="businesses to ask for a proposal")
         choose: Literal["best", "first", "cheapest", "top_ranked"] = Field(
             "best", description="which acceptable proposal to pay: best utility, first to arrive, cheapest, or from the "
@@ -317,7 +318,7 @@ class Service:
     """Service agent: answer each inquiry with a proposal at menu price x (1 + markup), after a delay."""
 
     class Params(BaseModel):
-        model_config = ConfigDict(extra="forbid")
+        model_config = ConfigDict(extra="forbid", frozen=True)
         markup: float = Field(0.0, ge=-0.95, le=100, description="price = menu price x (1 + markup); negative = discount")
         response_delay: float = Field(0.0, ge=0, description="think time before each proposal leaves")
         expires_in: float | None = Field(None, gt=0, description="proposal lifetime (None: no expiry)")
@@ -392,7 +393,7 @@ class ServiceMix(Service):
     """Service agent whose strategy (markup, speed) is drawn once from weighted variants."""
 
     class Params(BaseModel):
-        model_config = ConfigDict(extra="forbid")
+        model_config = ConfigDict(extra="forbid", frozen=True)
         variants: list[ServiceVariant] = Field(min_length=1, description="strategies, drawn with probability ~ weight")
         style: Literal[STYLES] | None = None
 
