@@ -4,7 +4,7 @@ A 100-customer, 300-business synthetic marketplace (the scale of Magentic
 Marketplace's experiments) where every customer's assistant and
 every business's service agent is ``policy: llm``, served by the stub
 OpenAI-compatible server (``tests/llm/stub_server.py``, a real HTTP server on
-127.0.0.1) that waits ``--latency`` seconds (default 100 ms) per call and
+127.0.0.1) that answers each call ``--latency`` seconds (default 100 ms) after it arrives and
 replies with a scripted, sensible marketplace action read off the observation
 (search, ask the first result for a proposal, propose the requested items at
 menu prices, pay, finish). Replies depend only on the request, so both runs
