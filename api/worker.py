@@ -68,7 +68,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, Callable
 
-from simulator.draw_ahead import DRAW_AHEAD_EVENTS, draw_ahead  # noqa: F401  (DRAW_AHEAD_EVENTS: the threshold, for callers)
+from simulator.draw_ahead import draw_ahead
 from simulator.errors import LimitExceeded, Stopped
 
 log = logging.getLogger("agora.api.worker")

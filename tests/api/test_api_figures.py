@@ -1,6 +1,6 @@
 """A big run's figures are drawn once, when it ends, and kept beside the store (issue 18: the run page's first load).
 
-``api.worker.draw_ahead`` draws every figure and the welfare chart of an ended run with at least
+``simulator.draw_ahead.draw_ahead`` (called by the API's workers and `agora run`) draws every figure and the welfare chart of an ended run with at least
 ``DRAW_AHEAD_EVENTS`` logged events into ``<store>.figures.db`` (``simulator.figure_cache``); the plot and
 chart routes then only read bytes. Checked: what is served from the cache is what drawing gives, a
 process serving cached figures never imports the plotting libraries, a run stored again under its id is
@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api import worker
 from api.app import create_app
 from api.settings import SHIPPED_SCENARIOS, Settings
 from simulator import welfare_series as series_module
 from simulator import figure_cache, plots
+from simulator.draw_ahead import DRAW_AHEAD_EVENTS, draw_ahead
 from simulator.run import stored_run
 from simulator.scenario import read_scenario
 from simulator.store import Store
@@ -54,11 +54,11 @@ def test_draw_ahead_keeps_every_figure_and_the_chart_and_they_are_served_from_di
     db, run_id = big
     with Store(db) as store:
         run = store.get_run(run_id)
-        assert run["summary"]["events"] >= worker.DRAW_AHEAD_EVENTS
+        assert run["summary"]["events"] >= DRAW_AHEAD_EVENTS
         forget_memory()
         drawn = {name: plots.to_bytes(plots.run_figure(store, run_id, name)[0], "png") for name in plots.available_plots(run)}
         chart = series_module.cached_welfare_series(store, run)  # also computes and keeps it
-        assert worker.draw_ahead(store, run_id) is True
+        assert draw_ahead(store, run_id) is True
     assert (db.parent / ("agora.db" + figure_cache.SUFFIX)).is_file()
     assert set(drawn) >= {"welfare", "payoffs"}
 
@@ -81,7 +81,7 @@ def test_draw_ahead_keeps_every_figure_and_the_chart_and_they_are_served_from_di
 def test_a_process_serving_cached_figures_imports_no_plotting_library(big):
     db, run_id = big
     with Store(db) as store:
-        assert worker.draw_ahead(store, run_id) is True
+        assert draw_ahead(store, run_id) is True
     script = f"""
 import json, sys
 from fastapi.testclient import TestClient
@@ -105,7 +105,7 @@ def test_a_run_stored_again_under_its_id_is_drawn_again(tmp_path):
     db = tmp_path / "agora.db"
     run_id = store_run(db)
     with Store(db) as store:
-        assert worker.draw_ahead(store, run_id) is True
+        assert draw_ahead(store, run_id) is True
         first = store.get_run(run_id)
         cache = figure_cache.for_store(store)
         old = figure_cache.version_of(first)
@@ -124,11 +124,11 @@ def test_small_and_unfinished_runs_are_not_drawn_ahead(tmp_path):
     db = tmp_path / "agora.db"
     small = store_run(db, overrides=[])
     with Store(db) as store:
-        assert store.get_run(small)["summary"]["events"] < worker.DRAW_AHEAD_EVENTS
-        assert worker.draw_ahead(store, small) is False
+        assert store.get_run(small)["summary"]["events"] < DRAW_AHEAD_EVENTS
+        assert draw_ahead(store, small) is False
         queued = store.create_run(scenario_name="q", world="matrix_game", scenario_text="", seed=0)
         assert figure_cache.version_of(store.get_run(queued)) is None
-        assert worker.draw_ahead(store, queued) is False
+        assert draw_ahead(store, queued) is False
 
 
 def test_the_api_workers_draw_a_big_run_ahead_as_it_ends(tmp_path):
