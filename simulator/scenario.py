@@ -104,14 +104,13 @@ class Scenario(BaseModel):
         """The validated params model of the policy ``policy_for`` picks (a copy per seat; ``copy=False``: the
         validated object itself, for a caller that copies or shares it), or ``None`` if ``validate_scenario`` did
         not validate that entry as it now reads (built by hand, or edited since)."""
-        spec = self.policy_for(agent_id, role)
-        for key in (agent_id, role, "default"):
-            if key in self.agents:
-                cached = self.validated_params.get(key)
-                if spec is not None and cached is not None and cached[:2] == (spec.policy, spec.params):
-                    return cached[2].model_copy() if copy else cached[2]
-                return None
-        return None
+        key = self.agents_key(agent_id, role)
+        if key is None:
+            return None
+        spec, cached = self.policy_for(agent_id, role), self.validated_params.get(key)
+        if cached is None or cached[:2] != (spec.policy, spec.params):
+            return None
+        return cached[2].model_copy() if copy else cached[2]
 
 
 # --------------------------------------------------------------------------- YAML with positions
