@@ -46,8 +46,12 @@ def message_chars(message: dict[str, Any]) -> int:
 
 def estimate_tokens(messages: list[dict[str, Any]], chars_per_token: float, extra_chars: int = 0) -> int:
     """Prompt tokens a request will take, before it is sent (characters / chars_per_token + per-message overhead)."""
-    chars = sum(message_chars(m) for m in messages) + extra_chars
-    return int(chars / chars_per_token) + MESSAGE_OVERHEAD * len(messages)
+    return tokens_for(sum(message_chars(m) for m in messages) + extra_chars, len(messages), chars_per_token)
+
+
+def tokens_for(chars: int, messages: int, chars_per_token: float) -> int:
+    """``estimate_tokens`` from the characters and the number of messages (what a kept turn remembers of itself)."""
+    return int(chars / chars_per_token) + MESSAGE_OVERHEAD * messages
 
 
 class Conversation:
@@ -109,7 +113,7 @@ class Conversation:
         room = budget - fixed
         kept: list[list[dict[str, Any]]] = []
         for turn, (chars, count) in zip(reversed(self.turns), reversed(self.sizes)):
-            cost = int(chars / chars_per_token) + MESSAGE_OVERHEAD * count  # estimate_tokens of the turn as sent
+            cost = tokens_for(chars, count, chars_per_token)  # estimate_tokens of the turn as sent
             if cost > room:
                 break
             room -= cost
