@@ -34,8 +34,18 @@ def finite(value: Any) -> Any:
 
 def meets_needs(arrays: Any, wanted: Iterable[str], i: int, j: int, offered: set[str]) -> bool:
     """Customer ``i`` is served by business ``j``'s proposal: every required amenity, every wanted item offered."""
-    has_amenities = not np.any(arrays.required[i] & ~arrays.has_amenity[j])
-    return bool(has_amenities and all(name in offered for name in wanted))
+    return bool(amenities_met(arrays, i, j) and offers_all(wanted, offered))
+
+
+def amenities_met(arrays: Any, i: Any, j: Any) -> Any:
+    """Whether business ``j`` has every amenity customer ``i`` requires (``meets_needs``' first half): for one pair
+    (ints), or for many at once (index arrays of equal length, one answer per pair)."""
+    return ~np.any(arrays.required[i] & ~arrays.has_amenity[j], axis=-1)
+
+
+def offers_all(wanted: Iterable[str], offered: set[str]) -> bool:
+    """Every wanted item is offered (``meets_needs``' second half)."""
+    return all(name in offered for name in wanted)
 
 
 def found_share(arrays: Any, search_state: list[dict | None], business_ids: list[str]) -> float:
@@ -86,11 +96,11 @@ def first_proposal_measures(
         delivered = [p for p in props if p.get("delivered")]
         if len(delivered) >= 2:
             compared.append((i, delivered))
-    # The amenity half of ``meets_needs`` for every compared proposal in one array operation (per proposal it costs
+    # The amenity half of ``meets_needs`` (``amenities_met``) for every compared proposal in one array operation (per proposal it costs
     # a few numpy calls: most of this function's time at 100,000 customers); the item half stays per proposal.
     pairs_i = np.fromiter((i for i, delivered in compared for _ in delivered), dtype=np.int64)
     pairs_j = np.fromiter((p["business"] for _, delivered in compared for p in delivered), dtype=np.int64)
-    amenities_ok = (~np.any(arrays.required[pairs_i] & ~arrays.has_amenity[pairs_j], axis=1)).tolist() if len(pairs_i) else []
+    amenities_ok = amenities_met(arrays, pairs_i, pairs_j).tolist() if len(pairs_i) else []
     k = 0
     for i, delivered in compared:
         first = first_proposal[i]
@@ -99,7 +109,7 @@ def first_proposal_measures(
             offered = {item["name"] for item in p["record"]["items"]}
             if menus is not None:
                 offered &= menus[p["business"]].keys()
-            ok = amenities_ok[k] and all(name in offered for name in wanted[i])
+            ok = amenities_ok[k] and offers_all(wanted[i], offered)
             k += 1
             values.append((arrays.value[i] if ok else 0.0) - p["record"]["total"])
         best = delivered[values.index(max(values))]["record"]["proposal_id"]   # the first of the best, as max(key=)
