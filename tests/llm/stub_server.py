@@ -49,6 +49,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
@@ -204,8 +205,12 @@ class _Admitted:
     anthropic: bool
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests",
-            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 529: "Overloaded"}
+def _reason(status: int) -> str:
+    """The reason phrase of a status line (529, Anthropic's "Overloaded", is not in the standard's list)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Overloaded" if status == 529 else "Unknown"
 
 
 class _StubConnection(asyncio.Protocol):
@@ -296,7 +301,7 @@ class _StubConnection(asyncio.Protocol):
         if self.transport is None:
             return
         data = orjson.dumps(payload)
-        lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}", "Content-Type: application/json",
+        lines = [f"HTTP/1.1 {status} {_reason(status)}", "Content-Type: application/json",
                  f"Content-Length: {len(data)}", *(f"{name}: {value}" for name, value in extra.items())]
         if not keep_alive:
             lines.append("Connection: close")
