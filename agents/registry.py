@@ -121,8 +121,8 @@ def register(
 _PACKAGES = ("agents.scripted", "agents.llm", "agents.remote")
 _MODULES = ("agents.learned",)  # single-module policies (learned: saved tables from simulator.rl)
 
-# A scenario's check imports only the modules of the policies it names (agents.llm pulls in aiohttp
-# and httpx; a matrix game should not pay for them). Which module registers which name is read from
+# A scenario's check imports only the modules of the policies it names (agents.llm pulls in httpx and
+# its HTTP client, agents.remote aiohttp; a matrix game should not pay for them). Which module registers which name is read from
 # the sources' ``@register("name"`` lines, without importing them; a name not found there falls back
 # to importing every module. tests/test_fast_start.py checks the reading against the imports.
 _REGISTER_LINE = re.compile(r'^@register\(\s*"([^"]+)"', re.MULTILINE)
