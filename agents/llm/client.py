@@ -256,8 +256,6 @@ class ChatClient:
         self.base_url = base_url.rstrip("/")
         self.url = f"{self.base_url}{self.path}"
         self.headers = self.auth_headers(api_key)
-        self.timeout = timeout
-        self.max_connections = max_connections
         # The request head (path, auth and JSON headers) is the same for every call: made once.
         self.http = HTTPClient(self.base_url, max_connections=max_connections, timeout=timeout, connect_timeout=min(10.0, timeout))
         self.head = self.http.head(self.http_path(), {**self.headers, **JSON_HEADERS})
