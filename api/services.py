@@ -149,7 +149,7 @@ def validate(body: ScenarioInput, settings: Settings) -> dict[str, Any]:
 # Checked shipped files by (path, mtime in ns, size): validating every file imports every world and
 # builds each one's settings (seconds), and GET /scenarios lists them all on each call.
 # One entry per path (an edited file replaces its entry).
-_checked: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
+_checked: dict[str, tuple[tuple[int, int], dict[str, Any], str]] = {}   # path -> (mtime and size, info, text)
 _checked_lock = threading.Lock()
 
 
@@ -162,14 +162,15 @@ def scenario_info(path: Path, with_text: bool = False) -> dict[str, Any]:
     stat = path.stat()
     where, version = str(path.absolute()), (stat.st_mtime_ns, stat.st_size)
     with _checked_lock:
-        seen, known = _checked.get(where, (None, None))
+        seen, known, text = _checked.get(where, (None, None, ""))
     if known is None or seen != version:
-        known = check_scenario_file(path, path.read_text())
+        text = path.read_text()   # read once: checked now, shown later from the cache
+        known = check_scenario_file(path, text)
         with _checked_lock:
-            _checked[where] = (version, known)
+            _checked[where] = (version, known, text)
     info = copy.deepcopy(known)  # the caller may change its copy
     if with_text:
-        info["text"] = path.read_text()
+        info["text"] = text
     return info
 
 
