@@ -184,10 +184,15 @@ agents:
 """
 
 
+def big_market(n: int) -> str:
+    """The ``n``-agent marketplace run (three customers to one business) whose run page this bench and the web tests load."""
+    return BIG.format(n=n, customers=n * 3 // 4, businesses=n - n * 3 // 4)
+
+
 def submit_big_market(client: httpx.Client, url: str, n: int) -> str:
     """The same run submitted with POST /runs; returns once its worker is idle again (figures drawn)."""
     t = time.perf_counter()
-    text = BIG.format(n=n, customers=n * 3 // 4, businesses=n - n * 3 // 4).replace(f"market_{n}", f"market_{n}_api")
+    text = big_market(n).replace(f"market_{n}", f"market_{n}_api")
     created = client.post(f"{url}/runs", json={"scenario": text}, timeout=60)
     if created.status_code != 202:
         raise SystemExit(f"POST /runs of the {n}-agent market failed: {created.status_code} {created.text[:2000]}")
@@ -209,7 +214,7 @@ def store_big_market(db: Path, tmp: Path, n: int) -> str:
     import json
 
     path = tmp / "big.yaml"
-    path.write_text(BIG.format(n=n, customers=n * 3 // 4, businesses=n - n * 3 // 4))
+    path.write_text(big_market(n))
     t = time.perf_counter()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGORA_")} | {"AGORA_DB": str(db)}
     out = subprocess.run([AGORA, "run", str(path), "--json"], capture_output=True, text=True, env=env, timeout=1800)

@@ -14,22 +14,12 @@ import time
 import httpx
 import pytest
 
+from bench.web import big_market
 from simulator import figure_cache
 from tests.web.conftest import SCREENSHOTS, Server, wait_until_ended
 
 CUSTOMERS, BUSINESSES = 1500, 500
-BIG = f"""\
-name: market_2000
-seed: 3
-world:
-  type: marketplace
-  synthetic: {{domain: restaurants, customers: {CUSTOMERS}, businesses: {BUSINESSES}, seed: 3}}
-  search: {{mechanism: lexical, page_size: 5}}
-  deadline: 50
-agents:
-  customer: assistant
-  business: service
-"""
+BIG = big_market(CUSTOMERS + BUSINESSES)   # the run bench/web.py times
 ALL_PLOTS = """() => { const imgs = [...document.querySelectorAll('img.plot')];
   return document.body.dataset.ready === 'run' && imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0 && !i.hidden); }"""
 
