@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from agents import registry as policy_registry
 from agents.policy import BatchPolicy, FinishHook, SeatedPolicy
-from simulator.streams import child_generators
+from simulator.streams import iter_child_generators
 
 T = TypeVar("T")
 
@@ -139,7 +139,7 @@ def build_policies(scenario: Any, world: Any, seeds: np.random.SeedSequence) -> 
     (pydantic ``frozen=True``: nothing can change it, so one object serves every seat).
     """
     agent_ids = world.agent_ids()
-    rngs = child_generators(seeds, len(agent_ids))
+    rngs = iter_child_generators(seeds, len(agent_ids))   # each dropped once its policy is built
     policies = {}
     chosen: dict[tuple[str | None, str], tuple[str, Any, BaseModel | None, bool]] = {}
     for agent_id, rng in zip(agent_ids, rngs):

@@ -20,7 +20,7 @@ streams and states against numpy's own loop.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 from numpy.random.bit_generator import ISpawnableSeedSequence
@@ -141,10 +141,19 @@ def child_generators(seeds: np.random.SeedSequence, n: int) -> list[np.random.Ge
     (numpy keeps that read-only): spawn nothing more from ``seeds`` afterwards, or
     the next children repeat these streams.
     """
+    return list(iter_child_generators(seeds, n))
+
+
+def iter_child_generators(seeds: np.random.SeedSequence, n: int) -> Iterator[np.random.Generator]:
+    """``child_generators(seeds, n)`` one generator at a time (the seed words of all ``n`` computed at once, now).
+
+    For callers that use each generator and drop it: a ``Generator`` with its
+    ``PCG64`` and seed is about 740 bytes, 0.8 GB for 1,100,000 agents held at once.
+    """
     first = seeds.n_children_spawned
     keys = np.arange(first, first + n, dtype=np.int64)
     if n == 0 or first + n > MASK32 + 1 or type(seeds) is not np.random.SeedSequence:
-        return [np.random.default_rng(s) for s in seeds.spawn(n)]   # a spawn key past one word: numpy's loop
+        return (np.random.default_rng(s) for s in seeds.spawn(n))   # a spawn key past one word: numpy's loop
     run = _words(seeds.entropy)
     if len(run) < seeds.pool_size:   # a child always has a spawn key: its entropy is padded to the pool size
         run += [0] * (seeds.pool_size - len(run))
@@ -155,5 +164,4 @@ def child_generators(seeds: np.random.SeedSequence, n: int) -> list[np.random.Ge
     words = states(pools(entropy, seeds.pool_size), PCG64_WORDS)
     entropy_value, parent_key, pool_size = seeds.entropy, tuple(seeds.spawn_key), seeds.pool_size
     PCG64, Generator = np.random.PCG64, np.random.Generator
-    return [Generator(PCG64(ChildSeed(entropy_value, parent_key + (i,), pool_size, w)))
-            for i, w in zip(keys.tolist(), words)]
+    return (Generator(PCG64(ChildSeed(entropy_value, parent_key + (i,), pool_size, w))) for i, w in zip(keys.tolist(), words))

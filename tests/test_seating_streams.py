@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pytest
 
-from simulator.streams import child_generators, pools, states
+from simulator.streams import child_generators, iter_child_generators, pools, states
 
 
 def _numpy_children(seeds: np.random.SeedSequence, n: int) -> list[np.random.Generator]:
@@ -62,3 +62,16 @@ def test_pool_and_state_arithmetic_match_seed_sequence():
 def test_empty_and_one():
     assert child_generators(np.random.SeedSequence(3), 0) == []
     assert child_generators(np.random.SeedSequence(3), 1)[0].random() == _numpy_children(np.random.SeedSequence(3), 1)[0].random()
+
+
+class _OwnSeeds(np.random.SeedSequence):
+    """A SeedSequence subclass: the streams come from numpy's own spawn."""
+
+
+@pytest.mark.parametrize("seeds", [lambda: np.random.SeedSequence(11), lambda: _OwnSeeds(11)])
+def test_one_at_a_time_equals_numpys(seeds):
+    ours = iter_child_generators(seeds(), 20)
+    for a, b in zip(ours, _numpy_children(seeds(), 20), strict=True):
+        assert a.bit_generator.state == b.bit_generator.state
+        assert a.random() == b.random()
+    assert list(iter_child_generators(np.random.SeedSequence(3), 0)) == []
