@@ -119,3 +119,32 @@ def test_hand_built_params_are_validated_per_seat(monkeypatch):
     seats = build_policies(scenario, _World(), np.random.SeedSequence(2))
     a, b = seats["c1"][0].params, seats["c2"][0].params
     assert a == b == FreeParams(tags=["y"]) and a is not b and a.tags is not b.tags
+
+
+class _Node:
+    def __init__(self):
+        self.me = self   # a reference cycle: only the cyclic collector frees it
+
+
+def test_a_build_leaves_no_young_generation_and_its_cycles_stay_collectable():
+    import gc
+    import weakref
+
+    from simulator.run import collector_paused
+
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.enable()
+    try:
+        with collector_paused():
+            kept = [[k] for k in range(5_000)]   # what a build keeps: far past the youngest generation's threshold
+            garbage = weakref.ref(_Node())       # a cycle dropped during the build
+            assert not gc.isenabled()
+        assert gc.isenabled() and gc.get_freeze_count() == 0
+        assert gc.get_count()[0] < gc.get_threshold()[0]   # the next allocation does not rescan the build
+        assert garbage() is not None
+        gc.collect()
+        assert garbage() is None and len(kept) == 5_000   # the cycle is still freed by a full collection
+    finally:
+        if not enabled:
+            gc.disable()
