@@ -96,6 +96,7 @@ class Simulation:
         for agent_id in world.agent_ids():
             policy, name = policies[agent_id]
             self.seats[agent_id] = Seat(self.engine, agent_id, world.role(agent_id), policy, name)
+        self._batches = any(seat.batched for seat in self.seats.values())   # some seat answers in batches (decide_all)
         self.record_events = record_events
         self.event_sink = event_sink
         self.sink_every = sink_every
@@ -234,10 +235,13 @@ class Simulation:
         concurrently; results come back in request order, so what is applied
         does not depend on network timing.
         """
+        seats = self.seats
+        if not self._batches:   # every seat answers alone (scripted, learned policies): no batch to gather
+            return [_safe_act(seats[agent_id].policy, observation, model) for agent_id, observation, model in requests]
         results: list[Any] = [None] * len(requests)
         batches: dict[int, tuple[Any, list[int]]] = {}
         for index, (agent_id, observation, model) in enumerate(requests):
-            seat = self.seats[agent_id]
+            seat = seats[agent_id]
             policy = seat.policy
             if seat.batched:
                 key = policy.batch_key or id(policy)  # e.g. all LLM seats of the run

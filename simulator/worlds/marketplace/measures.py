@@ -40,7 +40,7 @@ def meets_needs(arrays: Any, wanted: Iterable[str], i: int, j: int, offered: set
 def amenities_met(arrays: Any, i: Any, j: Any) -> Any:
     """Whether business ``j`` has every amenity customer ``i`` requires (``meets_needs``' first half): for one pair
     (ints), or for many at once (index arrays of equal length, one answer per pair)."""
-    return ~np.any(arrays.required[i] & ~arrays.has_amenity[j], axis=-1)
+    return ~(arrays.required[i] & ~arrays.has_amenity[j]).any(axis=-1)   # the method: np.any's wrapper costs more than the test
 
 
 def offers_all(wanted: Iterable[str], offered: set[str]) -> bool:
@@ -51,12 +51,19 @@ def offers_all(wanted: Iterable[str], offered: set[str]) -> bool:
 def found_share(arrays: Any, search_state: list[dict | None], business_ids: list[str]) -> float:
     """Share of customers whose best candidate business was on a result page they saw last."""
     u = arrays.cand_utility
+    indptr = arrays.cand_indptr
+    counts = np.diff(indptr)
+    starts = indptr[:-1][counts > 0]
+    # Each customer's best candidate as np.argmax of its segment would find it (the first maximum), for all at once:
+    # the segment maxima, then the first position in each segment that attains it.
+    top = np.flatnonzero(u == np.repeat(np.maximum.reduceat(u, starts), counts[counts > 0])) if len(starts) else starts
+    best_of = dict(zip(np.flatnonzero(counts > 0).tolist(), arrays.cand_business[top[np.searchsorted(top, starts)]].tolist()))
     hits = 0
     for i, state in enumerate(search_state):
-        lo, hi = arrays.cand_indptr[i], arrays.cand_indptr[i + 1]
-        if state is None or hi == lo:
+        j = best_of.get(i)
+        if state is None or j is None:
             continue
-        best = business_ids[int(arrays.cand_business[lo + int(np.argmax(u[lo:hi]))])]
+        best = business_ids[j]
         hits += any(r["id"] == best for r in state["results"])
     return hits / max(1, len(search_state))
 
@@ -102,16 +109,21 @@ def first_proposal_measures(
     pairs_j = np.fromiter((p["business"] for _, delivered in compared for p in delivered), dtype=np.int64)
     amenities_ok = amenities_met(arrays, pairs_i, pairs_j).tolist() if len(pairs_i) else []
     k = 0
+    value = arrays.value.tolist()   # Python floats: the same differences as numpy's, without a numpy scalar per proposal
     for i, delivered in compared:
         first = first_proposal[i]
         values = []
+        wanted_i, value_i = wanted[i], value[i]
         for p in delivered:
-            offered = {item["name"] for item in p["record"]["items"]}
-            if menus is not None:
-                offered &= menus[p["business"]].keys()
-            ok = amenities_ok[k] and offers_all(wanted[i], offered)
+            record = p["record"]
+            if menus is None:
+                offered = {item["name"] for item in record["items"]}
+            else:   # the items on the menu (a test per item, not a pass over the menu)
+                menu = menus[p["business"]]
+                offered = {item["name"] for item in record["items"] if item["name"] in menu}
+            ok = amenities_ok[k] and offers_all(wanted_i, offered)
             k += 1
-            values.append((arrays.value[i] if ok else 0.0) - p["record"]["total"])
+            values.append((value_i if ok else 0.0) - record["total"])
         best = delivered[values.index(max(values))]["record"]["proposal_id"]   # the first of the best, as max(key=)
         chosen = paid[i][0]
         if best != first:

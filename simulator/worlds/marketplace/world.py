@@ -56,6 +56,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import difflib
+from functools import partial
 
 import numpy as np
 from pydantic import BaseModel
@@ -183,9 +184,14 @@ class Marketplace(WorldBase[MarketplaceConfig]):
         self.rejections: dict[str, int] = {}
         self._wake: dict[float, list[tuple[_Agent, int]]] = {}
         self._pending_searches: dict[float, list[tuple[_Agent, Search]]] = {}
+        self._due: dict[float, list[tuple[_Agent, dict]]] = {}   # time -> messages still joining the delivery event then
         self._seq = 0
         self.customers_done = 0
         self._closed = False
+        # A customer's two action models under this mechanism (action_model picks one per decision).
+        self._customer_models = ((FilteredCustomerInquiry, CustomerAction) if config.search.mechanism in CONSTRAINED
+                                 else (CustomerInquiry, CustomerPaymentAction))
+        self.business_ids = [b.id for b in self.businesses]
 
     # ------------------------------------------------------------------ data views
     def _profile(self, j: int) -> dict[str, Any]:
@@ -309,8 +315,7 @@ class Marketplace(WorldBase[MarketplaceConfig]):
         agent = self.agents[agent_id]
         if not agent.is_customer:
             return BusinessAction
-        inquiry, action = ((FilteredCustomerInquiry, CustomerAction) if self.config.search.mechanism in CONSTRAINED
-                           else (CustomerInquiry, CustomerPaymentAction))
+        inquiry, action = self._customer_models
         host = getattr(self, "host", None)   # asked before the run starts (e.g. to describe the tools): time 0
         now = host.engine.now if host is not None else 0.0
         for q in self.proposals_seen[agent.index]:
@@ -436,6 +441,7 @@ class Marketplace(WorldBase[MarketplaceConfig]):
         if batch is None:
             self._pending_searches[t] = batch = []
             self.host.engine.schedule(lambda: self._run_searches(t), at=t)
+            self._due.pop(t, None)   # messages sent from now on for t arrive after these searches, as they were sent after
         batch.append((agent, action))
         agent.token += 1   # busy until the results are in
         agent.waiting = False
@@ -444,6 +450,7 @@ class Marketplace(WorldBase[MarketplaceConfig]):
         batch = self._pending_searches.pop(t)
         cfg = self.config.search
         hits = self.search.run([agent.index for agent, _ in batch], [a for _, a in batch], self.rng)
+        ids, shown, page_size = self.business_ids, self.hits, cfg.page_size
         for (agent, action), hit in zip(batch, hits):
             found = hit.businesses
             i = agent.index
@@ -451,15 +458,15 @@ class Marketplace(WorldBase[MarketplaceConfig]):
             self.counts["searches"] += 1
             found_list = found.tolist()
             self.search_state[i] = {
-                "query": action.query, "page": action.page, "page_size": cfg.page_size,
+                "query": action.query, "page": action.page, "page_size": page_size,
                 "total_pages": hit.total_pages,
-                "results": [self.hits[j] for j in found_list],
+                "results": [shown[j] for j in found_list],
             }
-            seen, first = self.rank_seen[i], (action.page - 1) * cfg.page_size + 1
-            for k, j in enumerate(found_list):
-                seen.setdefault(self.businesses[j].id, first + k)
+            seen, first = self.rank_seen[i], (action.page - 1) * page_size + 1
+            for k, j in enumerate(found_list, first):
+                seen.setdefault(ids[j], k)
             agent.last_result = {"ok": True, "action": "search", "count": len(found)}
-            self.host.log("search", agent.id, query=action.query, page=action.page, results=[self.businesses[j].id for j in found_list])
+            self.host.log("search", agent.id, query=action.query, page=action.page, results=[ids[j] for j in found_list])
             if not agent.done:
                 self._schedule_wake(agent, 0.0)
 
@@ -471,7 +478,8 @@ class Marketplace(WorldBase[MarketplaceConfig]):
         msg = action.message
         kind = msg.kind
         to = self.agents.get(action.to)
-        new_contact = to is not None and self._is_new_contact(agent, to)
+        # _is_new_contact, written out: it is asked of every message
+        new_contact = to is not None and agent.is_customer and not to.is_customer and to.id not in self.contacted[agent.index]
         # The common case first: no rule refuses a text message to another agent unless a consideration limit is reached.
         if kind != "text" or to is None or to is agent or (new_contact and self.config.search.consideration_limit is not None):
             reason = self._refusal(agent, to, action)
@@ -506,13 +514,14 @@ class Marketplace(WorldBase[MarketplaceConfig]):
                 extra = {"total": record["amount"]}
             self.host.log("message", agent.id, to=to.id, message_kind=kind, id=message_id, proposal_id=pid, **extra)
         agent.last_result = result
-        thread = agent.threads.get(to.id)
+        threads = agent.threads
+        thread = threads.get(to.id)
         if thread is None:
-            agent.threads[to.id] = thread = []
+            threads[to.id] = thread = []
         thread.append(record)
         delay = action.delay
         latency = self.config.latency
-        self._engine.schedule(lambda: self._deliver(to, record), after=delay + latency.message)
+        self._post(to, record, now + (delay + latency.message))
         busy = delay + latency.action
         if wake:
             self._schedule_wake(agent, busy)
@@ -651,6 +660,22 @@ class Marketplace(WorldBase[MarketplaceConfig]):
             self.satisfied[i] = True
         self.host.log("payment", self.customers[i].id, business=self.businesses[j].id, proposal_id=rec["proposal_id"], amount=rec["total"],
                       needs_met=met)
+
+    def _post(self, to: _Agent, record: dict, t: float) -> None:
+        """Deliver ``record`` at ``t``: messages due at the same time share one engine event (most of a decision point's
+        messages are due together), delivered in the order they were sent, as one event each would be."""
+        due = self._due.get(t)
+        if due is None:
+            self._due[t] = due = []
+            self._engine.schedule(partial(self._deliver_due, t, due), at=t)
+        due.append((to, record))
+
+    def _deliver_due(self, t: float, due: list[tuple[_Agent, dict]]) -> None:
+        if self._due.get(t) is due:   # messages sent for t from now on get an event of their own, after this one
+            del self._due[t]
+        deliver = self._deliver
+        for to, record in due:
+            deliver(to, record)
 
     def _deliver(self, to: _Agent, record: dict) -> None:
         if to.done:
