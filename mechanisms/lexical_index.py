@@ -8,35 +8,51 @@ returns exactly the ``depth`` best businesses of that order; the brute-force
 ranking (``mechanisms.search.rank_lexical_brute``: one sparse product, int64
 keys over every business) is its test oracle.
 
-The index holds, per *distinct holder set* of the shingle vocabulary, one byte
-per business (``holders``, ``(V', B)`` uint8): shingles held by exactly the
-same businesses (the four shingles of a word that occurs nowhere else, say)
-share one row, and a query's count is a weighted sum of rows (weight = how
-many of its shingles have that row). On Agora's generated markets this halves
-the rows summed per query (43 shingles, 19 rows at 3,000 businesses). A page
-is found per query in three steps: the counts (a sparse x dense product in
-bytes for a block of 64 queries), the page's threshold (the largest count
-that at least ``depth`` businesses reach, from the row's histogram), and one
-sort of the businesses at or above it by (count, tie-break).
+Layout. Shingles held by exactly the same businesses (the four shingles of a
+word that occurs nowhere else, say) share one *holder row*, and a query's
+count is a weighted sum of rows (weight = how many of its shingles have that
+row): on Agora's generated markets 55-70 known shingles per query make about
+25 rows. A row held by at least ``DENSE_SHARE`` of the businesses is stored as
+one byte per business, in column tiles of ``TILE`` businesses; a rarer row as
+its posting list. Memory is therefore linear in the number of (shingle,
+business) pairs: a dense row costs at most ``1 / DENSE_SHARE`` bytes per pair
+(at 100,000 businesses: 182 MB instead of 488 MB for every distinct row as
+bytes, 4,875 rows x 100,000).
+
+Counting is term-at-a-time accumulation (TAAT) in bytes, exact because the
+dense and the rare rows partition the query's rows: per block of ``BLOCK``
+queries, one sparse x dense product per tile (the block's rows of a tile stay
+in cache while every query of the block reads them: 1.5x faster than one
+product over all businesses at 100,000) and a scatter-add of the rare rows'
+postings (a posting list costs its length, but a scattered pair costs as much
+as some 64 byte adds: measured, rows rarer than 1/64 are the ones worth it).
+Queries with 256 or more known shingles are counted in 16 bits. A page is
+then found per block: a bound that at least ``depth`` businesses reach
+(guessed from every 32nd business, else the exact threshold from the row's
+histogram), and one sort of every row's businesses at or above it by (count,
+tie-break).
 
 Why every business is still counted: pruning by score bounds (prefix
-filtering, max-score/WAND: skip businesses that cannot reach the page's
-threshold) needs a threshold near the query's size. On markets whose item
-names come from small word lists (Agora's generator, Magentic's data) a
-page's 10th business shares only about 60% of the query's shingles (median
-25 of 43 at 3,000 businesses) while even the rarest query shingles occur in
-3-15% of businesses, so the bound ``held among the R rarest + (m - R)``
-reaches the threshold for every business: measured on the 10,000 x 3,000
-market with R = 8, the candidate set was all 3,000 businesses for the median
-query (and 15x slower than the byte sum). A linear scan in bytes with a
-small constant is what is left; its cost per query grows with the number of
-businesses.
+filtering, MaxScore -- Turtle & Flood 1995 -- and WAND: skip businesses that
+cannot reach the page's threshold) needs rare rows. On markets whose item
+names come from small word lists (Agora's generator, Magentic's data) even the
+rarest rows of a query are held by 3-15% of the businesses. Measured on the
+100,000 x 30,000 market with each query's *exact* 10th-best count (slack below
+the query's weight: median 5, 90th percentile 11): MaxScore's essential rows
+still hold a median 33% of the businesses; requiring a business to miss at
+most the slack among the query's k rarest rows leaves a mean 37% at k = 8 and
+2% only at k = 16 (of 25 rows, so the saving is small and the threshold must
+first be bounded); block-max bounds over 8 consecutive businesses keep a
+median 77% of the blocks (at 3,000 businesses, too, the candidate set was every
+business). A byte scan with a small constant is what is left; its cost per
+query grows with the number of businesses.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import sparse
+
 
 def postings_of(docs: sparse.csr_matrix) -> sparse.csr_matrix:
     """``(V, B)``: row ``v`` lists the businesses holding shingle ``v``, sorted."""
@@ -45,7 +61,9 @@ def postings_of(docs: sparse.csr_matrix) -> sparse.csr_matrix:
     return postings
 
 
-BLOCK = 64   # queries whose byte counts are computed in one sparse x dense product
+BLOCK = 256           # queries whose counts are computed together (each tile of dense rows is read once per block)
+TILE = 4096           # businesses per column tile of the dense rows: a block's rows of one tile stay in cache
+DENSE_SHARE = 1 / 64  # a holder row held by at least this share of the businesses is stored as bytes, a rarer one as postings
 
 
 def distinct_rows(postings: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
@@ -68,25 +86,47 @@ def distinct_rows(postings: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
 
 
 class LexicalIndex:
-    """Which businesses hold each shingle, as bytes (one row per distinct holder set), and the tie-break keys ``(B,)`` (larger first)."""
+    """Which businesses hold each distinct holder row, and the tie-break keys ``(B,)`` (larger first).
+
+    Rows ``0 .. n_dense - 1`` are bytes, ``tiles[t]`` holding businesses ``t * TILE ..`` of them; the others are
+    the posting lists ``rare`` (CSR, row ``r`` = holder row ``n_dense + r``); ``row_of[v]`` is shingle ``v``'s row.
+    """
 
     def __init__(self, docs: sparse.csr_matrix, tiebreak: np.ndarray, postings: sparse.csr_matrix | None = None) -> None:
         self.n_docs = docs.shape[0]
         self.tiebreak = np.asarray(tiebreak, dtype=np.int64)
         postings = postings_of(docs) if postings is None else postings
-        self.row_of, representatives = distinct_rows(postings)
-        kept = postings[representatives]
-        holders = np.zeros((representatives.shape[0], self.n_docs), dtype=np.uint8)
-        holders[np.repeat(np.arange(kept.shape[0]), np.diff(kept.indptr)), kept.indices] = 1
-        self.holders = holders
+        row_of, representatives = distinct_rows(postings)
+        frequent = np.diff(postings.indptr)[representatives] >= DENSE_SHARE * self.n_docs
+        order = np.concatenate((np.flatnonzero(frequent), np.flatnonzero(~frequent)))   # dense rows first
+        renumber = np.empty(order.shape[0], dtype=np.int64)
+        renumber[order] = np.arange(order.shape[0])
+        self.row_of = renumber[row_of]
+        self.n_dense = int(frequent.sum())
+        kept = postings[representatives[order]]
+        dense = kept[: self.n_dense]
+        holders = np.zeros((self.n_dense, self.n_docs), dtype=np.uint8)
+        holders[np.repeat(np.arange(self.n_dense), np.diff(dense.indptr)), dense.indices] = 1
+        self.tiles = [np.ascontiguousarray(holders[:, a : a + TILE]) for a in range(0, self.n_docs, TILE)]
+        rare = kept[self.n_dense :]
+        self.rare = sparse.csr_matrix((np.ones(rare.nnz, dtype=np.uint8), rare.indices.astype(np.int32), rare.indptr.astype(np.int32)),
+                                      shape=rare.shape)
 
-    def weights(self, query: sparse.csr_matrix, dtype: type) -> sparse.csr_matrix:
-        """The query matrix over distinct holder rows: entry = how many of the query's shingles have that row."""
+    def nbytes(self) -> int:
+        """Bytes held by the index's arrays."""
+        return (sum(t.nbytes for t in self.tiles) + self.rare.data.nbytes + self.rare.indices.nbytes + self.rare.indptr.nbytes
+                + self.row_of.nbytes + self.tiebreak.nbytes)
+
+    def weights(self, query: sparse.csr_matrix, dtype: type) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+        """The query matrix over the dense and over the rare holder rows: entry = how many of the query's shingles have that row."""
         owner = np.repeat(np.arange(query.shape[0]), np.diff(query.indptr))
-        w = sparse.csr_matrix((np.ones(query.nnz, dtype=dtype), (owner, self.row_of[query.indices])),
-                              shape=(query.shape[0], self.holders.shape[0]))
-        w.sum_duplicates()
-        return w
+        row = self.row_of[query.indices]
+        out = []
+        for keep, shift, width in ((row < self.n_dense, 0, self.n_dense), (row >= self.n_dense, self.n_dense, self.rare.shape[0])):
+            w = sparse.csr_matrix((np.ones(int(keep.sum()), dtype=dtype), (owner[keep], row[keep] - shift)), shape=(query.shape[0], width))
+            w.sum_duplicates()
+            out.append(w)
+        return out[0], out[1]
 
     def top(self, query: sparse.csr_matrix, depth: int) -> list[np.ndarray]:
         """Per row of the 0/1 ``(Q, V)`` query matrix, its ``depth`` best businesses in order."""
@@ -102,11 +142,17 @@ class LexicalIndex:
         for rows, dtype in ((np.flatnonzero(~wide), np.uint8), (np.flatnonzero(wide), np.uint16)):
             if not rows.shape[0]:
                 continue
-            w = self.weights(query[rows], dtype)
-            holders = self.holders if dtype is np.uint8 else self.holders.astype(np.uint16)
+            w_dense, w_rare = self.weights(query[rows], dtype)
+            rare = self.rare if dtype is np.uint8 else self.rare.astype(np.uint16)
             for lo in range(0, rows.shape[0], BLOCK):
-                pages = self.best(w[lo : lo + BLOCK] @ holders, depth)
-                for r, page in zip(rows[lo : lo + BLOCK].tolist(), pages):
+                w = w_dense[lo : lo + BLOCK]
+                counts = np.empty((w.shape[0], self.n_docs), dtype=dtype)
+                for a, tile in zip(range(0, self.n_docs, TILE), self.tiles):
+                    counts[:, a : a + TILE] = w @ tile.astype(dtype, copy=False)
+                extra = (w_rare[lo : lo + BLOCK] @ rare).tocsr()   # the rare rows: a scatter-add over their postings
+                at = np.repeat(np.arange(extra.shape[0]) * self.n_docs, np.diff(extra.indptr)) + extra.indices
+                counts.reshape(-1)[at] += extra.data   # (row, business) pairs of a product are distinct
+                for r, page in zip(rows[lo : lo + BLOCK].tolist(), self.best(counts, depth)):
                     out[r] = page
         return out
 
@@ -115,28 +161,40 @@ class LexicalIndex:
 
         Any bound ``g`` that at least ``depth`` businesses reach holds the page (its ``depth`` best all count at
         least the ``depth``-th largest count, which is at least ``g``), so only the businesses at or above ``g`` are
-        sorted. ``g`` is first guessed from every 16th business (the count that four of them reach per 16 places of
-        the page: about 64 candidates) and checked; when it fails, the exact threshold comes from the row's
-        histogram (``np.partition`` past a byte).
+        sorted. ``g`` is first guessed from every 32nd business (the count that two of them reach per 16 places of
+        the page: about 64 candidates) and checked; where it fails (or the market is too small to sample), the
+        exact threshold comes from the row's histogram (``np.partition`` past a byte). In bytes, the candidates'
+        histograms then give every row's exact threshold (a guess reached by thousands of tied businesses is
+        common), and the rest are sorted at once.
         """
-        out = []
-        n = counts.shape[1]
-        sampled = n >= 64 * max(depth, 1)
-        for row in counts:
-            cand = None
-            if sampled:
-                sample = np.ascontiguousarray(row[::16])
-                k = 4 * ((depth + 15) // 16)
-                guess = sample[np.argpartition(sample, sample.shape[0] - k)[sample.shape[0] - k]]
-                cand = np.flatnonzero(row >= guess)
-                if cand.shape[0] < depth:
-                    cand = None
-            if cand is None:
+        nq, n = counts.shape
+        q = b = np.empty(0, dtype=np.int64)
+        short = np.ones(nq, dtype=bool)
+        if n >= 64 * depth:
+            sample = counts[:, ::32]
+            k = 2 * ((depth + 15) // 16)
+            guess = np.partition(sample, sample.shape[1] - k, axis=1)[:, sample.shape[1] - k]
+            q, b = np.divmod(np.flatnonzero(counts >= guess[:, None]), n)   # flat positions: one pass for the block
+            short = np.bincount(q, minlength=nq) < depth
+        if short.any():
+            keep = ~short[q]
+            q, b = [q[keep]], [b[keep]]
+            for r in np.flatnonzero(short).tolist():
+                row = counts[r]
                 if row.dtype == np.uint8:
                     at_least = np.cumsum(np.bincount(row, minlength=256)[::-1])
                     threshold = 255 - int(np.argmax(at_least >= depth))
                 else:
                     threshold = int(np.partition(row, n - depth)[n - depth])
-                cand = np.flatnonzero(row >= threshold)
-            out.append(cand[np.lexsort((-self.tiebreak[cand], -row[cand].astype(np.int64)))[:depth]])
-        return out
+                b.append(np.flatnonzero(row >= threshold))
+                q.append(np.full(b[-1].shape[0], r, dtype=np.int64))
+            q, b = np.concatenate(q), np.concatenate(b)
+        value = counts[q, b]
+        if counts.dtype == np.uint8:   # the exact threshold of every row from its candidates' histogram: fewer to sort
+            at_least = np.cumsum(np.bincount(q * 256 + value, minlength=nq * 256).reshape(nq, 256)[:, ::-1], axis=1)
+            keep = value >= (255 - np.argmax(at_least >= depth, axis=1))[q]
+            q, b, value = q[keep], b[keep], value[keep]
+        order = np.lexsort((-self.tiebreak[b], -value.astype(np.int64), q))
+        start = np.searchsorted(q[order], np.arange(nq))
+        ranked = b[order]
+        return [ranked[s : s + depth] for s in start.tolist()]

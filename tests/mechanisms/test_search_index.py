@@ -7,7 +7,12 @@
 * ``LexicalIndex``'s distinct holder rows against the postings themselves;
 * the lexical page against the brute-force ranking (one sparse product, int64
   keys over every business) on a generated 3,000-customer market, pages 1-3,
-  and on markets with many ties.
+  and on markets with many ties;
+* ``LexicalIndex``'s layout (frequent rows as byte tiles, rare rows as
+  postings) against the postings it was built from, and its pages against the
+  brute-force ranking with every row dense, every row rare, or a mix, with
+  ragged tiles and many blocks: random markets with rating ties, queries of
+  more than 255 shingles, empty and unknown queries, depths past ``B``.
 """
 
 import re
@@ -16,6 +21,7 @@ import numpy as np
 import pytest
 
 from mechanisms import search as S
+from mechanisms import lexical_index as L
 from mechanisms.lexical_index import distinct_rows
 from mechanisms.shingle_matrix import normalize_many, shingle_matrix
 from mechanisms.shingles import batch_codes, normalize_text
@@ -103,6 +109,50 @@ def test_lexical_pages_equal_brute_force_with_massive_ties(n):
     for depth in (1, 10, 33, n - 1, n, n + 100):
         got = S.MECHANISMS["lexical"].rank(index, queries, depth).rows
         assert [g.tolist() for g in got] == [e.tolist() for e in S.rank_lexical_brute(index, queries, depth).rows]
+
+
+@pytest.mark.parametrize("share", [0.0, 0.05, 0.3, 2.0])   # every row dense, a mix, mostly rare, every row rare
+def test_layout_holds_exactly_the_postings(monkeypatch, share):
+    monkeypatch.setattr(L, "DENSE_SHARE", share)
+    monkeypatch.setattr(L, "TILE", 37)   # ragged: the last tile is narrower
+    data = market_data.generate("restaurants", 300, 100, seed=5)
+    index = S.build_index([b.searchable_text() for b in data.businesses], np.ones(100), np.zeros((100, 0), dtype=bool))
+    post = index.postings
+    lex = L.LexicalIndex(index.docs, index.tiebreak, post)
+    dense = np.concatenate(lex.tiles, axis=1) if lex.tiles else np.zeros((0, 100), dtype=np.uint8)
+    assert dense.shape == (lex.n_dense, 100) and lex.n_dense + lex.rare.shape[0] == distinct_rows(post)[1].shape[0]
+    assert set(np.unique(dense)) <= {0, 1} and np.all(lex.rare.data == 1)
+    for v in range(post.shape[0]):
+        holders = post.indices[post.indptr[v] : post.indptr[v + 1]]
+        row = lex.row_of[v]
+        if row < lex.n_dense:
+            assert np.array_equal(np.flatnonzero(dense[row]), holders) and holders.shape[0] >= share * 100
+        else:
+            r = row - lex.n_dense
+            assert np.array_equal(lex.rare.indices[lex.rare.indptr[r] : lex.rare.indptr[r + 1]], holders)
+            assert holders.shape[0] < share * 100
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_lexical_pages_equal_brute_force_for_every_layout(monkeypatch, seed):
+    rng = np.random.default_rng(100 + seed)
+    monkeypatch.setattr(L, "DENSE_SHARE", [0.0, 2.0, 0.1, 1 / 64][seed % 4])
+    monkeypatch.setattr(L, "TILE", int(rng.integers(5, 200)))
+    monkeypatch.setattr(L, "BLOCK", int(rng.integers(1, 40)))
+    n = int(rng.integers(1, 1500)) if seed < 6 else 2000   # 2,000: the sampled page bound at depths 1-31
+    words = ["".join(rng.choice(list("abcdef"), size=rng.integers(2, 6))) for _ in range(30)]
+    texts = [" ".join(rng.choice(words, size=rng.integers(0, 10))) for _ in range(n)]
+    rating = rng.choice([1.0, 4.5, 5.0], size=n)   # few values: rating ties, broken by registration order
+    index = S.build_index(texts, rating, np.zeros((n, 0), dtype=bool), order=np.argsort(rng.permutation(n)))
+    long_query = "".join(rng.choice(list("abcdefghij "), size=2000))   # >= 256 known shingles: the 16-bit path
+    queries = [" ".join(rng.choice(words, size=rng.integers(0, 8))) for _ in range(90)] + ["", "zzzz qqqq", long_query, words[0]]
+    if seed % 2:
+        texts[0] = long_query   # a business that holds the long query's shingles
+        index = S.build_index(texts, rating, np.zeros((n, 0), dtype=bool), order=np.argsort(rng.permutation(n)))
+    assert np.diff(S.query_matrix([long_query], index)[0].indptr)[0] >= 256 or seed % 2 == 0
+    for depth in (0, 1, 10, 31, n - 1, n, n + 7):
+        got = S.MECHANISMS["lexical"].rank(index, queries, depth).rows
+        assert [g.tolist() for g in got] == [e.tolist() for e in S.rank_lexical_brute(index, queries, depth).rows], depth
 
 
 def test_like_matches_from_the_window_index_equal_a_scan_of_every_field():
