@@ -328,7 +328,10 @@ class Service:
         self.p = params
         self.seen: set[str] = set()
         self.queue: deque[dict] = deque()
-        self.menu_lower: list[tuple[str, str, float]] | None = None   # (lower-case name, name, unit price asked)
+        # The menu's lower-case names, and beside them (name, unit price asked): the names alone are what every inquiry
+        # is scanned for, so they are kept together (a scan of 25 names touches 25 strings and no tuples).
+        self.menu_lower: tuple[str, ...] | None = None
+        self.menu_lines: tuple[tuple[str, float], ...] = ()
         self._last_messages: list[dict] | None = None   # the fetched batch already read into ``queue``
         self.menu_message: TextMessage | dict | None = None   # the menu and amenities, written and validated once
         self.described: set[str] = set()   # customers told the menu and amenities
@@ -344,10 +347,12 @@ class Service:
         p = self.p
         if self.menu_lower is None:   # the menu, markup and price floor never change: each item's price is set once
             floor = profile["min_price_factor"]
-            self.menu_lower = [(name.lower(), name, round(max(price * (1.0 + p.markup), price * floor if p.markup < 0 else 0.0), 2))
-                               for name, price in profile["menu"].items()]
+            self.menu_lower = tuple(name.lower() for name in profile["menu"])
+            self.menu_lines = tuple((name, round(max(price * (1.0 + p.markup), price * floor if p.markup < 0 else 0.0), 2))
+                                    for name, price in profile["menu"].items())
         text = inquiry.get("text", "").lower()
-        offered = [{"name": name, "quantity": 1, "unit_price": price} for low, name, price in self.menu_lower if low in text]
+        lines = self.menu_lines
+        offered = [{"name": lines[k][0], "quantity": 1, "unit_price": lines[k][1]} for k, low in enumerate(self.menu_lower) if low in text]
         if not offered:
             reply = _SORRY
         else:
