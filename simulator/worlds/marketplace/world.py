@@ -330,18 +330,21 @@ class Marketplace(WorldBase[MarketplaceConfig]):
 
     def apply(self, actions: Mapping[str, BaseModel]) -> None:
         """Each decision: its messages in order, then its one other action (which sets when the agent acts again)."""
+        agents, do, cap = self.agents, self._do, self.config.max_steps
         for agent_id, decision in actions.items():
-            agent = self.agents[agent_id]
+            agent = agents[agent_id]
             steps = decision.actions
             if len(steps) == 1:
-                self._do(agent, steps[0], True)
+                do(agent, steps[0], True)
                 agent.last_results = (agent.last_result,)
             else:
                 results: list = []   # one per action, in the decision's order (the other action's is filled in last)
                 busy, other, at = 0.0, None, 0
                 for k, action in enumerate(steps):
                     if action.kind == "send_message":
-                        busy = max(busy, self._send(agent, action, wake=False))
+                        sending = self._send(agent, action, wake=False)
+                        if sending > busy:
+                            busy = sending
                         results.append(agent.last_result)
                     elif other is None:
                         other, at = action, k
@@ -351,12 +354,11 @@ class Marketplace(WorldBase[MarketplaceConfig]):
                 if other is None:
                     self._schedule_wake(agent, busy)
                 else:
-                    self._do(agent, other, True)
+                    do(agent, other, True)
                     results.insert(at, agent.last_result)
                 agent.last_results = results
             if agent.is_customer:
                 agent.steps += 1
-                cap = self.config.max_steps
                 if cap is not None and agent.steps >= cap and not agent.done:
                     self.out_of_steps += 1
                     self.host.log("max_steps", agent.id, steps=agent.steps)
@@ -419,16 +421,14 @@ class Marketplace(WorldBase[MarketplaceConfig]):
         agent.messages = agent.mailbox
         agent.mailbox = []
         threads = agent.threads
+        seen = self.proposals_seen[agent.index] if agent.is_customer else None   # a customer's proposals, in fetch order
         for m in agent.messages:
             thread = threads.get(m["from"])
             if thread is None:
                 threads[m["from"]] = thread = []
             thread.append(m)
-        if agent.is_customer:
-            seen = self.proposals_seen[agent.index]
-            for m in agent.messages:
-                if m["kind"] == "order_proposal":
-                    seen.append(m)
+            if seen is not None and m["kind"] == "order_proposal":
+                seen.append(m)
         agent.last_result = {"ok": True, "action": "fetch_messages", "count": len(agent.messages)}
         self._schedule_wake(agent, self.config.latency.fetch)
 
