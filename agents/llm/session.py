@@ -50,6 +50,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import os
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
@@ -456,15 +457,23 @@ class InFlight:
     """One batch's network calls, started on the LLM loop as they are sent, at most ``limit`` at once.
 
     Calls are handed to the loop a few at a time (each hand-over wakes the loop thread, which costs more
-    than a call's own CPU when done one by one), the first ones at once. ``results`` waits for them in
-    the order they were sent; what the simulation does with the answers never depends on which came first.
+    than a call's own CPU when done one by one). Until the first ``limit`` are out, the simulation thread
+    waits after each hand-over until the loop has written those requests: rendering the next prompts
+    meanwhile would hold the GIL, and the loop thread, which takes it back after every socket write, would
+    wait up to the switch interval (5 ms) for each one, so a batch's first calls, whose chains of
+    ``ceil(calls / limit)`` replies decide when it ends, went out up to 20 ms late. The calls after them
+    wait for a free slot anyway (a reply's latency), so their prompts are rendered while the first are in
+    flight. ``results`` waits for them in the order they were sent; what the simulation does with the
+    answers never depends on which came first.
     """
 
     def __init__(self, run: LLMRun, limit: int) -> None:
         self.run = run
         self.limit = asyncio.Semaphore(limit)  # used on the LLM loop only (it binds to the loop on first use)
+        self.slots = limit
         self.chunk = max(1, min(8, limit // 4))
         self.waiting: list[Job] = []
+        self.handed = 0  # calls handed to the loop so far
         self.futures: list[concurrent.futures.Future] = []
 
     def send(self, job: Job) -> None:
@@ -475,10 +484,26 @@ class InFlight:
     def _hand_over(self) -> None:
         if self.waiting:
             jobs, self.waiting = self.waiting, []
-            self.futures.append(submit(self._calls(jobs)))
+            written = threading.Event() if self.handed < self.slots else None  # a first call: wait until it is out
+            self.handed += len(jobs)
+            self.futures.append(submit(self._calls(jobs, written)))
+            if written is not None:
+                written.wait(1.0)  # a timing aid only: never held up long
 
-    async def _calls(self, jobs: list[Job]) -> list[CallResult | LLMCallError]:
-        return list(await asyncio.gather(*(self._call(job.seat.settings, job.body) for job in jobs)))
+    async def _calls(self, jobs: list[Job], written: threading.Event | None = None) -> list[CallResult | LLMCallError]:
+        calls = [asyncio.ensure_future(self._call(job.seat.settings, job.body)) for job in jobs]
+        try:
+            # One turn of the loop runs each call up to its first wait: its request written on a kept-alive connection
+            # (a free slot, the client's semaphores and an idle connection take no turn), or a new connection begun.
+            await asyncio.sleep(0)
+        except BaseException:  # cancelled before the calls were gathered: they go with it
+            for call in calls:
+                call.cancel()
+            raise
+        finally:
+            if written is not None:
+                written.set()
+        return list(await asyncio.gather(*calls))
 
     async def _call(self, settings: LLMSettings, body: dict[str, Any]) -> CallResult | LLMCallError:
         async with self.limit:
