@@ -1,17 +1,19 @@
-"""The marketplace's shared delivery events and vectorised measures give what their one-at-a-time versions give.
+"""The marketplace's shared delivery events and faster reads give what their plain versions give.
 
-Oracles: messages delivered by one engine event each (what ``Marketplace._post`` batches), and
-``found_share``'s per-customer ``np.argmax`` loop.
+Oracles: messages delivered by one engine event each (what ``Marketplace._post`` batches),
+``found_share``'s per-customer ``np.argmax`` loop, and the regular expression ``told_amenities`` replaces.
 """
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from agents.scripted.marketplace import Service, told_amenities
 from simulator.run import build_simulation
 from simulator.scenario import load_scenario_text
 from simulator.worlds.marketplace import measures
@@ -102,3 +104,14 @@ def test_messages_sent_after_a_search_due_at_the_same_time_arrive_after_its_resu
     sim.engine.run_until(2.0)
     assert fired == [("deliver", "m1"), ("deliver", "m2"), ("searches", 0.5), ("deliver", "m3"), ("deliver", "m4")]
     assert sim.engine.events_fired == 4
+
+
+def test_told_amenities_is_what_the_amenities_line_pattern_captures():
+    pattern = re.compile(r"^Amenities: (.*)$", re.MULTILINE)
+    profile = {"menu": {"Taco": 3.5, "Churros": 2.0}, "amenities": ["Happy Hour", "Free Wifi"]}
+    texts = [Service._describe(profile), Service._describe({**profile, "amenities": []}), "Sorry, we do not offer the items.",
+             "Amenities: a; b", "Amenities: a\nb", "x\nAmenities: \nAmenities: z", "Amenities:x", "xAmenities: y",
+             "\nAmenities: q\r\nz", "Menu: Amenities: no\nAmenities: yes", "", "\n", "Amenities: "]
+    for text in texts:
+        found = pattern.search(text)
+        assert told_amenities(text) == (found.group(1) if found else None), text
