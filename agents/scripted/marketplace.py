@@ -38,6 +38,9 @@ from __future__ import annotations
 import re
 import zlib
 from collections import deque
+from collections.abc import Mapping, Set as AbstractSet
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
@@ -77,7 +80,18 @@ def told_amenities(text: str) -> str | None:
     end = text.find("\n", at)
     return text[at:] if end < 0 else text[at:end]
 
+
+@lru_cache(maxsize=4096)
+def _amenity_list(told: str) -> tuple[str, ...]:
+    """The amenities an ``Amenities:`` line lists, one tuple per distinct line: every customer a business answers is
+    told the same line, so sharing the split saves each customer its own strings (2 KB a customer at 30,000 x 3,000)."""
+    return tuple(a for a in told.split("; ") if a and a != "none")
+
+
 _FINISH = CustomerAction(action=Finish(kind="finish"))
+_NO_ENTRIES: Mapping = MappingProxyType({})   # the shared empty containers an assistant starts with (never written)
+_NO_ONE: AbstractSet = frozenset()
+_NO_ASKS = (None, None)
 _FETCH_C = CustomerAction(action=FetchMessages(kind="fetch_messages"))
 _FETCH_B = BusinessAction(action=FetchMessages(kind="fetch_messages"))
 _IDLE_B = BusinessAction(action=Wait(timeout=None))
@@ -130,21 +144,35 @@ class Assistant:
         patience: float = Field(10.0, gt=0, description="how long to wait for answers after the last inquiry")
         query: Literal["items", "request"] = Field("items", description="search with the item names or the request text")
 
+    # A million customers hold one each for the whole run: slots, and every container starts as a shared empty one and
+    # is made when first written (most customers never see a refused payment, many never hear amenities); ``_finish``
+    # lets it all go, since a customer that finished never decides again.
+    __slots__ = ("p", "profiles", "last_contact", "heard", "_last_search", "_paying", "failed", "_last_messages",
+                 "_covers_seen", "rank", "told_amenities", "salt", "_request", "_asks")
+
     def __init__(self, params: BaseModel, rng: np.random.Generator) -> None:
         self.p = params
-        self.profiles: dict[str, dict] = {}
-        self.last_contact = 0.0
-        self.heard: set[str] = set()
-        self._last_search: dict | None = None
-        self._paying: str | None = None
-        self.failed: set[str] = set()   # proposals whose payment was rejected (sold out, expired, ...)
-        self._last_messages: list | None = None
-        self._covers_seen: dict[str, bool] = {}   # proposal id -> has every wanted item
-        self.rank: dict[str, int] = {}             # business id -> best search position seen (1 = first)
-        self.told_amenities: dict[str, list[str]] = {}   # amenities a business listed in a text message
         self.salt = int(rng.integers(2**31))       # seeded tie-break: a hash of (salt, business id)
+        self.last_contact = 0.0
+        self._paying: str | None = None
+        self._forget()
+
+    def _forget(self) -> None:
+        """Empty the working state (shared empty containers, replaced by own ones when first written)."""
+        self.profiles: Mapping[str, dict] = _NO_ENTRIES         # business id -> its hit, as first seen
+        self.rank: Mapping[str, int] = _NO_ENTRIES              # business id -> best search position seen (1 = first)
+        self.heard: AbstractSet[str] = _NO_ONE                 # businesses that sent a message
+        self.failed: AbstractSet[str] = _NO_ONE                # proposals whose payment was rejected (sold out, expired, ...)
+        self._covers_seen: Mapping[str, bool] = _NO_ENTRIES     # proposal id -> has every wanted item
+        self.told_amenities: Mapping[str, tuple[str, ...]] = _NO_ENTRIES   # amenities a business listed in a text message
+        self._last_search: dict | None = None
+        self._last_messages: list | None = None
         self._request: dict | None = None          # the request the inquiry texts below were written for
-        self._asks: dict[bool, TextMessage | dict] = {}
+        self._asks: list[TextMessage | dict | None] = _NO_ASKS   # [plain, asking for amenities]
+
+    def _finish(self) -> CustomerAction:
+        self._forget()
+        return _FINISH
 
     # -- helpers
     def _amenities_ok(self, business: str, required: list[str]) -> bool:
@@ -178,6 +206,8 @@ class Assistant:
         pid = proposal["proposal_id"]
         covers = self._covers_seen.get(pid)
         if covers is None:
+            if self._covers_seen is _NO_ENTRIES:
+                self._covers_seen = {}
             self._covers_seen[pid] = covers = self._covers(proposal, wanted)
         return covers
 
@@ -192,8 +222,8 @@ class Assistant:
         """The text asking a business for the request's items (and, when hits show no amenities, whether it has the
         required ones): one per customer and variant, validated once (a customer's request does not change)."""
         if request is not self._request:
-            self._request, self._asks = request, {}
-        message = self._asks.get(ask_amenities)
+            self._request, self._asks = request, [None, None]
+        message = self._asks[ask_amenities]
         if message is None:
             wanted, required = request["items"], request["amenities"]
             text = "Hello! I would like to order: " + ", ".join(f"{name} (1)" for name in wanted) + ". Please send an order proposal."
@@ -210,7 +240,7 @@ class Assistant:
     def act(self, obs: dict[str, Any], action_model: type[BaseModel]) -> CustomerAction:
         p = self.p
         if obs["paid"]:
-            return _FINISH
+            return self._finish()
         now = obs["time"]
         request = obs["request"]
         wanted, required = request["items"], request["amenities"]
@@ -218,22 +248,28 @@ class Assistant:
         if search is not None and search is not self._last_search:  # a new page: remember its profiles and ranks
             self._last_search = search
             first = (search["page"] - 1) * search["page_size"] + 1
+            if self.profiles is _NO_ENTRIES:
+                self.profiles, self.rank = {}, {}
             for k, r in enumerate(search["results"]):
                 self.profiles.setdefault(r["id"], r)
                 self.rank.setdefault(r["id"], first + k)
         messages = obs["messages"]
         if messages is not self._last_messages:  # a new fetch
             self._last_messages = messages
+            if messages and self.heard is _NO_ONE:
+                self.heard = set()
             for m in messages:
                 self.heard.add(m["from"])
                 if m["kind"] == "text":
                     told = told_amenities(m["text"])
                     if told is not None:
-                        self.told_amenities[m["from"]] = [a for a in told.split("; ") if a and a != "none"]
+                        if self.told_amenities is _NO_ENTRIES:
+                            self.told_amenities = {}
+                        self.told_amenities[m["from"]] = _amenity_list(told)
         if self._paying is not None:
             result = obs["last_result"]
             if result is not None and result.get("ok") is False:
-                self.failed.add(self._paying)
+                self.failed = self.failed | {self._paying}
             self._paying = None
         # The proposals are read only where a decision depends on them (pure reads, so the same decisions):
         # here when the assistant may pay at once, else only once it has stopped fetching, searching and asking.
@@ -300,12 +336,14 @@ class Assistant:
             best = self._pick(acceptable, lambda q: value - q["total"])
             if value - best["total"] > 0 or not p.check_amenities:
                 return self._pay(best)
-        return _FINISH
+        return self._finish()
 
 
 @register("rank_follower", worlds=WORLDS)
 class RankFollower(Assistant):
     """Assistant that asks the first ``consider`` businesses and pays the best-ranked one that can serve (position bias)."""
+
+    __slots__ = ()
 
     class Params(Assistant.Params):
         choose: Literal["best", "first", "cheapest", "top_ranked"] = Field("top_ranked", description="see assistant")
@@ -315,6 +353,8 @@ class RankFollower(Assistant):
 class GullibleAssistant(Assistant):
     """Assistant that believes persuasion cues in descriptions and proposals (``PERSUASION_CUES``)."""
 
+    __slots__ = ()
+
     class Params(Assistant.Params):
         trust: Literal["sceptical", "gullible"] = Field("gullible", description="see assistant")
 
@@ -322,6 +362,8 @@ class GullibleAssistant(Assistant):
 @register("sceptical_assistant", worlds=WORLDS)
 class ScepticalAssistant(Assistant):
     """Assistant that ignores descriptions and pays the best price among proposals that meet the needs."""
+
+    __slots__ = ()
 
     class Params(Assistant.Params):
         trust: Literal["sceptical", "gullible"] = Field("sceptical", description="see assistant")
