@@ -171,15 +171,17 @@ class Marketplace(WorldBase[MarketplaceConfig]):
         self.sales = np.zeros(nb, dtype=np.int64)
         self.proposals: dict[str, dict] = {}
         self.proposals_sent: list[list[dict]] = [[] for _ in range(nb)]
-        self.rank_seen: list[dict[str, int]] = [{} for _ in self.customers]   # business id -> first rank seen
+        # business id -> first rank seen, from a customer's first search until it finishes (only its payments read it)
+        self.rank_seen: list[dict[str, int] | None] = [None] * len(self.customers)
         self.payments_by_rank: dict[str, int] = {}
         self.audit: dict[int, dict[str, Any]] = {}
         self.audit_totals = {"proposals_checked": 0, "invalid_proposals": 0, "invalid_items": 0, "invalid_prices": 0,
                              "invalid_totals": 0, "invalid_proposals_paid": 0}
         self.out_of_steps = 0
-        self.inquired_at: dict[tuple[int, int], float] = {}   # (business, customer) -> first message time
+        # business j * customers + customer i -> when i first messaged j, until j's first proposal to i (one int key, not a
+        # tuple of two: a million customers ask three businesses each)
+        self.inquired_at: dict[int, float] = {}
         self.response_times: list[list[float]] = [[] for _ in range(nb)]
-        self._answered: set[tuple[int, int]] = set()
         self.counts = {"searches": 0, "messages": 0, "proposals": 0, "payments": 0, "rejected": 0, "fetches": 0}
         self.rejections: dict[str, int] = {}
         self._wake: dict[float, list[tuple[_Agent, int]]] = {}
@@ -402,6 +404,7 @@ class Marketplace(WorldBase[MarketplaceConfig]):
         if not agent.done:
             agent.done = True
             self.customers_done += 1
+            self.rank_seen[agent.index] = None   # read by payments only, and a finished customer pays no more
             self.host.log("finish", agent.id)
 
     def _wait(self, agent: _Agent, timeout: float | None) -> None:
@@ -463,6 +466,8 @@ class Marketplace(WorldBase[MarketplaceConfig]):
                 "results": [shown[j] for j in found_list],
             }
             seen, first = self.rank_seen[i], (action.page - 1) * page_size + 1
+            if seen is None:
+                self.rank_seen[i] = seen = {}
             for k, j in enumerate(found_list, first):
                 seen.setdefault(ids[j], k)
             agent.last_result = {"ok": True, "action": "search", "count": len(found)}
@@ -497,7 +502,7 @@ class Marketplace(WorldBase[MarketplaceConfig]):
             record.update(proposal_id=msg.proposal_id, amount=p["record"]["total"], text=msg.text)
         if new_contact:  # only an accepted message puts a business in the consideration set
             self.contacted[agent.index].append(to.id)
-            self.inquired_at.setdefault((to.index, agent.index), now)
+            self.inquired_at.setdefault(to.index * len(self.customers) + agent.index, now)
         self._seq += 1
         record["id"] = message_id = f"m{self._seq}"
         self.counts["messages"] += 1
@@ -611,13 +616,14 @@ class Marketplace(WorldBase[MarketplaceConfig]):
             paid=False,
         )
         findings = self._audit_findings(agent.index, msg)
-        self.proposals[pid] = {"record": record, "business": agent.index, "customer": to.index, "paid": False, "audit": findings}
+        # every key at once ("delivered" too): a sixth key added later would double the dict's table
+        self.proposals[pid] = {"record": record, "business": agent.index, "customer": to.index, "paid": False, "audit": findings,
+                               "delivered": False}
         self.proposals_sent[agent.index].append(record)
         self.counts["proposals"] += 1
         self._count_audit(agent.index, pid, findings)
-        first = self.inquired_at.get((agent.index, to.index))
-        if first is not None and (agent.index, to.index) not in self._answered:
-            self._answered.add((agent.index, to.index))
+        first = self.inquired_at.pop(agent.index * len(self.customers) + to.index, None)   # only a first answer is timed
+        if first is not None:
             self.response_times[agent.index].append(now + action.delay - first)
 
     def _count_audit(self, j: int, pid: str, findings: list[str]) -> None:
@@ -650,7 +656,8 @@ class Marketplace(WorldBase[MarketplaceConfig]):
         self.counts["payments"] += 1
         if p["audit"]:
             self.audit_totals["invalid_proposals_paid"] += 1
-        rank = self.rank_seen[i].get(self.businesses[j].id)
+        seen = self.rank_seen[i]
+        rank = None if seen is None else seen.get(self.businesses[j].id)
         key = "unranked" if rank is None else str(rank)
         self.payments_by_rank[key] = self.payments_by_rank.get(key, 0) + 1
         menu = self.menus[j]
