@@ -77,6 +77,7 @@ from simulator.worlds.marketplace.styles import MANIPULATION_TEXTS
 
 AUDIT_EXAMPLES = 5   # audit findings kept per business and kind (the counts are complete)
 MONTE_CARLO_CUSTOMERS = 2_000   # larger markets leave the Monte-Carlo baselines out of theory (about 0.2 s per 1,000 customers)
+_NO_FINDINGS: tuple[str, ...] = ()   # what the audit found in a proposal it found nothing wrong with
 
 
 class _Agent:
@@ -590,7 +591,7 @@ class Marketplace(WorldBase[MarketplaceConfig]):
             return f"unknown proposal: {msg.proposal_id!r} was not sent to you"
         if rec["from"] != to.id:
             return f"wrong recipient: {msg.proposal_id!r} is from {rec['from']}, not {to.id}"
-        if p["paid"]:
+        if rec["paid"]:
             return f"already paid: {msg.proposal_id!r}"
         if rec["expires_at"] is not None and self.host.engine.now > rec["expires_at"]:
             return f"expired proposal: {msg.proposal_id!r} lapsed at t={rec['expires_at']:g}"
@@ -615,10 +616,9 @@ class Marketplace(WorldBase[MarketplaceConfig]):
             expires_at=None if msg.expires_in is None else now + action.delay + self.config.latency.message + msg.expires_in,
             paid=False,
         )
-        findings = self._audit_findings(agent.index, msg)
-        # every key at once ("delivered" too): a sixth key added later would double the dict's table
-        self.proposals[pid] = {"record": record, "business": agent.index, "customer": to.index, "paid": False, "audit": findings,
-                               "delivered": False}
+        findings = self._audit_findings(agent.index, msg) or _NO_FINDINGS   # most proposals: one shared empty tuple
+        # Five keys, all at once: a dict's smallest table holds five, and one more doubles it (whether paid is the record's)
+        self.proposals[pid] = {"record": record, "business": agent.index, "customer": to.index, "audit": findings, "delivered": False}
         self.proposals_sent[agent.index].append(record)
         self.counts["proposals"] += 1
         self._count_audit(agent.index, pid, findings)
@@ -646,7 +646,6 @@ class Marketplace(WorldBase[MarketplaceConfig]):
 
     def _pay(self, i: int, p: dict) -> None:
         rec = p["record"]
-        p["paid"] = True
         rec["paid"] = True
         j = p["business"]
         self.spent[i] += rec["total"]
