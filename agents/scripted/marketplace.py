@@ -88,6 +88,12 @@ def _amenity_list(told: str) -> tuple[str, ...]:
     return tuple(a for a in told.split("; ") if a and a != "none")
 
 
+@lru_cache(maxsize=65536)
+def _lower(name: str) -> str:
+    """``name.lower()``, one string per distinct name: menus share item names (100,000 services, a few thousand names)."""
+    return name.lower()
+
+
 _FINISH = CustomerAction(action=Finish(kind="finish"))
 _NO_ENTRIES: Mapping = MappingProxyType({})   # the shared empty containers an assistant starts with (never written)
 _NO_ONE: AbstractSet = frozenset()
@@ -384,10 +390,12 @@ class Service:
         self.p = params
         self.seen: set[str] = set()
         self.queue: deque[dict] = deque()
-        # The menu's lower-case names, and beside them (name, unit price asked): the names alone are what every inquiry
-        # is scanned for, so they are kept together (a scan of 25 names touches 25 strings and no tuples).
+        # The menu's lower-case names, and beside them its names and the unit prices asked: the lower-case names alone
+        # are what every inquiry is scanned for, so they are kept together (a scan of 25 names touches 25 strings).
+        # Lower-case names are shared between services (_lower) and a price equal to the menu's is the menu's float.
         self.menu_lower: tuple[str, ...] | None = None
-        self.menu_lines: tuple[tuple[str, float], ...] = ()
+        self.menu_names: tuple[str, ...] = ()
+        self.menu_prices: tuple[float, ...] = ()
         self._last_messages: list[dict] | None = None   # the fetched batch already read into ``queue``
         self.menu_message: TextMessage | dict | None = None   # the menu and amenities, written and validated once
         self.described: set[str] = set()   # customers told the menu and amenities
@@ -403,12 +411,14 @@ class Service:
         p = self.p
         if self.menu_lower is None:   # the menu, markup and price floor never change: each item's price is set once
             floor = profile["min_price_factor"]
-            self.menu_lower = tuple(name.lower() for name in profile["menu"])
-            self.menu_lines = tuple((name, round(max(price * (1.0 + p.markup), price * floor if p.markup < 0 else 0.0), 2))
-                                    for name, price in profile["menu"].items())
+            menu = profile["menu"]
+            self.menu_lower = tuple(map(_lower, menu))
+            self.menu_names = tuple(menu)
+            asked = (round(max(price * (1.0 + p.markup), price * floor if p.markup < 0 else 0.0), 2) for price in menu.values())
+            self.menu_prices = tuple(price if price == ask else ask for price, ask in zip(menu.values(), asked))
         text = inquiry.get("text", "").lower()
-        lines = self.menu_lines
-        offered = [{"name": lines[k][0], "quantity": 1, "unit_price": lines[k][1]} for k, low in enumerate(self.menu_lower) if low in text]
+        names, prices = self.menu_names, self.menu_prices
+        offered = [{"name": names[k], "quantity": 1, "unit_price": prices[k]} for k, low in enumerate(self.menu_lower) if low in text]
         if not offered:
             reply = _SORRY
         else:
