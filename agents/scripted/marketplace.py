@@ -388,7 +388,6 @@ class Service:
 
     def __init__(self, params: BaseModel, rng: np.random.Generator) -> None:
         self.p = params
-        self.seen: set[str] = set()
         self.queue: deque[dict] = deque()
         # The menu's lower-case names, and beside them its names and the unit prices asked: the lower-case names alone
         # are what every inquiry is scanned for, so they are kept together (a scan of 25 names touches 25 strings).
@@ -436,13 +435,13 @@ class Service:
 
     def act(self, obs: dict[str, Any], action_model: type[BaseModel]) -> BusinessAction:
         messages = obs["messages"]
-        if messages is not self._last_messages:   # a new fetch (the world hands a new list per fetch, never changed after)
+        # A new fetch: the world hands a new list per fetch, never changed after, of messages no earlier fetch held (a
+        # fetch empties the mailbox), so each message is read once without remembering ids.
+        if messages is not self._last_messages:
             self._last_messages = messages
             for m in messages:
-                if m["id"] not in self.seen:
-                    self.seen.add(m["id"])
-                    if m["kind"] == "text":
-                        self.queue.append(m)
+                if m["kind"] == "text":
+                    self.queue.append(m)
         if self.queue:
             return self._proposal(obs["profile"], self.queue.popleft(), obs.get("customers_see") == "magentic")
         if obs["unread"]:
