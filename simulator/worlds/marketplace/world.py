@@ -156,9 +156,9 @@ class Marketplace(WorldBase[MarketplaceConfig]):
             config.search, [self._search_text(j) for j in range(nb)], self.arrays,
             names=[b.name for b in self.businesses], descriptions=[p["description"] for p in self.profiles],
         )  # 'filtered' matches name or shown description, as Magentic's
-        self.requests = [
-            {"text": c.request, "items": dict(c.menu_features), "amenities": list(c.amenity_features)} for c in self.customers
-        ]
+        # A customer's request shows the market data's own item dict and amenity list, not copies (270 B a customer):
+        # observations are read, never written.
+        self.requests = [{"text": c.request, "items": c.menu_features, "amenities": c.amenity_features} for c in self.customers]
         # Run state.
         self.search_state: list[dict | None] = [None] * len(self.customers)
         self.searches = np.zeros(len(self.customers), dtype=np.int64)
