@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections import deque
 from collections.abc import Mapping, Set as AbstractSet
 from functools import lru_cache
 from types import MappingProxyType
@@ -388,7 +387,7 @@ class Service:
 
     def __init__(self, params: BaseModel, rng: np.random.Generator) -> None:
         self.p = params
-        self.queue: deque[dict] = deque()
+        self.queue: list[dict] = []   # inquiries not answered yet, oldest first (a list: an empty deque is 632 B)
         # The menu's lower-case names, and beside them its names and the unit prices asked: the lower-case names alone
         # are what every inquiry is scanned for, so they are kept together (a scan of 25 names touches 25 strings).
         # Lower-case names are shared between services (_lower) and a price equal to the menu's is the menu's float.
@@ -443,7 +442,7 @@ class Service:
                 if m["kind"] == "text":
                     self.queue.append(m)
         if self.queue:
-            return self._proposal(obs["profile"], self.queue.popleft(), obs.get("customers_see") == "magentic")
+            return self._proposal(obs["profile"], self.queue.pop(0), obs.get("customers_see") == "magentic")
         if obs["unread"]:
             return _FETCH_B
         return _IDLE_B
