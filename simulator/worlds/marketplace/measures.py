@@ -43,6 +43,13 @@ def amenities_met(arrays: Any, i: Any, j: Any) -> Any:
     return ~(arrays.required[i] & ~arrays.has_amenity[j]).any(axis=-1)   # the method: np.any's wrapper costs more than the test
 
 
+def offered_items(items: Iterable[dict], menu: Mapping[str, float] | None) -> set[str]:
+    """The names of a proposal's items that can meet a need: those on the business's menu (every one without a menu)."""
+    if menu is None:
+        return {item["name"] for item in items}
+    return {item["name"] for item in items if item["name"] in menu}   # a test per item, not a pass over the menu
+
+
 def offers_all(wanted: Iterable[str], offered: set[str]) -> bool:
     """Every wanted item is offered (``meets_needs``' second half)."""
     return all(name in offered for name in wanted)
@@ -116,11 +123,7 @@ def first_proposal_measures(
         wanted_i, value_i = wanted[i], value[i]
         for p in delivered:
             record = p["record"]
-            if menus is None:
-                offered = {item["name"] for item in record["items"]}
-            else:   # the items on the menu (a test per item, not a pass over the menu)
-                menu = menus[p["business"]]
-                offered = {item["name"] for item in record["items"] if item["name"] in menu}
+            offered = offered_items(record["items"], None if menus is None else menus[p["business"]])
             ok = amenities_ok[k] and offers_all(wanted_i, offered)
             k += 1
             values.append((value_i if ok else 0.0) - record["total"])

@@ -659,8 +659,7 @@ class Marketplace(WorldBase[MarketplaceConfig]):
         rank = None if seen is None else seen.get(self.businesses[j].id)
         key = "unranked" if rank is None else str(rank)
         self.payments_by_rank[key] = self.payments_by_rank.get(key, 0) + 1
-        menu = self.menus[j]
-        offered = {item["name"] for item in rec["items"] if item["name"] in menu}   # needs are met by menu items only
+        offered = measures_of.offered_items(rec["items"], self.menus[j])   # needs are met by menu items only
         met = measures_of.meets_needs(self.arrays, self.customers[i].menu_features, i, j, offered)
         if met:
             self.satisfied[i] = True
