@@ -484,8 +484,7 @@ class Marketplace(WorldBase[MarketplaceConfig]):
         msg = action.message
         kind = msg.kind
         to = self.agents.get(action.to)
-        # _is_new_contact, written out: it is asked of every message
-        new_contact = to is not None and agent.is_customer and not to.is_customer and to.id not in self.contacted[agent.index]
+        new_contact = to is not None and self._is_new_contact(agent, to)
         # The common case first: no rule refuses a text message to another agent unless a consideration limit is reached.
         if kind != "text" or to is None or to is agent or (new_contact and self.config.search.consideration_limit is not None):
             reason = self._refusal(agent, to, action)
