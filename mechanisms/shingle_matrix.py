@@ -60,7 +60,8 @@ def _padded(texts: list[str], k: int) -> list[str]:
 def shingle_matrix(texts: list[str], k: int = 4) -> tuple[sparse.csr_matrix, np.ndarray]:
     """``(docs, vocab)``: ``docs[r, v] = 1`` iff text ``r`` has shingle ``vocab[v]`` (sorted uint64 codes of ``batch_codes``).
 
-    ``docs`` is float32 CSR with sorted column indices and at least one column.
+    ``docs`` is 0/1 CSR with sorted column indices and at least one column, one byte per (text, shingle) pair
+    (``uint8``: its readers use the pattern, or cast it; float32 was 50 MB more at 30,000 businesses).
     """
     return window_matrix(_padded(texts, k), k)
 
@@ -137,6 +138,6 @@ def window_matrix(strings: list[str], k: int = 4) -> tuple[sparse.csr_matrix, np
     indptr = np.zeros(len(strings) + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=len(strings)), out=indptr[1:])
     cols = np.concatenate(pair_cols) if pair_cols else np.empty(0, dtype=np.int32)
-    docs = sparse.csr_matrix((np.ones(cols.shape[0], dtype=np.float32), cols, indptr), shape=(len(strings), width))
+    docs = sparse.csr_matrix((np.ones(cols.shape[0], dtype=np.uint8), cols, indptr), shape=(len(strings), width))
     docs.has_sorted_indices = True
     return docs, vocab
