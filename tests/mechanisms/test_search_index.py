@@ -165,3 +165,20 @@ def test_like_matches_from_the_window_index_equal_a_scan_of_every_field():
     for pattern in patterns:
         expected = [b for b, per in enumerate(fields) if any(pattern.lower() in f.lower() for f in per)]
         assert index.matches(pattern).tolist() == expected, pattern
+
+
+@pytest.mark.parametrize("n", [300, 2000])   # 2,000: the page bound is first guessed from a sample of the counts
+def test_lexical_pages_with_equal_tiebreak_keys_list_lower_businesses_first(n):
+    """The page sort packs (query, count, tie-break place) into one key; equal tie-break keys keep business order."""
+    rng = np.random.default_rng(11)
+    words = ["taco", "soup", "bowl", "salsa", "churro", "verde"]
+    texts = [" ".join(rng.choice(words, size=rng.integers(0, 4))) for _ in range(n)]
+    index = S.build_index(texts, np.ones(n), np.zeros((n, 0), dtype=bool))
+    tiebreak = rng.integers(0, 3, size=n)   # three keys among n businesses: massive ties in the tie-break itself
+    lex = L.LexicalIndex(index.docs, tiebreak)
+    queries = ["taco", "soup bowl", "zzz", "", "salsa verde churro", "taco soup bowl verde"]
+    q, _ = S.query_matrix(queries, index)
+    counts = (q.astype(np.int64) @ index.docs.T.astype(np.int64)).toarray()
+    for depth in (1, 10, 33, n, n + 5):
+        expected = [np.lexsort((np.arange(n), -tiebreak, -c))[:depth].tolist() for c in counts]
+        assert [p.tolist() for p in lex.top(q, depth)] == expected
