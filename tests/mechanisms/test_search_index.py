@@ -182,3 +182,20 @@ def test_lexical_pages_with_equal_tiebreak_keys_list_lower_businesses_first(n):
     for depth in (1, 10, 33, n, n + 5):
         expected = [np.lexsort((np.arange(n), -tiebreak, -c))[:depth].tolist() for c in counts]
         assert [p.tolist() for p in lex.top(q, depth)] == expected
+
+
+def test_a_new_order_after_the_lexical_index_is_built_reorders_its_ties():
+    """``set_order`` (a seeded registration order, drawn at the first search) keeps the built index, with new ties."""
+    rng = np.random.default_rng(12)
+    n = 2000
+    words = ["taco", "soup", "bowl", "salsa", "churro", "verde"]
+    texts = [" ".join(rng.choice(words, size=rng.integers(0, 4))) for _ in range(n)]
+    index = S.build_index(texts, rng.choice([1.0, 5.0], size=n), np.zeros((n, 0), dtype=bool))
+    queries = ["taco", "soup bowl", "salsa verde churro", "taco soup bowl verde"]
+    built = index.lexical
+    before = S.MECHANISMS["lexical"].rank(index, queries, 40).rows
+    index.set_order(np.argsort(rng.permutation(n)))
+    after = S.MECHANISMS["lexical"].rank(index, queries, 40).rows
+    assert index.lexical is built
+    assert [a.tolist() for a in after] == [e.tolist() for e in S.rank_lexical_brute(index, queries, 40).rows]
+    assert [a.tolist() for a in after] != [b.tolist() for b in before]   # the ties really moved

@@ -56,6 +56,8 @@ class MarketSearch:
         self.amenity_index = {name: k for k, name in enumerate(arrays.amenities)}
         self.item_index = {name: k for k, name in enumerate(getattr(arrays, "items", []))}
         self._order_drawn = getattr(config, "ties", "index") == "index"
+        if config.mechanism == "lexical":
+            self.index.lexical   # the inverted index is part of building the market, not of its first search
 
     @property
     def n_businesses(self) -> int:
