@@ -97,6 +97,9 @@ class Simulation:
             policy, name = policies[agent_id]
             self.seats[agent_id] = Seat(self.engine, agent_id, world.role(agent_id), policy, name)
         self._batches = any(seat.batched for seat in self.seats.values())   # some seat answers in batches (decide_all)
+        # No seat batches and decide_all is ours (a subclass may look at every request: tests' contract probe):
+        # a decision point asks each policy as it observes (decision_point), holding no list of observations.
+        self._one_by_one = not self._batches and type(self).decide_all is Simulation.decide_all
         self.record_events = record_events
         self.event_sink = event_sink
         self.sink_every = sink_every
@@ -173,6 +176,20 @@ class Simulation:
         if deferred and any(a in self._window_agents for a in acting):
             self._close_window(self._window_id)  # an agent decides again: settle its pending decision first
         observe, action_model = self.world.observe, self.world.action_model
+        if self._one_by_one and not deferred:
+            # Every seat answers alone (scripted policies): each observation is asked of its policy as soon as it is
+            # built and dropped after, instead of all of a decision point's observations living at once (all the
+            # customers decide together at t = 0, 0.5 and 0.55 of a generated market: at 300,000 x 30,000 the t = 0.5
+            # point's RSS rise fell from 1,576 to 1,313 MB). Observing and acting are reads of the world, so the
+            # decisions are the same; they are applied together as before.
+            seats, models, raws = self.seats, [], []
+            for agent_id in acting:
+                observation = observe(agent_id)
+                model = action_model(agent_id)
+                models.append(model)
+                raws.append(_safe_act(seats[agent_id].policy, observation, model))
+            self._apply_raws(acting, models, raws)
+            return
         requests = [(agent_id, observe(agent_id), action_model(agent_id)) for agent_id in acting]
         if deferred:
             self._defer(requests)
@@ -205,12 +222,15 @@ class Simulation:
         self._after_decisions()
 
     def _apply(self, requests: list[tuple[str, dict, type[BaseModel]]], raws: list[Any]) -> None:
+        self._apply_raws([r[0] for r in requests], [r[2] for r in requests], raws)
+
+    def _apply_raws(self, agent_ids: list[str], models: list[type[BaseModel]], raws: list[Any]) -> None:
         # An instance of the model asked for or of a subclass (scripted decisions) needs no further look
         # (``validated``). Whether a type is one is asked once per pair of classes: pydantic's metaclass is an ABCMeta,
         # whose isinstance costs microseconds, paid at every decision.
         is_instance = self._is_instance
         actions = {}
-        for (agent_id, _, model), raw in zip(requests, raws):
+        for agent_id, model, raw in zip(agent_ids, models, raws):
             key = (type(raw), model)
             ok = is_instance.get(key)
             if ok is None:
