@@ -71,6 +71,7 @@ from simulator.worlds.marketplace.actions import (
     Search, SendMessage, Wait,
 )
 from simulator.worlds.marketplace.config import MarketplaceConfig
+from simulator.worlds.marketplace.records import new_record
 from simulator.worlds.marketplace.search import CONSTRAINED, MarketSearch
 from simulator.worlds.marketplace.styles import MANIPULATION_TEXTS
 
@@ -491,7 +492,7 @@ class Marketplace(WorldBase[MarketplaceConfig]):
             if reason is not None:
                 return self._reject(agent, "send_message", reason, wake)
         now = self._engine.now
-        record: dict[str, Any] = {"id": "", "from": agent.id, "to": to.id, "kind": kind, "sent_at": now}
+        record = new_record(agent.id, to.id, kind, now)   # a plain dict that shares its keys with its kind's (records.py)
         if kind == "text":
             record["text"] = msg.text
         elif kind == "order_proposal":
