@@ -26,9 +26,12 @@ sizes, ``log(t2 / t1) / log(c2 / c1)`` on wall and on CPU time (target: at most
 1.15 between 10k and 100k customers; 100,000 x 30,000 under 120 s and 4 GB).
 Markets above 10,000 customers come from the vectorised generator (same
 distribution, another random stream: ``market_data.generate_vectorised``).
-On a shared machine compare the CPU columns: wall time includes waiting for a core.
+On a shared machine compare the CPU columns: wall time includes waiting for a core. The speed of a shared
+machine also drifts by tens of percent within minutes (the ``engine ev/CPU s`` column shows it), and one
+10,000-customer run lasts a few seconds: ``--repeat 3`` runs the sizes in three rounds and fits the exponent on
+each size's median.
 
-    python bench/marketplace.py [--sizes 100x300,10000x3000] [--queries 200] [--no-peer]
+    python bench/marketplace.py [--sizes 100x300,10000x3000] [--queries 200] [--no-peer] [--repeat N]
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import json
 import math
 import re
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -135,6 +139,8 @@ def main() -> None:
     parser.add_argument("--mechanism", default="lexical")
     parser.add_argument("--queries", type=int, default=20, help="queries in the search peer comparison")
     parser.add_argument("--no-peer", action="store_true", help="skip the comparison with Magentic's search loop")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run the sizes this many times, in rounds (the exponent is then fitted on each size's median time)")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
@@ -144,25 +150,29 @@ def main() -> None:
 
     print(f"{'market':>12} {'import s':>9} {'build s':>8} {'run s':>7} {'total s':>8} {'events':>9} {'events/s':>9} {'decisions/s':>11} "
           f"{'welfare/opt':>11} {'peak MB':>8} {'run CPU s':>9} {'engine ev/CPU s':>15} {'world/engine':>12}")
-    rows = []
-    for size in args.sizes.split(","):
+    sizes = args.sizes.split(",")
+    runs: dict[str, list[dict]] = {size: [] for size in sizes}
+    for size in [size for _ in range(max(1, args.repeat)) for size in sizes]:   # in rounds: a slow spell hits every size
         out = subprocess.run([sys.executable, __file__, "--case", size, "--mechanism", args.mechanism], capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        rows.append(r)
+        runs[size].append(r)
         print(
             f"{size:>12} {r['import_s']:9.2f} {r['build_s']:8.2f} {r['run_s']:7.2f} {r['total_s']:8.2f} {r['events']:9,d} "
             f"{r['events'] / r['run_s']:9,.0f} {r['decisions'] / r['run_s']:11,.0f} {r['fraction']:11.4f} {r['peak_mb']:8.0f} "
             f"{r['run_cpu_s']:9.2f} {r['engine_events_per_cpu_s']:15,.0f} {r['world_over_engine']:12.4f}"
         )
     print("world/engine: the world's events per CPU second over the bare engine's, same process (target >= 0.05)")
-    if len(rows) >= 2:
-        for a, b in zip(rows, rows[1:]):
-            size = math.log(b["customers"] / a["customers"])
-            print(
-                f"exponent of simulation time in market size, {a['customers']:,} -> {b['customers']:,} customers: "
-                f"{math.log(b['run_s'] / a['run_s']) / size:.3f} (wall), {math.log(b['run_cpu_s'] / a['run_cpu_s']) / size:.3f} (CPU) "
-                "(target <= 1.15 between 10k and 100k)"
-            )
+    median = {size: {key: statistics.median(r[key] for r in rs) for key in ("run_s", "run_cpu_s")} | {"customers": rs[0]["customers"]}
+              for size, rs in runs.items()}
+    rows = [median[size] for size in sizes]
+    of = f" (medians of {args.repeat} runs)" if args.repeat > 1 else ""
+    for a, b in zip(rows, rows[1:]):
+        size = math.log(b["customers"] / a["customers"])
+        print(
+            f"exponent of simulation time in market size, {a['customers']:,} -> {b['customers']:,} customers{of}: "
+            f"{math.log(b['run_s'] / a['run_s']) / size:.3f} (wall), {math.log(b['run_cpu_s'] / a['run_cpu_s']) / size:.3f} (CPU) "
+            "(target <= 1.15 between 10k and 100k)"
+        )
     if args.no_peer:
         return
     p = search_peer(args.queries, 3000)
