@@ -4,7 +4,7 @@ that share their keys table with the other records of their kind."""
 import json
 import tracemalloc
 
-from simulator.worlds.marketplace.records import new_record
+from simulator.worlds.marketplace.records import new_item, new_record
 
 
 def text_record(shared: bool) -> dict:
@@ -49,3 +49,14 @@ def test_records_of_a_kind_share_their_keys():
     assert shared < plain - 80, (shared, plain)
     shared, plain = traced_bytes(lambda i: proposal_record(True)), traced_bytes(lambda i: proposal_record(False))
     assert shared < plain - 200, (shared, plain)
+
+
+def test_proposal_lines_are_the_item_dumps_with_shared_keys():
+    from simulator.worlds.marketplace.actions import OrderItem
+
+    item = OrderItem(name="Tacos", quantity=2, unit_price=4.5)
+    line = new_item(item.name, item.quantity, item.unit_price)
+    assert type(line) is dict and line == item.model_dump() and list(line) == list(item.model_dump())
+    shared = traced_bytes(lambda i: new_item("Tacos", 1, 4.5))
+    plain = traced_bytes(lambda i: {"name": "Tacos", "quantity": 1, "unit_price": 4.5})
+    assert shared < plain - 50, (shared, plain)

@@ -10,7 +10,8 @@ keeps about ten records a customer.
 The instance dictionaries of one class share a single keys table (PEP 412,
 key-sharing dictionaries), each holding only its values. ``new_record`` makes a
 record as such a dictionary, one class per message kind: 120 bytes for a text
-record, 160 for a proposal (CPython 3.12). The sharing holds while every record
+record, 160 for a proposal (CPython 3.12); ``new_item`` a proposal's line (4.3 a
+customer), 104 bytes instead of 184. The sharing holds while every record
 of a kind gets its keys in the same order (as ``Marketplace._send`` and
 ``_propose`` write them); a record given another key or order silently gets a
 table of its own, the same dict either way.
@@ -33,6 +34,10 @@ class _PaymentRecord:
     pass
 
 
+class _ProposalItem:
+    pass
+
+
 _HOLDERS = {"text": _TextRecord, "order_proposal": _ProposalRecord, "payment": _PaymentRecord}
 
 
@@ -47,3 +52,12 @@ def new_record(sender: str, to: str, kind: str, sent_at: float) -> dict[str, Any
     holder.kind = kind
     holder.sent_at = sent_at
     return holder.__dict__   # the dict takes the values over; the holder itself is dropped
+
+
+def new_item(name: str, quantity: int, unit_price: float) -> dict[str, Any]:
+    """A proposal's line, ``{"name", "quantity", "unit_price"}`` (an ``OrderItem``'s ``model_dump()``): 104 bytes, not 184."""
+    holder = _ProposalItem()
+    holder.name = name
+    holder.quantity = quantity
+    holder.unit_price = unit_price
+    return holder.__dict__

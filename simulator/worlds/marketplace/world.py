@@ -71,7 +71,7 @@ from simulator.worlds.marketplace.actions import (
     Search, SendMessage, Wait,
 )
 from simulator.worlds.marketplace.config import MarketplaceConfig
-from simulator.worlds.marketplace.records import new_record
+from simulator.worlds.marketplace.records import new_item, new_record
 from simulator.worlds.marketplace.search import CONSTRAINED, MarketSearch
 from simulator.worlds.marketplace.styles import MANIPULATION_TEXTS
 
@@ -611,7 +611,7 @@ class Marketplace(WorldBase[MarketplaceConfig]):
         self._seq += 1
         pid = f"proposal_{self._seq}"
         record.update(   # an item as its model_dump(), built directly (a pydantic call per item costs more)
-            proposal_id=pid, items=[{"name": item.name, "quantity": item.quantity, "unit_price": item.unit_price} for item in msg.items],
+            proposal_id=pid, items=[new_item(item.name, item.quantity, item.unit_price) for item in msg.items],
             total=msg.total, text=msg.text,
             expires_at=None if msg.expires_in is None else now + action.delay + self.config.latency.message + msg.expires_in,
             paid=False,
