@@ -152,8 +152,8 @@ class Assistant:
     # A million customers hold one each for the whole run: slots, and every container starts as a shared empty one and
     # is made when first written (most customers never see a refused payment, many never hear amenities); ``_finish``
     # lets it all go, since a customer that finished never decides again.
-    __slots__ = ("p", "profiles", "last_contact", "heard", "_last_search", "_paying", "failed", "_last_messages",
-                 "_covers_seen", "rank", "told_amenities", "salt", "_request", "_asks")
+    __slots__ = ("p", "pages", "last_contact", "heard", "_paying", "failed", "_last_messages",
+                 "_covers_seen", "told_amenities", "salt", "_request", "_asks")
 
     def __init__(self, params: BaseModel, rng: np.random.Generator) -> None:
         self.p = params
@@ -164,13 +164,13 @@ class Assistant:
 
     def _forget(self) -> None:
         """Empty the working state (shared empty containers, replaced by own ones when first written)."""
-        self.profiles: Mapping[str, dict] = _NO_ENTRIES         # business id -> its hit, as first seen
-        self.rank: Mapping[str, int] = _NO_ENTRIES              # business id -> best search position seen (1 = first)
+        # The result pages seen, in order (the world's search states, kept as they are): a business's profile and rank
+        # are its first hit's, read from them (``_profile``, ``_rank``) rather than copied into two dicts per customer.
+        self.pages: tuple[dict, ...] = ()
         self.heard: AbstractSet[str] = _NO_ONE                 # businesses that sent a message
         self.failed: AbstractSet[str] = _NO_ONE                # proposals whose payment was rejected (sold out, expired, ...)
         self._covers_seen: Mapping[str, bool] = _NO_ENTRIES     # proposal id -> has every wanted item
         self.told_amenities: Mapping[str, tuple[str, ...]] = _NO_ENTRIES   # amenities a business listed in a text message
-        self._last_search: dict | None = None
         self._last_messages: list | None = None
         self._request: dict | None = None          # the request the inquiry texts below were written for
         self._asks: list[TextMessage | dict | None] = _NO_ASKS   # [plain, asking for amenities]
@@ -180,8 +180,24 @@ class Assistant:
         return _FINISH
 
     # -- helpers
+    def _profile(self, business: str) -> dict | None:
+        """The business's hit on the first page that showed it."""
+        for page in self.pages:
+            for r in page["results"]:
+                if r["id"] == business:
+                    return r
+        return None
+
+    def _rank(self, business: str) -> int:
+        """The business's best search position seen (1 = first; pages are seen in order), 10**9 if never shown."""
+        for page in self.pages:
+            for k, r in enumerate(page["results"], (page["page"] - 1) * page["page_size"] + 1):
+                if r["id"] == business:
+                    return k
+        return 10**9
+
     def _amenities_ok(self, business: str, required: list[str]) -> bool:
-        profile = self.profiles.get(business)
+        profile = self._profile(business)
         have = profile.get("amenities") if profile is not None else None
         if have is None:
             have = self.told_amenities.get(business)
@@ -250,14 +266,8 @@ class Assistant:
         request = obs["request"]
         wanted, required = request["items"], request["amenities"]
         search = obs["search"]
-        if search is not None and search is not self._last_search:  # a new page: remember its profiles and ranks
-            self._last_search = search
-            first = (search["page"] - 1) * search["page_size"] + 1
-            if self.profiles is _NO_ENTRIES:
-                self.profiles, self.rank = {}, {}
-            for k, r in enumerate(search["results"]):
-                self.profiles.setdefault(r["id"], r)
-                self.rank.setdefault(r["id"], first + k)
+        if search is not None and (not self.pages or search is not self.pages[-1]):  # a new page: remember it
+            self.pages += (search,)
         messages = obs["messages"]
         if messages is not self._last_messages:  # a new fetch
             self._last_messages = messages
@@ -283,7 +293,7 @@ class Assistant:
             live = self._live(obs["proposals"], now)
             if p.trust == "gullible":
                 for q in live:
-                    profile = self.profiles.get(q["from"], {})
+                    profile = self._profile(q["from"]) or {}
                     if self._covers_wanted(q, wanted) and PERSUASION_CUES.search(q.get("text", "") + " " + profile.get("description", "")):
                         return self._pay(q)
             if p.choose == "first":
@@ -337,7 +347,7 @@ class Assistant:
             if p.choose == "cheapest":
                 return self._pay(self._pick(acceptable, lambda q: -q["total"]))
             if p.choose == "top_ranked":
-                return self._pay(self._pick(acceptable, lambda q: -self.rank.get(q["from"], 10**9)))
+                return self._pay(self._pick(acceptable, lambda q: -self._rank(q["from"])))
             best = self._pick(acceptable, lambda q: value - q["total"])
             if value - best["total"] > 0 or not p.check_amenities:
                 return self._pay(best)

@@ -46,8 +46,31 @@ def test_assistants_that_forget_at_finish_run_as_ones_that_keep_everything(visib
     for agent_id, seat in sim.seats.items():
         agent = world.agents[agent_id]
         if agent.is_customer and agent.done:
-            assert not seat.policy.profiles and not seat.policy.heard and not seat.policy.told_amenities
+            assert not seat.policy.pages and not seat.policy.heard and not seat.policy.told_amenities
             assert world.rank_seen[agent.index] is None
     kept = [seat.policy for agent_id, seat in want_sim.seats.items() if world.agents[agent_id].is_customer]
-    assert any(policy.profiles for policy in kept)   # the oracle did keep something to forget
+    assert any(policy.pages for policy in kept)   # the oracle did keep something to forget
 
+
+
+def test_profiles_and_ranks_read_from_the_pages_are_the_first_hits():
+    """An assistant reads a business's profile and rank from the pages it saw (no dicts of its own): the first hit's,
+    as dicts filled with ``setdefault`` page by page would hold them."""
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    policy = scripted.Assistant(scripted.Assistant.Params(), rng)
+    profiles, ranks = {}, {}
+    for page in range(1, 5):
+        results = [{"id": f"b{int(j)}", "seen_on": page} for j in rng.choice(12, size=4, replace=False)]
+        search = {"page": page, "page_size": 4, "results": results}
+        policy.pages += (search,)
+        for k, r in enumerate(results, (page - 1) * 4 + 1):
+            profiles.setdefault(r["id"], r)
+            ranks.setdefault(r["id"], k)
+    for j in range(14):   # b12, b13: never shown
+        b = f"b{j}"
+        assert policy._profile(b) is profiles.get(b)
+        assert policy._rank(b) == ranks.get(b, 10**9)
+    assert sum(len(page["results"]) for page in policy.pages) > len(profiles)   # some businesses were shown twice
+    assert any(r["seen_on"] > 1 for r in profiles.values())
