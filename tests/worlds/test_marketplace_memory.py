@@ -5,6 +5,7 @@ Oracle: the same run with assistants that keep their working state after they fi
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from agents.scripted import marketplace as scripted
@@ -52,12 +53,9 @@ def test_assistants_that_forget_at_finish_run_as_ones_that_keep_everything(visib
     assert any(policy.pages for policy in kept)   # the oracle did keep something to forget
 
 
-
 def test_profiles_and_ranks_read_from_the_pages_are_the_first_hits():
     """An assistant reads a business's profile and rank from the pages it saw (no dicts of its own): the first hit's,
     as dicts filled with ``setdefault`` page by page would hold them."""
-    import numpy as np
-
     rng = np.random.default_rng(5)
     policy = scripted.Assistant(scripted.Assistant.Params(), rng)
     profiles, ranks = {}, {}
